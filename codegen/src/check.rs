@@ -1,0 +1,551 @@
+//! Semantic checks: everything that parses but cannot be generated.
+//!
+//! Every check pushes a [`Diagnostic`] and goes on, so one run reports all
+//! independent problems.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::ast::{self, ConstKind, Definition, Field, StructKind};
+use crate::diag::Diagnostic;
+use crate::resolve::{DefId, Program, Ty};
+
+/// How a method is carried, from its `streaming.mode` annotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// No annotation: an ordinary ping-pong method.
+    PingPong,
+    /// `streaming.mode = "unary"`: one message each way over gRPC, Args/Result framed.
+    Unary,
+    /// `streaming.mode = "client"`.
+    Client,
+    /// `streaming.mode = "server"`.
+    Server,
+    /// `streaming.mode = "bidirectional"`.
+    Bidi,
+}
+
+impl Mode {
+    /// True for the modes that carry a bare struct per message.
+    pub(crate) fn is_stream(self) -> bool {
+        matches!(self, Mode::Client | Mode::Server | Mode::Bidi)
+    }
+}
+
+const MODE_KEY: &str = "streaming.mode";
+
+/// The method's mode, or `PingPong` when the annotation is absent or invalid
+/// (an invalid one is reported by [`check`]).
+pub(crate) fn mode_of(f: &ast::Function) -> Mode {
+    match f
+        .annotations
+        .iter()
+        .find(|a| a.key.name == MODE_KEY)
+        .map(|a| a.value.as_str())
+    {
+        Some("unary") => Mode::Unary,
+        Some("client") => Mode::Client,
+        Some("server") => Mode::Server,
+        Some("bidirectional") => Mode::Bidi,
+        _ => Mode::PingPong,
+    }
+}
+
+/// Runs every check over every file.
+pub(crate) fn check(p: &Program) -> Vec<Diagnostic> {
+    let mut c = Checker {
+        p,
+        errors: Vec::new(),
+    };
+    for (fi, f) in p.files.iter().enumerate() {
+        for (di, d) in f.doc.definitions.iter().enumerate() {
+            let id = DefId { file: fi, def: di };
+            match d {
+                Definition::Struct(s) => c.struct_like(fi, s),
+                Definition::Enum(e) => c.enumeration(fi, e),
+                Definition::Typedef(t) => c.typedef(id, t),
+                Definition::Const(k) => c.constant(fi, k),
+                Definition::Service(s) => c.service(id, s),
+            }
+        }
+    }
+    c.errors
+}
+
+struct Checker<'a> {
+    p: &'a Program,
+    errors: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn err(&mut self, file: usize, span: ast::Span, msg: impl Into<String>) {
+        let d = self.p.files[file].diag(span, msg);
+        self.errors.push(d);
+    }
+
+    fn ty(&mut self, file: usize, ty: &ast::Type) -> Option<Ty> {
+        match self.p.resolve_type(file, ty) {
+            Ok(t) => {
+                self.hashable_keys(file, ty.span, &t);
+                Some(t)
+            }
+            Err(d) => {
+                self.errors.push(d);
+                None
+            }
+        }
+    }
+
+    /// Set elements and map keys become hash keys in Rust: they must not
+    /// hold a map, a set, or a struct holding a double.
+    fn hashable_keys(&mut self, file: usize, span: ast::Span, t: &Ty) {
+        let check_key = |c: &mut Self, key: &Ty, what: &str| {
+            if let Err(why) = key_ok(c.p, key, &mut HashSet::new()) {
+                c.err(
+                    file,
+                    span,
+                    format!("this type cannot be a {what}: {why}; use a list instead"),
+                );
+            }
+        };
+        match t {
+            Ty::List(e) => self.hashable_keys(file, span, e),
+            Ty::Set(e) => {
+                check_key(self, e, "set element");
+                self.hashable_keys(file, span, e);
+            }
+            Ty::Map(k, v) => {
+                check_key(self, k, "map key");
+                self.hashable_keys(file, span, k);
+                self.hashable_keys(file, span, v);
+            }
+            _ => {}
+        }
+    }
+
+    fn fields(
+        &mut self,
+        file: usize,
+        owner: &str,
+        fields: &[Field],
+        what: &str,
+    ) -> Vec<Option<Ty>> {
+        let mut ids: HashMap<i64, &str> = HashMap::new();
+        let mut names: HashSet<String> = HashSet::new();
+        let mut out = Vec::new();
+        for f in fields {
+            match f.id {
+                None => self.err(
+                    file,
+                    f.name.span,
+                    format!(
+                        "{what} `{}` of `{owner}` has no id; expected `N: ` before it",
+                        f.name.name
+                    ),
+                ),
+                Some((id, span)) => {
+                    if !(i16::MIN as i64..=i16::MAX as i64).contains(&id) {
+                        self.err(
+                            file,
+                            span,
+                            format!("field id {id} is out of range; expected -32768..=32767"),
+                        );
+                    } else if let Some(prev) = ids.insert(id, &f.name.name) {
+                        self.err(
+                            file,
+                            span,
+                            format!(
+                                "duplicate field id {id} in `{owner}`: already used by `{prev}`"
+                            ),
+                        );
+                    }
+                }
+            }
+            let rust_name = crate::gen::names::snake(&f.name.name);
+            if !names.insert(rust_name) {
+                self.err(
+                    file,
+                    f.name.span,
+                    format!("duplicate field name `{}` in `{owner}`", f.name.name),
+                );
+            }
+            let t = self.ty(file, &f.ty);
+            if let (Some(t), Some(v)) = (&t, &f.default) {
+                self.value(file, t, v, 0);
+            }
+            out.push(t);
+        }
+        out
+    }
+
+    fn struct_like(&mut self, file: usize, s: &ast::StructLike) {
+        let tys = self.fields(file, &s.name.name, &s.fields, "field");
+        if s.kind == StructKind::Union {
+            for f in &s.fields {
+                if f.requiredness == ast::Requiredness::Required {
+                    self.err(
+                        file,
+                        f.name.span,
+                        format!(
+                            "union field `{}` cannot be `required`: exactly one field of a union is set",
+                            f.name.name
+                        ),
+                    );
+                }
+            }
+        }
+        let _ = tys;
+    }
+
+    fn enumeration(&mut self, file: usize, e: &ast::Enum) {
+        let mut names = HashSet::new();
+        let mut next: i64 = 0;
+        for v in &e.variants {
+            if !names.insert(crate::gen::names::camel(&v.name.name)) {
+                self.err(
+                    file,
+                    v.name.span,
+                    format!(
+                        "duplicate value name `{}` in enum `{}`",
+                        v.name.name, e.name.name
+                    ),
+                );
+            }
+            let value = v.value.map_or(next, |(n, _)| n);
+            if !(i32::MIN as i64..=i32::MAX as i64).contains(&value) {
+                let span = v.value.map_or(v.name.span, |(_, s)| s);
+                self.err(
+                    file,
+                    span,
+                    format!("enum value {value} is out of the i32 range"),
+                );
+            }
+            next = value.saturating_add(1);
+        }
+    }
+
+    fn typedef(&mut self, id: DefId, t: &ast::Typedef) {
+        if self.ty(id.file, &t.ty).is_none() {
+            return;
+        }
+        // Typedef cycles: follow the chain and see whether it comes back.
+        let mut seen = HashSet::from([id]);
+        let mut cur = self.p.resolve_type(id.file, &t.ty).ok();
+        while let Some(Ty::Def(next)) = cur {
+            if !seen.insert(next) {
+                self.err(
+                    id.file,
+                    t.name.span,
+                    format!("typedef `{}` refers to itself", t.name.name),
+                );
+                return;
+            }
+            cur = match self.p.def(next) {
+                Definition::Typedef(n) => self.p.resolve_type(next.file, &n.ty).ok(),
+                _ => None,
+            };
+        }
+    }
+
+    fn constant(&mut self, file: usize, k: &ast::Const) {
+        if let Some(t) = self.ty(file, &k.ty) {
+            self.value(file, &t, &k.value, 0);
+        }
+    }
+
+    /// Checks that a constant value fits its declared type.
+    fn value(&mut self, file: usize, t: &Ty, v: &ast::ConstValue, depth: usize) {
+        if depth > 32 {
+            self.err(file, v.span, "constant refers to itself");
+            return;
+        }
+        if let ConstKind::Ident(name) = &v.kind {
+            if let Some((cid, c)) = self.p.lookup_const(file, name) {
+                // A reference to another constant: check that one against our type.
+                let c = c.clone();
+                self.value(cid.file, t, &c.value, depth + 1);
+                return;
+            }
+        }
+        let under = self.p.underlying(t);
+        let ok = match (&under, &v.kind) {
+            (Ty::Bool, ConstKind::Ident(i)) => i == "true" || i == "false",
+            (Ty::Bool, ConstKind::Int(n)) => *n == 0 || *n == 1,
+            (Ty::I8, ConstKind::Int(n)) => i8::try_from(*n).is_ok(),
+            (Ty::I16, ConstKind::Int(n)) => i16::try_from(*n).is_ok(),
+            (Ty::I32, ConstKind::Int(n)) => i32::try_from(*n).is_ok(),
+            (Ty::I64, ConstKind::Int(_)) => true,
+            (Ty::Double, ConstKind::Int(_) | ConstKind::Double(_)) => true,
+            (Ty::String | Ty::Binary, ConstKind::String(_)) => true,
+            (Ty::List(e) | Ty::Set(e), ConstKind::List(items)) => {
+                for i in items {
+                    self.value(file, e, i, depth + 1);
+                }
+                true
+            }
+            (Ty::Map(kt, vt), ConstKind::Map(entries)) => {
+                for (k, val) in entries {
+                    self.value(file, kt, k, depth + 1);
+                    self.value(file, vt, val, depth + 1);
+                }
+                true
+            }
+            (Ty::Def(id), _) => match self.p.def(*id) {
+                Definition::Enum(e) => match &v.kind {
+                    ConstKind::Int(n) => e
+                        .variants
+                        .iter()
+                        .enumerate()
+                        .any(|(i, _)| crate::gen::consts::enum_values(e)[i] == *n),
+                    ConstKind::Ident(i) => self.p.enum_value(*id, i).is_some(),
+                    _ => false,
+                },
+                Definition::Struct(s) => match &v.kind {
+                    ConstKind::Map(entries) => {
+                        for (k, val) in entries {
+                            let field = match &k.kind {
+                                ConstKind::String(n) => s.fields.iter().find(|f| &f.name.name == n),
+                                _ => None,
+                            };
+                            match field {
+                                Some(f) => {
+                                    if let Ok(ft) = self.p.resolve_type(id.file, &f.ty) {
+                                        self.value(file, &ft, val, depth + 1);
+                                    }
+                                }
+                                None => self.err(
+                                    file,
+                                    k.span,
+                                    format!(
+                                        "`{}` has no such field; expected a field name as a string",
+                                        s.name.name
+                                    ),
+                                ),
+                            }
+                        }
+                        true
+                    }
+                    _ => false,
+                },
+                _ => false,
+            },
+            _ => false,
+        };
+        if !ok {
+            self.err(
+                file,
+                v.span,
+                format!("this value does not fit type {}", describe(self.p, t)),
+            );
+        }
+    }
+
+    fn service(&mut self, id: DefId, s: &ast::Service) {
+        let file = id.file;
+        if let Some(base) = &s.extends {
+            match self.p.lookup_service(file, base) {
+                Ok((bid, _)) => {
+                    // extends cycles
+                    let mut seen = HashSet::from([id]);
+                    let mut cur = Some(bid);
+                    while let Some(b) = cur {
+                        if !seen.insert(b) {
+                            self.err(
+                                file,
+                                base.span,
+                                format!("service `{}` extends itself", s.name.name),
+                            );
+                            break;
+                        }
+                        cur = match self.p.def(b) {
+                            Definition::Service(bs) => bs
+                                .extends
+                                .as_ref()
+                                .and_then(|e| self.p.lookup_service(b.file, e).ok())
+                                .map(|(i, _)| i),
+                            _ => None,
+                        };
+                    }
+                }
+                Err(d) => self.errors.push(d),
+            }
+        }
+        let mut names = HashSet::new();
+        for f in &s.functions {
+            if !names.insert(crate::gen::names::snake(&f.name.name)) {
+                self.err(
+                    file,
+                    f.name.span,
+                    format!(
+                        "duplicate method `{}` in service `{}`",
+                        f.name.name, s.name.name
+                    ),
+                );
+            }
+            self.function(file, s, f);
+        }
+    }
+
+    fn function(&mut self, file: usize, s: &ast::Service, f: &ast::Function) {
+        let owner = format!("{}.{}", s.name.name, f.name.name);
+        let arg_tys = self.fields(file, &owner, &f.args, "argument");
+        let result = f.result.as_ref().and_then(|t| self.ty(file, t));
+        let throws = self.fields(file, &owner, &f.throws, "exception");
+        for (t, field) in throws.iter().zip(&f.throws) {
+            if let Some(t) = t {
+                let is_exc = matches!(self.p.as_struct(t), Some((_, st)) if st.kind == StructKind::Exception);
+                if !is_exc {
+                    self.err(
+                        file,
+                        field.ty.span,
+                        format!(
+                            "`throws` of `{owner}` lists `{}`, expected an exception type",
+                            field.name.name
+                        ),
+                    );
+                }
+            }
+        }
+        if f.oneway.is_some() && f.result.is_some() {
+            self.err(
+                file,
+                f.result_span,
+                format!("oneway method `{owner}` must return `void`"),
+            );
+        }
+        if f.oneway.is_some() && !f.throws.is_empty() {
+            self.err(
+                file,
+                f.name.span,
+                format!("oneway method `{owner}` cannot declare exceptions"),
+            );
+        }
+
+        let modes: Vec<&ast::Annotation> = f
+            .annotations
+            .iter()
+            .filter(|a| a.key.name == MODE_KEY)
+            .collect();
+        for extra in modes.iter().skip(1) {
+            self.err(
+                file,
+                extra.key.span,
+                format!("method `{owner}` has more than one `streaming.mode` annotation; expected at most one"),
+            );
+        }
+        let Some(mode_ann) = modes.first() else {
+            return;
+        };
+        if !["bidirectional", "client", "server", "unary"].contains(&mode_ann.value.as_str()) {
+            self.err(
+                file,
+                mode_ann.value_span,
+                format!(
+                    "unknown streaming.mode `{}` on `{owner}`; expected one of \"bidirectional\", \"client\", \"server\", \"unary\"",
+                    mode_ann.value
+                ),
+            );
+            return;
+        }
+        let mode = mode_of(f);
+        if let Some(ow) = f.oneway {
+            self.err(
+                file,
+                ow,
+                format!("streaming method `{owner}` cannot be `oneway`"),
+            );
+        }
+        if f.args.len() != 1 {
+            self.err(
+                file,
+                f.name.span,
+                format!(
+                    "streaming method `{owner}` has {} arguments; expected exactly one struct argument",
+                    f.args.len()
+                ),
+            );
+        } else if let Some(Some(t)) = arg_tys.first() {
+            if self.p.as_struct(t).is_none() {
+                self.err(
+                    file,
+                    f.args[0].ty.span,
+                    format!("the argument of streaming method `{owner}` must be a struct, union or exception, found {}", describe(self.p, t)),
+                );
+            }
+        }
+        match (&f.result, &result) {
+            (None, _) => self.err(
+                file,
+                f.result_span,
+                format!("streaming method `{owner}` returns `void`; expected a struct result"),
+            ),
+            (Some(rt), Some(t)) if self.p.as_struct(t).is_none() => self.err(
+                file,
+                rt.span,
+                format!("the result of streaming method `{owner}` must be a struct, union or exception, found {}", describe(self.p, t)),
+            ),
+            _ => {}
+        }
+        if mode.is_stream() && !f.throws.is_empty() {
+            self.err(
+                file,
+                f.throws[0].name.span,
+                format!("streaming method `{owner}` cannot declare exceptions (they have no place in a stream); return a status instead, or use streaming.mode=\"unary\""),
+            );
+        }
+    }
+}
+
+/// Whether a type can be a Rust hash key (doubles become `OrderedFloat`).
+fn key_ok(p: &Program, t: &Ty, seen: &mut HashSet<DefId>) -> Result<(), String> {
+    match p.underlying(t) {
+        Ty::Map(..) => Err("it holds a map".into()),
+        Ty::Set(..) => Err("it holds a set".into()),
+        Ty::List(e) => key_ok(p, &e, seen),
+        Ty::Def(id) => {
+            if !seen.insert(id) {
+                return Ok(());
+            }
+            if let Definition::Struct(s) = p.def(id) {
+                for f in &s.fields {
+                    if let Ok(ft) = p.resolve_type(id.file, &f.ty) {
+                        if matches!(p.underlying(&ft), Ty::Double) {
+                            return Err(format!(
+                                "`{}` holds a double (`{}`)",
+                                s.name.name, f.name.name
+                            ));
+                        }
+                        key_ok(p, &ft, seen)
+                            .map_err(|e| format!("`{}.{}`: {e}", s.name.name, f.name.name))?;
+                    }
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A short description of a type for messages.
+pub(crate) fn describe(p: &Program, t: &Ty) -> String {
+    match t {
+        Ty::Bool => "bool".into(),
+        Ty::I8 => "i8".into(),
+        Ty::I16 => "i16".into(),
+        Ty::I32 => "i32".into(),
+        Ty::I64 => "i64".into(),
+        Ty::Double => "double".into(),
+        Ty::String => "string".into(),
+        Ty::Binary => "binary".into(),
+        Ty::List(e) => format!("list<{}>", describe(p, e)),
+        Ty::Set(e) => format!("set<{}>", describe(p, e)),
+        Ty::Map(k, v) => format!("map<{}, {}>", describe(p, k), describe(p, v)),
+        Ty::Def(id) => {
+            let d = p.def(*id);
+            format!(
+                "{} `{}`",
+                crate::resolve::def_kind(d),
+                crate::resolve::def_name(d).name
+            )
+        }
+    }
+}

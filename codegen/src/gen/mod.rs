@@ -1,0 +1,62 @@
+//! The checked program → Rust tokens.
+//!
+//! One `pub mod` per IDL file (the main file and each include), named by
+//! `namespace rs` or the file stem; modules refer to each other through
+//! `super::`. Generated code names only `::tonic_thrift::codegen::…` paths.
+
+pub(crate) mod consts;
+pub(crate) mod names;
+pub(crate) mod rust_type;
+pub(crate) mod types;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::ast::{Definition, StructKind};
+use crate::resolve::{DefId, Program};
+
+/// `#[doc = "..."]` attributes for an IDL comment.
+pub(crate) fn doc_attrs(doc: Option<&str>) -> TokenStream {
+    match doc {
+        Some(text) => {
+            let lines = text.lines().map(|l| format!(" {l}"));
+            quote!(#(#[doc = #lines])*)
+        }
+        None => TokenStream::new(),
+    }
+}
+
+/// Generates every module of the program.
+pub(crate) fn generate(p: &Program) -> TokenStream {
+    let modules = p.files.iter().enumerate().map(|(fi, f)| {
+        let items = f.doc.definitions.iter().enumerate().map(|(di, d)| {
+            let id = DefId { file: fi, def: di };
+            match d {
+                Definition::Struct(s) if s.kind == StructKind::Union => types::union_item(p, id, s),
+                Definition::Struct(s) => types::struct_item(p, id, s),
+                Definition::Enum(e) => types::enum_item(e),
+                Definition::Typedef(t) => types::typedef_item(p, fi, t),
+                Definition::Const(c) => consts::const_item(p, fi, c),
+                Definition::Service(_) => TokenStream::new(),
+            }
+        });
+        let name = names::ident(&p.modules[fi]);
+        let doc = format!(" Generated from `{}`.", f.display.display());
+        quote! {
+            #[doc = #doc]
+            #[allow(
+                dead_code,
+                non_camel_case_types,
+                clippy::large_enum_variant,
+                clippy::too_many_arguments,
+                clippy::derive_partial_eq_without_eq,
+                clippy::approx_constant,
+                clippy::excessive_precision
+            )]
+            pub mod #name {
+                #(#items)*
+            }
+        }
+    });
+    quote!(#(#modules)*)
+}

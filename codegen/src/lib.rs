@@ -1,0 +1,212 @@
+//! Thrift IDL → Rust code for [tonic-thrift](https://docs.rs/tonic-thrift).
+//!
+//! This crate is the only part of tonic-thrift that knows the IDL: it parses
+//! `.thrift` files with its own parser (every node keeps its byte span),
+//! resolves includes and names, checks the program, and generates Rust types,
+//! service traits, servers and clients. The `thrift_service!` macro and
+//! `build.rs` users share it, so both paths produce the same code.
+//!
+//! # build.rs
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     tonic_thrift_build::configure().compile(&["idl/echo.thrift"], &["idl"])?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! and in the crate: `tonic_thrift::include_thrift!("echo");`.
+//!
+//! # Errors
+//!
+//! Every problem in the IDL becomes a [`Diagnostic`] naming the file, line
+//! and column; all independent problems are reported together as [`Errors`].
+
+pub mod ast;
+mod check;
+mod diag;
+mod gen;
+pub mod parse;
+mod resolve;
+
+use std::path::{Path, PathBuf};
+
+pub use diag::{Diagnostic, Errors};
+use proc_macro2::TokenStream;
+
+/// The result of generating code for one IDL file.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// The generated items: one `pub mod` per IDL file read.
+    pub tokens: TokenStream,
+    /// Every IDL file read (the main file and its includes), canonical paths.
+    pub files: Vec<PathBuf>,
+}
+
+/// Parses, checks and generates code for `file` and everything it includes.
+///
+/// `include_dirs` are searched (after the including file's own directory) for
+/// `include` statements. Paths in diagnostics are shown relative to `base`
+/// when they lie under it. On failure, `Err` holds every problem found
+/// together with the files that were read (so callers can still watch them).
+pub fn generate(
+    file: &Path,
+    include_dirs: &[PathBuf],
+    base: Option<&Path>,
+) -> Result<Generated, (Errors, Vec<PathBuf>)> {
+    let (program, mut errors) = resolve::Program::load(file, include_dirs, base);
+    let files: Vec<PathBuf> = program.files.iter().map(|f| f.path.clone()).collect();
+    errors.extend(check::check(&program));
+    if !errors.is_empty() {
+        errors.dedup();
+        return Err((Errors(errors), files));
+    }
+    Ok(Generated {
+        tokens: gen::generate(&program),
+        files,
+    })
+}
+
+/// Starts a [`Builder`] with default settings.
+#[must_use]
+pub fn configure() -> Builder {
+    Builder::default()
+}
+
+/// Compiles IDL files into `$OUT_DIR` with default settings: a shortcut for
+/// `configure().compile(files, include_dirs)`.
+pub fn compile(
+    files: &[impl AsRef<Path>],
+    include_dirs: &[impl AsRef<Path>],
+) -> Result<(), BuildError> {
+    configure().compile(files, include_dirs)
+}
+
+/// Configuration for code generation from `build.rs`.
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    out_dir: Option<PathBuf>,
+    emit_rerun_if_changed: Option<bool>,
+}
+
+impl Builder {
+    /// Writes the generated files here instead of `$OUT_DIR`.
+    #[must_use]
+    pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.out_dir = Some(dir.into());
+        self
+    }
+
+    /// Whether to print `cargo:rerun-if-changed` for every IDL file read
+    /// (default: true when run by Cargo, that is when `$OUT_DIR` is set).
+    #[must_use]
+    pub fn emit_rerun_if_changed(mut self, emit: bool) -> Self {
+        self.emit_rerun_if_changed = Some(emit);
+        self
+    }
+
+    /// Generates `<out_dir>/<file stem>.rs` for each IDL file, to be included
+    /// with `tonic_thrift::include_thrift!("<file stem>")`. A file is only
+    /// rewritten when its content changes, so unchanged IDLs cause no rebuild.
+    pub fn compile(
+        self,
+        files: &[impl AsRef<Path>],
+        include_dirs: &[impl AsRef<Path>],
+    ) -> Result<(), BuildError> {
+        let out_dir = match self.out_dir {
+            Some(d) => d,
+            None => std::env::var_os("OUT_DIR")
+                .map(PathBuf::from)
+                .ok_or(BuildError::NoOutDir)?,
+        };
+        let emit = self
+            .emit_rerun_if_changed
+            .unwrap_or_else(|| std::env::var_os("OUT_DIR").is_some());
+        let includes: Vec<PathBuf> = include_dirs
+            .iter()
+            .map(|d| d.as_ref().to_path_buf())
+            .collect();
+        let base = std::env::current_dir().ok();
+        let mut all_errors = Vec::new();
+        for file in files {
+            let file = file.as_ref();
+            let result = generate(file, &includes, base.as_deref());
+            let (generated, read) = match result {
+                Ok(g) => {
+                    let read = g.files.clone();
+                    (Some(g), read)
+                }
+                Err((errs, read)) => {
+                    all_errors.extend(errs.0);
+                    (None, read)
+                }
+            };
+            if emit {
+                println!("cargo:rerun-if-changed={}", file.display());
+                for f in &read {
+                    println!("cargo:rerun-if-changed={}", f.display());
+                }
+            }
+            let Some(generated) = generated else { continue };
+            let stem = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let text = render(&generated.tokens, file)?;
+            let target = out_dir.join(format!("{stem}.rs"));
+            let unchanged = std::fs::read_to_string(&target).is_ok_and(|old| old == text);
+            if !unchanged {
+                std::fs::write(&target, text).map_err(|e| BuildError::Io(target.clone(), e))?;
+            }
+        }
+        if all_errors.is_empty() {
+            Ok(())
+        } else {
+            Err(BuildError::Idl(Errors(all_errors)))
+        }
+    }
+}
+
+/// Pretty-prints generated tokens as a Rust source file.
+pub fn render(tokens: &TokenStream, source: &Path) -> Result<String, BuildError> {
+    let file: syn::File =
+        syn::parse2(tokens.clone()).map_err(|e| BuildError::Internal(e.to_string()))?;
+    Ok(format!(
+        "// @generated by tonic-thrift-build from {}. Do not edit.\n{}",
+        source.display(),
+        prettyplease::unparse(&file)
+    ))
+}
+
+/// Why `compile` failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The IDL has problems; each names its file, line and column.
+    Idl(Errors),
+    /// `OUT_DIR` is not set (not run from a build script) and no `out_dir` was configured.
+    NoOutDir,
+    /// A generated file could not be written.
+    Io(PathBuf, std::io::Error),
+    /// The generator produced invalid Rust: a bug in tonic-thrift-build.
+    Internal(String),
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BuildError::Idl(e) => write!(f, "{e}"),
+            BuildError::NoOutDir => f.write_str(
+                "OUT_DIR is not set: call compile() from a build script or set Builder::out_dir",
+            ),
+            BuildError::Io(p, e) => write!(f, "cannot write {}: {e}", p.display()),
+            BuildError::Internal(e) => write!(
+                f,
+                "tonic-thrift-build generated invalid Rust (please report this bug): {e}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
