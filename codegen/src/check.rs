@@ -89,7 +89,11 @@ impl Checker<'_> {
                 Some(t)
             }
             Err(d) => {
-                self.errors.push(d);
+                // A name behind a missing include or a file with a syntax
+                // error: that problem is reported already.
+                if !self.p.type_follows_earlier_error(file, ty) {
+                    self.errors.push(d);
+                }
                 None
             }
         }
@@ -130,7 +134,8 @@ impl Checker<'_> {
         what: &str,
     ) -> Vec<Option<Ty>> {
         let mut ids: HashMap<i64, &str> = HashMap::new();
-        let mut names: HashSet<String> = HashSet::new();
+        // Rust name → the IDL field that has it.
+        let mut names: HashMap<String, &Field> = HashMap::new();
         let mut out = Vec::new();
         for f in fields {
             match f.id {
@@ -154,19 +159,28 @@ impl Checker<'_> {
                             file,
                             span,
                             format!(
-                                "duplicate field id {id} in `{owner}`: already used by `{prev}`"
+                                "duplicate field id {id} in `{owner}`: already used by `{prev}`; expected each {what} to have its own id"
                             ),
                         );
                     }
                 }
             }
             let rust_name = crate::gen::names::snake(&f.name.name);
-            if !names.insert(rust_name) {
-                self.err(
-                    file,
-                    f.name.span,
-                    format!("duplicate field name `{}` in `{owner}`", f.name.name),
-                );
+            if let Some(prev) = names.get(&rust_name) {
+                let msg = if prev.name.name == f.name.name {
+                    format!(
+                        "duplicate {what} name `{}` in `{owner}`; expected each {what} to have its own name",
+                        f.name.name
+                    )
+                } else {
+                    format!(
+                        "{what} names `{}` and `{}` in `{owner}` both become `{rust_name}` in Rust; expected names that differ in snake_case",
+                        prev.name.name, f.name.name
+                    )
+                };
+                self.err(file, f.name.span, msg);
+            } else {
+                names.insert(rust_name, f);
             }
             let t = self.ty(file, &f.ty);
             if let (Some(t), Some(v)) = (&t, &f.default) {
@@ -366,7 +380,11 @@ impl Checker<'_> {
                         };
                     }
                 }
-                Err(d) => self.errors.push(d),
+                Err(d) => {
+                    if !self.p.follows_earlier_error(file, base) {
+                        self.errors.push(d);
+                    }
+                }
             }
         }
         let mut names = HashSet::new();
@@ -451,13 +469,15 @@ impl Checker<'_> {
             self.err(
                 file,
                 ow,
-                format!("streaming method `{owner}` cannot be `oneway`"),
+                format!("streaming method `{owner}` cannot be `oneway`; expected a method without `oneway` (or no `streaming.mode`)"),
             );
         }
         if f.args.len() != 1 {
+            // Point at the first extra argument, or at the name when there is none.
+            let at = f.args.get(1).map_or(f.name.span, |a| a.span);
             self.err(
                 file,
-                f.name.span,
+                at,
                 format!(
                     "streaming method `{owner}` has {} arguments; expected exactly one struct argument",
                     f.args.len()
@@ -468,7 +488,7 @@ impl Checker<'_> {
                 self.err(
                     file,
                     f.args[0].ty.span,
-                    format!("the argument of streaming method `{owner}` must be a struct, union or exception, found {}", describe(self.p, t)),
+                    format!("the argument of streaming method `{owner}` must be a struct, union or exception, found {}", describe_deep(self.p, t)),
                 );
             }
         }
@@ -481,7 +501,7 @@ impl Checker<'_> {
             (Some(rt), Some(t)) if self.p.as_struct(t).is_none() => self.err(
                 file,
                 rt.span,
-                format!("the result of streaming method `{owner}` must be a struct, union or exception, found {}", describe(self.p, t)),
+                format!("the result of streaming method `{owner}` must be a struct, union or exception, found {}", describe_deep(self.p, t)),
             ),
             _ => {}
         }
@@ -525,6 +545,17 @@ fn key_ok(p: &Program, t: &Ty, seen: &mut HashSet<DefId>) -> Result<(), String> 
     }
 }
 
+/// Like [`describe`], but a typedef also shows what it stands for
+/// (`typedef `Lines` (list<string>)`).
+fn describe_deep(p: &Program, t: &Ty) -> String {
+    let under = p.underlying(t);
+    if &under == t {
+        describe(p, t)
+    } else {
+        format!("{} ({})", describe(p, t), describe(p, &under))
+    }
+}
+
 /// A short description of a type for messages.
 pub(crate) fn describe(p: &Program, t: &Ty) -> String {
     match t {
@@ -547,5 +578,61 @@ pub(crate) fn describe(p: &Program, t: &Ty) -> String {
                 crate::resolve::def_name(d).name
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::resolve::diagnostics_of;
+
+    fn one(src: &str) -> Vec<String> {
+        diagnostics_of(&[("a.thrift", src)])
+    }
+
+    #[test]
+    fn streaming_arguments_point_at_the_first_extra_one() {
+        assert_eq!(
+            one("struct M {}\nservice S {\n  M f(1: M a, 2: M b, 3: M c) (streaming.mode = \"server\")\n}\n"),
+            ["a.thrift:3:15: streaming method `S.f` has 3 arguments; expected exactly one struct argument"]
+        );
+        assert_eq!(
+            one("struct M {}\nservice S {\n  M f() (streaming.mode = \"server\")\n}\n"),
+            ["a.thrift:3:5: streaming method `S.f` has 0 arguments; expected exactly one struct argument"]
+        );
+    }
+
+    #[test]
+    fn non_struct_streaming_types_show_what_a_typedef_stands_for() {
+        assert_eq!(
+            one("typedef i32 N\nstruct M {}\nservice S { M f(1: N n) (streaming.mode = \"client\") }\n"),
+            ["a.thrift:3:20: the argument of streaming method `S.f` must be a struct, union or exception, found typedef `N` (i32)"]
+        );
+    }
+
+    #[test]
+    fn duplicate_fields_say_what_was_expected() {
+        assert_eq!(
+            one("struct M {\n  1: i32 a,\n  1: i32 b,\n  2: i32 a,\n  3: i32 fooBar,\n  4: i32 foo_bar,\n}\n"),
+            [
+                "a.thrift:3:3: duplicate field id 1 in `M`: already used by `a`; expected each field to have its own id",
+                "a.thrift:4:10: duplicate field name `a` in `M`; expected each field to have its own name",
+                "a.thrift:6:10: field names `fooBar` and `foo_bar` in `M` both become `foo_bar` in Rust; expected names that differ in snake_case",
+            ]
+        );
+        assert_eq!(
+            one("service S { void f(1: i32 a, 1: i32 b) }\n"),
+            ["a.thrift:1:30: duplicate field id 1 in `S.f`: already used by `a`; expected each argument to have its own id"]
+        );
+    }
+
+    #[test]
+    fn oneway_streaming_says_what_was_expected() {
+        assert_eq!(
+            one("struct M {}\nservice S { oneway void f(1: M m) (streaming.mode = \"bidirectional\") }\n"),
+            [
+                "a.thrift:2:13: streaming method `S.f` cannot be `oneway`; expected a method without `oneway` (or no `streaming.mode`)",
+                "a.thrift:2:20: streaming method `S.f` returns `void`; expected a struct result",
+            ]
+        );
     }
 }

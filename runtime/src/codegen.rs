@@ -17,3 +17,27 @@ pub use std::sync::LazyLock;
 
 /// A boxed, `Send` future, as returned by generated async decoders.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+pub use crate::client::{GrpcTransport, StreamClient};
+pub use crate::method::{ThriftArgs, ThriftResult};
+pub use crate::server::dispatch::{
+    client_streaming, method_of, server_streaming, status_response, streaming, unary,
+    unknown_method,
+};
+pub use crate::server::ServiceConfig;
+pub use futures_util::Stream;
+pub use http;
+pub use http_body;
+pub use std::convert::Infallible;
+pub use std::future::Future;
+pub use std::pin::Pin;
+pub use std::sync::Arc;
+pub use std::task::{Context, Poll};
+pub use tonic;
+pub use tonic::async_trait;
+pub use tonic::body::Body;
+pub use tonic::server::NamedService;
+pub use tower_service::Service;
+
+/// The error type of boxed errors in generated bounds.
+pub type StdError = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -10,12 +10,17 @@
 //!
 //! See the README of the repository for the full tour.
 
+pub mod client;
 pub mod codec;
 #[doc(hidden)]
 pub mod codegen;
+mod method;
+pub mod server;
 mod value;
 
 pub use faststr::FastStr;
+pub use method::{ThriftArgs, ThriftResult};
+pub use server::Server;
 pub use tonic_thrift_macros::thrift_service;
 pub use value::ThriftValue;
 

@@ -7,6 +7,7 @@
 pub(crate) mod consts;
 pub(crate) mod names;
 pub(crate) mod rust_type;
+pub(crate) mod service;
 pub(crate) mod types;
 
 use proc_macro2::TokenStream;
@@ -37,7 +38,7 @@ pub(crate) fn generate(p: &Program) -> TokenStream {
                 Definition::Enum(e) => types::enum_item(e),
                 Definition::Typedef(t) => types::typedef_item(p, fi, t),
                 Definition::Const(c) => consts::const_item(p, fi, c),
-                Definition::Service(_) => TokenStream::new(),
+                Definition::Service(s) => service::service_items(p, id, s),
             }
         });
         let name = names::ident(&p.modules[fi]);

@@ -12,6 +12,12 @@ use crate::resolve::{DefId, Program, Ty};
 /// `key` is true in hash-key position (set elements, map keys), where
 /// `double` becomes `OrderedFloat<f64>` so it can be hashed.
 pub(crate) fn rust_type(p: &Program, from: usize, ty: &Ty, key: bool) -> TokenStream {
+    rust_type_up(p, from, ty, key, 0)
+}
+
+/// Like [`rust_type`], for code in a module nested `up` levels below the
+/// file's module (service modules are nested one level).
+pub(crate) fn rust_type_up(p: &Program, from: usize, ty: &Ty, key: bool, up: usize) -> TokenStream {
     match ty {
         Ty::Bool => quote!(bool),
         Ty::I8 => quote!(i8),
@@ -23,16 +29,16 @@ pub(crate) fn rust_type(p: &Program, from: usize, ty: &Ty, key: bool) -> TokenSt
         Ty::String => quote!(::tonic_thrift::codegen::FastStr),
         Ty::Binary => quote!(::tonic_thrift::codegen::Bytes),
         Ty::List(e) => {
-            let e = rust_type(p, from, e, key);
+            let e = rust_type_up(p, from, e, key, up);
             quote!(::std::vec::Vec<#e>)
         }
         Ty::Set(e) => {
-            let e = rust_type(p, from, e, true);
+            let e = rust_type_up(p, from, e, true, up);
             quote!(::tonic_thrift::codegen::HashSet<#e>)
         }
         Ty::Map(k, v) => {
-            let k = rust_type(p, from, k, true);
-            let v = rust_type(p, from, v, false);
+            let k = rust_type_up(p, from, k, true, up);
+            let v = rust_type_up(p, from, v, false, up);
             quote!(::tonic_thrift::codegen::HashMap<#k, #v>)
         }
         Ty::Def(id) => {
@@ -40,11 +46,11 @@ pub(crate) fn rust_type(p: &Program, from: usize, ty: &Ty, key: bool) -> TokenSt
                 if let Definition::Typedef(_) = p.def(*id) {
                     let under = p.underlying(ty);
                     if contains_double(p, &under) {
-                        return rust_type(p, from, &under, true);
+                        return rust_type_up(p, from, &under, true, up);
                     }
                 }
             }
-            def_path(p, from, *id)
+            def_path_up(p, from, *id, up)
         }
     }
 }
@@ -59,11 +65,17 @@ fn contains_double(p: &Program, t: &Ty) -> bool {
 
 /// The path of a definition from module `from`: `Name` or `super::module::Name`.
 pub(crate) fn def_path(p: &Program, from: usize, id: DefId) -> TokenStream {
+    def_path_up(p, from, id, 0)
+}
+
+/// Like [`def_path`], from a module nested `up` levels below the file's module.
+pub(crate) fn def_path_up(p: &Program, from: usize, id: DefId, up: usize) -> TokenStream {
     let name = names::type_ident(&crate::resolve::def_name(p.def(id)).name);
+    let supers = (0..up).map(|_| quote!(super::));
     if id.file == from {
-        quote!(#name)
+        quote!(#(#supers)* #name)
     } else {
         let m = names::ident(&p.modules[id.file]);
-        quote!(super::#m::#name)
+        quote!(#(#supers)* super::#m::#name)
     }
 }

@@ -8,7 +8,7 @@ use quote::{format_ident, quote};
 
 use crate::ast::{self, Definition, Requiredness, StructKind};
 use crate::gen::consts::{enum_values, value_expr};
-use crate::gen::rust_type::rust_type;
+use crate::gen::rust_type::{rust_type, rust_type_up};
 use crate::gen::{doc_attrs, names};
 use crate::resolve::{DefId, Program, Ty};
 
@@ -39,11 +39,23 @@ pub(crate) fn field_specs(
     owner: Option<DefId>,
     fields: &[ast::Field],
 ) -> Vec<FieldSpec> {
+    field_specs_at(p, file, (file, 0), owner, fields)
+}
+
+/// Field specs of fields written in `file`, for code emitted in module
+/// `emit.0` nested `emit.1` levels down.
+pub(crate) fn field_specs_at(
+    p: &Program,
+    file: usize,
+    emit: (usize, usize),
+    owner: Option<DefId>,
+    fields: &[ast::Field],
+) -> Vec<FieldSpec> {
     fields
         .iter()
         .filter_map(|f| {
             let ty = p.resolve_type(file, &f.ty).ok()?;
-            let mut rt = rust_type(p, file, &ty, false);
+            let mut rt = rust_type_up(p, emit.0, &ty, false, emit.1);
             let boxed = owner.is_some_and(|o| is_boxed(p, o, &ty));
             let mut default = f.default.as_ref().map(|v| value_expr(p, file, &ty, v));
             if boxed {
@@ -196,14 +208,10 @@ pub(crate) fn plain_struct(
     });
     let decode = decode_body(wire_name, specs, false);
     let decode_async = decode_body(wire_name, specs, true);
-    let default_impl = if specs.is_empty() {
-        quote! {
-            impl ::core::default::Default for #name {
-                fn default() -> Self {
-                    Self {}
-                }
-            }
-        }
+    // Derive `Default` unless the IDL gives a default value somewhere.
+    let derive_default = specs.iter().all(|f| f.default.is_none());
+    let default_impl = if derive_default {
+        TokenStream::new()
     } else {
         quote! {
             impl ::core::default::Default for #name {
@@ -212,6 +220,11 @@ pub(crate) fn plain_struct(
                 }
             }
         }
+    };
+    let default_derive = if derive_default {
+        quote!(#[derive(Default)])
+    } else {
+        TokenStream::new()
     };
     let encode_body = quote! {
         p.write_struct_begin(&::tonic_thrift::codegen::TStructIdentifier { name: #wire_name })?;
@@ -229,6 +242,7 @@ pub(crate) fn plain_struct(
     quote! {
         #doc
         #derive
+        #default_derive
         pub struct #name {
             #(#fields)*
         }

@@ -1,6 +1,6 @@
 //! Reading an IDL file and, transitively, the files it includes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::ast::{Document, Span};
@@ -20,6 +20,11 @@ pub(crate) struct SourceFile {
     pub(crate) doc: Document,
     /// Include name (file stem) → index of the included file.
     pub(crate) includes: HashMap<String, usize>,
+    /// True when the file has a syntax error (its `doc` is then empty).
+    pub(crate) parse_failed: bool,
+    /// Include names (file stems) of `include`s that could not be loaded
+    /// (missing file or include cycle); the error is already reported.
+    pub(crate) failed_includes: HashSet<String>,
 }
 
 impl SourceFile {
@@ -52,9 +57,13 @@ impl<'a> Loader<'a> {
 
     fn display_path(&self, path: &Path) -> PathBuf {
         if let Some(base) = self.base {
-            let base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
-            if let Ok(rel) = path.strip_prefix(&base) {
-                return rel.to_path_buf();
+            let canonical = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
+            // `path` may be canonical (a loaded file) or as given (a root
+            // file that cannot be read): try both forms of the base.
+            for base in [canonical.as_path(), base] {
+                if let Ok(rel) = path.strip_prefix(base) {
+                    return rel.to_path_buf();
+                }
             }
         }
         path.to_path_buf()
@@ -66,9 +75,10 @@ impl<'a> Loader<'a> {
         match path.canonicalize() {
             Ok(canonical) => self.load(canonical, None),
             Err(e) => {
+                let display = self.display_path(path);
                 self.errors.push(Diagnostic::whole_file(
-                    path,
-                    format!("cannot read IDL file: {e}"),
+                    &display,
+                    format!("cannot read IDL file `{}`: {e}", display.display()),
                 ));
                 None
             }
@@ -84,7 +94,10 @@ impl<'a> Loader<'a> {
                     .map(|&i| self.files[i].display.display().to_string())
                     .collect();
                 chain.push(self.files[id].display.display().to_string());
-                let msg = format!("include cycle: {}", chain.join(" -> "));
+                let msg = format!(
+                    "include cycle: {}; expected no file to include itself, directly or through other files",
+                    chain.join(" -> ")
+                );
                 self.errors.push(self.files[from_file].diag(span, msg));
                 return None;
             }
@@ -103,12 +116,12 @@ impl<'a> Loader<'a> {
                 return None;
             }
         };
-        let doc = match parse::parse(&src) {
-            Ok(doc) => doc,
+        let (doc, parse_failed) = match parse::parse(&src) {
+            Ok(doc) => (doc, false),
             Err(e) => {
                 self.errors
                     .push(Diagnostic::at(&display, &src, e.span, e.message));
-                Document::default()
+                (Document::default(), true)
             }
         };
         let id = self.files.len();
@@ -119,15 +132,22 @@ impl<'a> Loader<'a> {
             src,
             doc,
             includes: HashMap::new(),
+            parse_failed,
+            failed_includes: HashSet::new(),
         });
         self.stack.push(id);
         for inc in includes {
-            let Some(found) = self.find_include(id, &inc.path, inc.span) else {
-                continue;
-            };
             let stem = include_name(&inc.path);
-            if let Some(child) = self.load(found, Some((id, inc.span))) {
-                self.files[id].includes.insert(stem, child);
+            let child = self
+                .find_include(id, &inc.path, inc.span)
+                .and_then(|found| self.load(found, Some((id, inc.span))));
+            match child {
+                Some(child) => {
+                    self.files[id].includes.insert(stem, child);
+                }
+                None => {
+                    self.files[id].failed_includes.insert(stem);
+                }
             }
         }
         self.stack.pop();

@@ -91,8 +91,14 @@ impl Program {
         &self.files[id.file].doc.definitions[id.def]
     }
 
-    /// Looks up a possibly qualified name (`Item`, `shared.Item`) from `file`.
+    /// Looks up a possibly qualified type name (`Item`, `shared.Item`) from `file`.
     pub(crate) fn lookup(&self, file: usize, name: &ast::Ident) -> Result<DefId, Diagnostic> {
+        self.lookup_as(file, name, "type")
+    }
+
+    /// Looks up a possibly qualified name; `noun` (`type`, `service`) names
+    /// what was expected in the error message.
+    fn lookup_as(&self, file: usize, name: &ast::Ident, noun: &str) -> Result<DefId, Diagnostic> {
         let f = &self.files[file];
         let (target, local) = match name.name.split_once('.') {
             Some((inc, rest)) => match f.includes.get(inc) {
@@ -114,15 +120,50 @@ impl Program {
             None => Err(f.diag(
                 name.span,
                 if target == file {
-                    format!("unknown type `{}`", name.name)
+                    let base = if noun == "type" { "a base type or " } else { "" };
+                    format!(
+                        "unknown {noun} `{}`; expected {base}a {noun} defined in this file (or `file.Name` for one from an included file)",
+                        name.name
+                    )
                 } else {
                     format!(
-                        "unknown type `{}`: `{}` defines no `{local}`",
+                        "unknown {noun} `{}`: `{}` defines no `{local}`; expected a {noun} defined there",
                         name.name,
                         self.files[target].display.display()
                     )
                 },
             )),
+        }
+    }
+
+    /// True when `name` cannot resolve because of a problem already reported:
+    /// it is qualified by an include that could not be loaded, or the file it
+    /// names had a syntax error.
+    pub(crate) fn follows_earlier_error(&self, file: usize, name: &ast::Ident) -> bool {
+        let f = &self.files[file];
+        if f.parse_failed {
+            return true;
+        }
+        match name.name.split_once('.') {
+            Some((inc, _)) => {
+                f.failed_includes.contains(inc)
+                    || f.includes
+                        .get(inc)
+                        .is_some_and(|&t| self.files[t].parse_failed)
+            }
+            None => false,
+        }
+    }
+
+    /// True when some name in the written type [`follows_earlier_error`](Self::follows_earlier_error).
+    pub(crate) fn type_follows_earlier_error(&self, file: usize, ty: &ast::Type) -> bool {
+        match &ty.kind {
+            TypeKind::List(t) | TypeKind::Set(t) => self.type_follows_earlier_error(file, t),
+            TypeKind::Map(k, v) => {
+                self.type_follows_earlier_error(file, k) || self.type_follows_earlier_error(file, v)
+            }
+            TypeKind::Named(name) => self.follows_earlier_error(file, name),
+            _ => false,
         }
     }
 
@@ -198,10 +239,7 @@ impl Program {
         file: usize,
         name: &ast::Ident,
     ) -> Result<(DefId, &ast::Service), Diagnostic> {
-        let id = self.lookup(file, name).map_err(|mut d| {
-            d.message = d.message.replace("unknown type", "unknown service");
-            d
-        })?;
+        let id = self.lookup_as(file, name, "service")?;
         match self.def(id) {
             Definition::Service(s) => Ok((id, s)),
             other => Err(self.files[file].diag(
@@ -297,4 +335,117 @@ fn module_names(files: &[SourceFile], errors: &mut Vec<Diagnostic>) -> Vec<Strin
         out.push(name);
     }
     out
+}
+
+/// Test helper: writes `files` (name, text) into a fresh directory, runs the
+/// whole pipeline on the first one and returns its diagnostics as
+/// `file:line:col: message` (paths relative to that directory).
+#[cfg(test)]
+pub(crate) fn diagnostics_of(files: &[(&str, &str)]) -> Vec<String> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "tonic-thrift-build-test-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    let out = match crate::generate(&dir.join(files[0].0), &[], Some(&dir)) {
+        Ok(_) => Vec::new(),
+        Err((errors, _)) => errors
+            .0
+            .iter()
+            .map(|d| format!("{}:{}:{}: {}", d.file.display(), d.line, d.col, d.message))
+            .collect(),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::diagnostics_of;
+
+    #[test]
+    fn unknown_names_say_what_was_expected() {
+        let d = diagnostics_of(&[
+            (
+                "a.thrift",
+                "include \"b.thrift\"\nstruct S { 1: Strng x, 2: b.Nope y }\n\
+                 service A extends Missing {}\nservice C extends b.Nope {}\n",
+            ),
+            ("b.thrift", "struct T {}\n"),
+        ]);
+        assert_eq!(
+            d,
+            [
+                "a.thrift:2:15: unknown type `Strng`; expected a base type or a type defined in this file (or `file.Name` for one from an included file)",
+                "a.thrift:2:27: unknown type `b.Nope`: `b.thrift` defines no `Nope`; expected a type defined there",
+                "a.thrift:3:19: unknown service `Missing`; expected a service defined in this file (or `file.Name` for one from an included file)",
+                "a.thrift:4:19: unknown service `b.Nope`: `b.thrift` defines no `Nope`; expected a service defined there",
+            ]
+        );
+    }
+
+    #[test]
+    fn names_behind_a_failed_include_are_not_reported_again() {
+        // Missing include.
+        let d = diagnostics_of(&[(
+            "a.thrift",
+            "include \"gone.thrift\"\nstruct S { 1: list<gone.T> x }\nservice A extends gone.S {}\n",
+        )]);
+        assert_eq!(
+            d,
+            ["a.thrift:1:9: cannot find included file `gone.thrift` (looked in: .)"]
+        );
+        // Include with a syntax error.
+        let d = diagnostics_of(&[
+            (
+                "a.thrift",
+                "include \"b.thrift\"\nstruct S { 1: map<i32, b.T> x }\n",
+            ),
+            ("b.thrift", "struct T {\n"),
+        ]);
+        assert_eq!(
+            d,
+            ["b.thrift:2:1: expected `}` or a field, found end of file"]
+        );
+        // Include cycle, including a file that includes itself.
+        let d = diagnostics_of(&[("a.thrift", "include \"a.thrift\"\nstruct S { 1: a.S x }\n")]);
+        assert_eq!(
+            d,
+            ["a.thrift:1:9: include cycle: a.thrift -> a.thrift; expected no file to include itself, directly or through other files"]
+        );
+        // A missing include does not hide an unknown name in a good one.
+        let d = diagnostics_of(&[
+            (
+                "a.thrift",
+                "include \"gone.thrift\"\ninclude \"b.thrift\"\nstruct S { 1: b.X x }\n",
+            ),
+            ("b.thrift", "struct T {}\n"),
+        ]);
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(
+            d[1].starts_with("a.thrift:3:15: unknown type `b.X`"),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_root_file_is_shown_relative_to_the_base() {
+        let dir = std::env::temp_dir();
+        let err = crate::generate(&dir.join("no/such/file.thrift"), &[], Some(&dir))
+            .expect_err("an error");
+        let d = &err.0 .0[0];
+        assert_eq!(d.file, std::path::Path::new("no/such/file.thrift"));
+        assert!(
+            d.message
+                .starts_with("cannot read IDL file `no/such/file.thrift`: "),
+            "{}",
+            d.message
+        );
+    }
 }

@@ -1,7 +1,10 @@
-//! The Thrift Binary codec: bounds-checked protocols over byte buffers.
+//! The Thrift Binary codec: bounds-checked protocols over byte buffers, and
+//! the tonic codec built on them.
 
 mod binary_input;
 mod binary_output;
+mod grpc;
 
 pub use binary_input::BinaryInput;
 pub use binary_output::BinaryOutput;
+pub use grpc::{ThriftCodec, ThriftDecoder, ThriftEncoder};

@@ -1,0 +1,6 @@
+//! Clients: [`StreamClient`] carries streaming and `unary` methods (and,
+//! until the ping-pong transports land, ping-pong methods) over gRPC.
+
+mod stream;
+
+pub use stream::{GrpcTransport, StreamClient, ThriftChannel};

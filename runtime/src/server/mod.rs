@@ -1,0 +1,11 @@
+//! Serving generated services: the per-call dispatch used by generated
+//! code, and [`Server`], which routes `/pkg.Service/Method` and
+//! `/Service/Method` alike.
+
+pub(crate) mod body;
+pub(crate) mod dispatch;
+mod router;
+
+pub use body::LimitedBody;
+pub use dispatch::{ServiceConfig, CONTENT_TYPE_THRIFT, DEFAULT_MAX_DECODING_MESSAGE_SIZE};
+pub use router::{Router, Server};

@@ -1,0 +1,258 @@
+//! [`Server`]: an HTTP/2 server for generated services.
+//!
+//! Kitex routes a gRPC call by the service name after the last `.` of the
+//! first path segment and the method after the last `/`, ignoring the
+//! package; so do we: `/echo.TestService/Echo` and `/TestService/Echo` both
+//! reach `TestService`. (A plain `tonic::transport::Server` routes by the
+//! full `NamedService::NAME` only: there `/TestService/Echo` is answered
+//! `UNIMPLEMENTED` by tonic.)
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{Stream, StreamExt};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tonic::server::NamedService;
+use tonic::Status;
+use tower::util::BoxCloneSyncService;
+use tower::ServiceExt;
+
+use super::dispatch::status_response;
+
+type HttpService =
+    BoxCloneSyncService<http::Request<Incoming>, http::Response<tonic::body::Body>, Infallible>;
+
+/// Builder for a tonic-thrift server. Start with [`Server::builder`].
+///
+/// ```no_run
+/// # async fn run<S>(svc: S) -> Result<(), Box<dyn std::error::Error>>
+/// # where S: tonic::server::NamedService
+/// #     + tower_service::Service<http::Request<hyper::body::Incoming>,
+/// #         Response = http::Response<tonic::body::Body>, Error = std::convert::Infallible>
+/// #     + Clone + Send + Sync + 'static, S::Future: Send + 'static {
+/// tonic_thrift::Server::builder()
+///     .add_service(svc)
+///     .serve("127.0.0.1:8888".parse()?)
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Server {
+    max_concurrent_streams: Option<u32>,
+}
+
+impl Server {
+    /// A server with default settings: no limit on concurrent HTTP/2
+    /// streams per connection (like tonic; hyper's own default is 200).
+    #[must_use]
+    pub fn builder() -> Self {
+        Server::default()
+    }
+
+    /// Limits concurrent HTTP/2 streams per connection.
+    #[must_use]
+    pub fn max_concurrent_streams(mut self, max: impl Into<Option<u32>>) -> Self {
+        self.max_concurrent_streams = max.into();
+        self
+    }
+
+    /// Adds a generated `XxxServer` (or any named HTTP service).
+    pub fn add_service<S>(self, svc: S) -> Router
+    where
+        S: NamedService
+            + tower_service::Service<
+                http::Request<Incoming>,
+                Response = http::Response<tonic::body::Body>,
+                Error = Infallible,
+            > + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        Router {
+            server: self,
+            services: HashMap::new(),
+        }
+        .add_service(svc)
+    }
+}
+
+/// A [`Server`] with services, ready to serve.
+#[derive(Clone)]
+pub struct Router {
+    server: Server,
+    /// Keyed by both the full name (`echo.TestService`) and the bare one (`TestService`).
+    services: HashMap<String, HttpService>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&String> = self.services.keys().collect();
+        names.sort();
+        f.debug_struct("Router").field("services", &names).finish()
+    }
+}
+
+impl Router {
+    /// Adds another service.
+    pub fn add_service<S>(mut self, svc: S) -> Self
+    where
+        S: NamedService
+            + tower_service::Service<
+                http::Request<Incoming>,
+                Response = http::Response<tonic::body::Body>,
+                Error = Infallible,
+            > + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        let boxed = BoxCloneSyncService::new(svc);
+        let bare = bare_service_name(S::NAME);
+        self.services.insert(bare.to_string(), boxed.clone());
+        self.services.insert(S::NAME.to_string(), boxed);
+        self
+    }
+
+    /// Binds `addr` and serves until the process ends.
+    pub async fn serve(self, addr: SocketAddr) -> std::io::Result<()> {
+        self.serve_with_shutdown(addr, std::future::pending()).await
+    }
+
+    /// Binds `addr` and serves until `signal` completes, then stops
+    /// accepting, lets calls in progress finish, and returns.
+    pub async fn serve_with_shutdown(
+        self,
+        addr: SocketAddr,
+        signal: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        let listener = TcpListener::bind(addr).await?;
+        self.serve_with_listener(listener, signal).await
+    }
+
+    /// Serves connections accepted from `listener` until `signal` completes.
+    pub async fn serve_with_listener(
+        self,
+        listener: TcpListener,
+        signal: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        let incoming = futures_util::stream::unfold(listener, |l| async move {
+            let conn = l.accept().await.map(|(s, _)| {
+                let _ = s.set_nodelay(true);
+                s
+            });
+            Some((conn, l))
+        });
+        self.serve_with_incoming_shutdown(incoming, signal).await
+    }
+
+    /// Serves connections from a stream of accepted I/O objects until the
+    /// stream ends.
+    pub async fn serve_with_incoming<I, IO, E>(self, incoming: I) -> std::io::Result<()>
+    where
+        I: Stream<Item = Result<IO, E>> + Send,
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        E: std::fmt::Display,
+    {
+        self.serve_with_incoming_shutdown(incoming, std::future::pending())
+            .await
+    }
+
+    /// Serves connections from `incoming` until it ends or `signal` completes.
+    pub async fn serve_with_incoming_shutdown<I, IO, E>(
+        self,
+        incoming: I,
+        signal: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()>
+    where
+        I: Stream<Item = Result<IO, E>> + Send,
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        E: std::fmt::Display,
+    {
+        let services = Arc::new(self.services);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut incoming = std::pin::pin!(incoming);
+        let mut signal = std::pin::pin!(signal);
+        let mut conns = tokio::task::JoinSet::new();
+        loop {
+            let io = tokio::select! {
+                _ = &mut signal => break,
+                next = incoming.next() => match next {
+                    Some(Ok(io)) => io,
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        // Do not spin on a persistent accept error (e.g. EMFILE).
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                    None => break,
+                },
+                Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+            };
+            let services = services.clone();
+            let mut stop = stop_rx.clone();
+            let max_streams = self.server.max_concurrent_streams;
+            conns.spawn(async move {
+                let svc = hyper::service::service_fn(move |req| {
+                    let services = services.clone();
+                    async move { Ok::<_, Infallible>(route(&services, req).await) }
+                });
+                let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+                builder
+                    .timer(TokioTimer::new())
+                    .max_concurrent_streams(max_streams);
+                let conn = builder.serve_connection(TokioIo::new(io), svc);
+                let mut conn = std::pin::pin!(conn);
+                tokio::select! {
+                    res = conn.as_mut() => {
+                        if let Err(e) = res {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                        return;
+                    }
+                    _ = stop.wait_for(|s| *s) => {}
+                }
+                conn.as_mut().graceful_shutdown();
+                if let Err(e) = conn.await {
+                    tracing::debug!(error = %e, "connection ended with an error during shutdown");
+                }
+            });
+        }
+        let _ = stop_tx.send(true);
+        while conns.join_next().await.is_some() {}
+        Ok(())
+    }
+}
+
+async fn route(
+    services: &HashMap<String, HttpService>,
+    req: http::Request<Incoming>,
+) -> http::Response<tonic::body::Body> {
+    let path = req.uri().path();
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    let svc = services
+        .get(first)
+        .or_else(|| services.get(bare_service_name(first)));
+    match svc {
+        Some(svc) => match svc.clone().oneshot(req).await {
+            Ok(resp) => resp,
+            Err(never) => match never {},
+        },
+        None => status_response(Status::unimplemented(format!("unknown service `{first}`"))),
+    }
+}
+
+/// `echo.TestService` → `TestService`.
+fn bare_service_name(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}

@@ -1,0 +1,7 @@
+struct Msg {
+    1: string text,
+}
+
+service Api {
+    Msg Chat(1: Msg m) (streaming.mode = "client", streaming.mode = "server"),
+}

@@ -1,0 +1,3 @@
+tonic_thrift::thrift_service!("tests/ui/does_not_exist.thrift");
+
+fn main() {}

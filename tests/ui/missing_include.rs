@@ -1,0 +1,3 @@
+tonic_thrift::thrift_service!("tests/ui/missing_include.thrift");
+
+fn main() {}

@@ -1,0 +1,7 @@
+struct Msg {
+    1: string text,
+}
+
+service Api {
+    Msg Watch() (streaming.mode = "server"),
+}

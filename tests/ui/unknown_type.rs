@@ -1,0 +1,3 @@
+tonic_thrift::thrift_service!("tests/ui/unknown_type.thrift");
+
+fn main() {}

@@ -1,0 +1,4 @@
+struct Msg {
+    1: string text,
+    2: Strng other,
+}
