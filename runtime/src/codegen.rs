@@ -20,6 +20,10 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T
 
 pub use crate::client::{GrpcTransport, StreamClient};
 pub use crate::method::{ThriftArgs, ThriftResult};
+pub use crate::pingpong::{
+    call as pingpong_call, unknown_method as pingpong_unknown_method, CallContext, MethodKind,
+    PingPongClient, PingPongOptions, PingPongService, Reply, ReplyFuture,
+};
 pub use crate::server::dispatch::{
     client_streaming, method_of, server_streaming, status_response, streaming, unary,
     unknown_method,

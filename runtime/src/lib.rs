@@ -15,12 +15,16 @@ pub mod codec;
 #[doc(hidden)]
 pub mod codegen;
 mod method;
+pub mod pingpong;
 pub mod server;
+mod timeout;
+pub mod transport;
 mod value;
 
 pub use faststr::FastStr;
 pub use method::{ThriftArgs, ThriftResult};
 pub use server::Server;
+pub use timeout::{format_grpc_timeout, parse_grpc_timeout};
 pub use tonic_thrift_macros::thrift_service;
 pub use value::ThriftValue;
 

@@ -192,6 +192,16 @@ impl<T: ThriftValue + Sync + 'static> ThriftValue for Box<T> {
     }
 }
 
+/// At most this many bytes are reserved up front for a decoded container:
+/// the input bounds the element count, but an element can be far larger in
+/// memory than its smallest encoding (an empty struct is one byte on the
+/// wire), so larger containers grow as their elements actually arrive.
+const MAX_PREALLOC_BYTES: usize = 256 * 1024;
+
+fn prealloc<T>(size: usize) -> usize {
+    size.min(MAX_PREALLOC_BYTES / std::mem::size_of::<T>().max(1))
+}
+
 fn element_mismatch(container: &str, expected: TType, found: TType) -> ThriftException {
     new_protocol_exception(
         ProtocolExceptionKind::InvalidData,
@@ -229,7 +239,7 @@ impl<T: ThriftValue + Sync> ThriftValue for Vec<T> {
     fn decode_value<P: TInputProtocol>(p: &mut P) -> Result<Self, ThriftException> {
         let ident = p.read_list_begin()?;
         check_element("list", T::TTYPE, ident.element_type, ident.size)?;
-        let mut out = Vec::with_capacity(ident.size);
+        let mut out = Vec::with_capacity(prealloc::<T>(ident.size));
         for _ in 0..ident.size {
             out.push(T::decode_value(p)?);
         }
@@ -272,7 +282,7 @@ impl<T: ThriftValue + Eq + Hash + Sync> ThriftValue for HashSet<T> {
     fn decode_value<P: TInputProtocol>(p: &mut P) -> Result<Self, ThriftException> {
         let ident = p.read_set_begin()?;
         check_element("set", T::TTYPE, ident.element_type, ident.size)?;
-        let mut out = HashSet::with_capacity(ident.size);
+        let mut out = HashSet::with_capacity(prealloc::<T>(ident.size));
         for _ in 0..ident.size {
             out.insert(T::decode_value(p)?);
         }
@@ -320,7 +330,7 @@ where
         let ident = p.read_map_begin()?;
         check_element("map key", K::TTYPE, ident.key_type, ident.size)?;
         check_element("map value", V::TTYPE, ident.value_type, ident.size)?;
-        let mut out = HashMap::with_capacity(ident.size);
+        let mut out = HashMap::with_capacity(prealloc::<(K, V)>(ident.size));
         for _ in 0..ident.size {
             let k = K::decode_value(p)?;
             let v = V::decode_value(p)?;

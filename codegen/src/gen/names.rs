@@ -63,6 +63,12 @@ pub(crate) fn snake(name: &str) -> String {
         .map(|w| w.to_lowercase())
         .collect::<Vec<_>>()
         .join("_");
+    // A trailing `_` is part of the name (`short_` and `short` can coexist).
+    let s = if name.ends_with('_') && !s.is_empty() {
+        format!("{s}_")
+    } else {
+        s
+    };
     if s.is_empty() {
         "_".to_string()
     } else if s.starts_with(|c: char| c.is_ascii_digit()) {
@@ -126,6 +132,7 @@ mod tests {
         assert_eq!(snake("userID"), "user_id");
         assert_eq!(snake("HTTPServer"), "http_server");
         assert_eq!(snake("already_snake"), "already_snake");
+        assert_eq!(snake("short_"), "short_");
         assert_eq!(camel("MY_VALUE"), "MyValue");
         assert_eq!(camel("red"), "Red");
         assert_eq!(camel("TestService"), "TestService");

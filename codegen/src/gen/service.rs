@@ -447,6 +447,8 @@ fn server(
     let trait_doc = doc_attrs(s.doc.as_deref());
     let mut trait_items = Vec::new();
     let mut arms = Vec::new();
+    let mut kinds = Vec::new();
+    let mut pingpong_arms = Vec::new();
     for m in methods {
         let ident = &m.ident;
         let doc = doc_attrs(m.f.doc.as_deref());
@@ -525,6 +527,23 @@ fn server(
                 )
             }
         };
+        let kind = match m.mode {
+            Mode::Unary | Mode::PingPong if m.f.oneway.is_some() => quote!(Oneway),
+            Mode::Unary | Mode::PingPong => quote!(Call),
+            _ => quote!(Streaming),
+        };
+        kinds.push(quote!(#wire => ::core::option::Option::Some(::tonic_thrift::codegen::MethodKind::#kind),));
+        if m.has_wrappers() {
+            let (args, result, _) = wrapper_names(m);
+            pingpong_arms.push(quote! {
+                #wire => ::tonic_thrift::codegen::pingpong_call::<super::#wrappers::#args, super::#wrappers::#result, _, _>(
+                    #wire,
+                    args,
+                    ctx,
+                    move |r| async move { inner.#ident(r).await },
+                ),
+            });
+        }
         trait_items.push(quote!(#doc #sig));
         arms.push(quote! {
             #wire => ::std::boxed::Box::pin(async move { ::core::result::Result::Ok(#call) }),
@@ -581,6 +600,33 @@ fn server(
 
         impl<T> ::tonic_thrift::codegen::NamedService for #server_name<T> {
             const NAME: &'static str = #full_name;
+        }
+
+        impl<T: #trait_name> ::tonic_thrift::codegen::PingPongService for #server_name<T> {
+            fn service_name(&self) -> &'static str {
+                #svc_name
+            }
+            fn method_kind(&self, method: &str) -> ::core::option::Option<::tonic_thrift::codegen::MethodKind> {
+                match method {
+                    #(#kinds)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+            fn call(
+                &self,
+                method: &str,
+                args: ::tonic_thrift::codegen::Bytes,
+                ctx: ::tonic_thrift::codegen::CallContext,
+            ) -> ::tonic_thrift::codegen::ReplyFuture {
+                let inner = self.inner.clone();
+                match method {
+                    #(#pingpong_arms)*
+                    other => {
+                        let e = ::tonic_thrift::codegen::pingpong_unknown_method(#svc_name, other);
+                        ::std::boxed::Box::pin(async move { ::tonic_thrift::codegen::Reply::Exception(e) })
+                    }
+                }
+            }
         }
 
         impl<T, B> ::tonic_thrift::codegen::Service<::tonic_thrift::codegen::http::Request<B>> for #server_name<T>
@@ -666,55 +712,68 @@ fn client(
                     self.inner.server_streaming(request.into_request(), #path).await
                 }
             },
-            Mode::Unary | Mode::PingPong => {
-                let (args, result, error) = wrapper_names(m);
-                let err = if m.f.throws.is_empty() {
-                    status.clone()
-                } else {
-                    quote!(super::#wrappers::#error)
-                };
-                let call = quote! {
-                    self.inner
-                        .unary::<super::#wrappers::#args, super::#wrappers::#result>(request, #path)
-                        .await
-                };
-                let ret = quote!(::core::result::Result<::tonic_thrift::codegen::tonic::Response<#resp>, #err>);
-                if m.f.args.len() == 1 {
-                    let input = handler_input(p, file, m, wrappers);
+            Mode::Unary | Mode::PingPong => args_result_method(
+                p,
+                file,
+                m,
+                wrappers,
+                |args, result| {
                     quote! {
-                        #doc
-                        pub async fn #ident(
-                            &mut self,
-                            request: impl ::tonic_thrift::codegen::tonic::IntoRequest<#input>,
-                        ) -> #ret {
-                            let request = request.into_request();
-                            #call
-                        }
+                        self.inner
+                            .unary::<super::#wrappers::#args, super::#wrappers::#result>(request, #path)
+                            .await
                     }
-                } else {
-                    let specs = field_specs_at(p, m.file, (file, 1), None, &m.f.args);
-                    let params = specs.iter().map(|f| {
-                        let (i, t) = (&f.ident, &f.ty);
-                        if f.optional {
-                            quote!(#i: ::core::option::Option<#t>)
-                        } else {
-                            quote!(#i: #t)
-                        }
-                    });
-                    let fields = specs.iter().map(|f| &f.ident);
-                    quote! {
-                        #doc
-                        pub async fn #ident(&mut self, #(#params),*) -> #ret {
-                            let request = ::tonic_thrift::codegen::tonic::Request::new(
-                                super::#wrappers::#args { #(#fields),* },
-                            );
-                            #call
-                        }
-                    }
-                }
-            }
+                },
+                quote!(&mut self),
+            ),
         }
     });
+    let pingpong_fns = methods.iter().filter(|m| m.mode == Mode::PingPong).map(|m| {
+        let wire = m.f.name.name.as_str();
+        let oneway = m.f.oneway.is_some();
+        args_result_method(
+            p,
+            file,
+            m,
+            wrappers,
+            |args, result| {
+                quote! {
+                    self.inner
+                        .call::<super::#wrappers::#args, super::#wrappers::#result>(#wire, request, #oneway)
+                        .await
+                }
+            },
+            quote!(&self),
+        )
+    });
+    let pingpong_name = format_ident!("{}Client", s.name.name);
+    let pingpong_doc = format!(" A client for the ping-pong methods of `{svc_name}` over TTHeader (default), Framed or Buffered, with a connection pool.");
+    let pingpong = quote! {
+        #[doc = #pingpong_doc]
+        #[derive(Debug, Clone)]
+        pub struct #pingpong_name {
+            inner: ::tonic_thrift::codegen::PingPongClient,
+        }
+
+        impl #pingpong_name {
+            /// A client of the service at `addr` (`host:port`) with default options.
+            pub fn new(addr: impl ::core::convert::Into<::std::string::String>) -> Self {
+                Self::with_options(addr, ::core::default::Default::default())
+            }
+            /// A client of the service at `addr` (`host:port`).
+            pub fn with_options(
+                addr: impl ::core::convert::Into<::std::string::String>,
+                options: ::tonic_thrift::codegen::PingPongOptions,
+            ) -> Self {
+                Self { inner: ::tonic_thrift::codegen::PingPongClient::new(addr, #svc_name, options) }
+            }
+            /// Connections open and idle in the pool.
+            pub fn idle_connections(&self) -> usize {
+                self.inner.idle_connections()
+            }
+            #(#pingpong_fns)*
+        }
+    };
     let doc = format!(
         " A client for the streaming and `unary` methods of `{svc_name}` over gRPC (HTTP/2)."
     );
@@ -756,6 +815,64 @@ fn client(
                 self
             }
             #(#fns)*
+        }
+
+        #pingpong
+    }
+}
+
+/// A client method for an Args/Result method: one argument as
+/// `impl IntoRequest<Arg>`, zero or several as plain parameters.
+fn args_result_method(
+    p: &Program,
+    file: usize,
+    m: &Method,
+    wrappers: &Ident,
+    call: impl FnOnce(&Ident, &Ident) -> TokenStream,
+    receiver: TokenStream,
+) -> TokenStream {
+    let ident = &m.ident;
+    let doc = doc_attrs(m.f.doc.as_deref());
+    let resp = ok_type(p, file, m, 1);
+    let (args, result, error) = wrapper_names(m);
+    let err = if m.f.throws.is_empty() {
+        quote!(::tonic_thrift::codegen::tonic::Status)
+    } else {
+        quote!(super::#wrappers::#error)
+    };
+    let call = call(&args, &result);
+    let ret = quote!(::core::result::Result<::tonic_thrift::codegen::tonic::Response<#resp>, #err>);
+    if m.f.args.len() == 1 {
+        let input = handler_input(p, file, m, wrappers);
+        quote! {
+            #doc
+            pub async fn #ident(
+                #receiver,
+                request: impl ::tonic_thrift::codegen::tonic::IntoRequest<#input>,
+            ) -> #ret {
+                let request = request.into_request();
+                #call
+            }
+        }
+    } else {
+        let specs = field_specs_at(p, m.file, (file, 1), None, &m.f.args);
+        let params = specs.iter().map(|f| {
+            let (i, t) = (&f.ident, &f.ty);
+            if f.optional {
+                quote!(#i: ::core::option::Option<#t>)
+            } else {
+                quote!(#i: #t)
+            }
+        });
+        let fields = specs.iter().map(|f| &f.ident);
+        quote! {
+            #doc
+            pub async fn #ident(#receiver, #(#params),*) -> #ret {
+                let request = ::tonic_thrift::codegen::tonic::Request::new(
+                    super::#wrappers::#args { #(#fields),* },
+                );
+                #call
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ use http::uri::PathAndQuery;
 use tonic::client::Grpc;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::cancel;
 use crate::codec::ThriftCodec;
 use crate::method::{ThriftArgs, ThriftResult};
 use crate::server::body::LimitedBody;
@@ -69,7 +70,7 @@ pub struct ThriftChannel<T> {
 impl<T: GrpcTransport> tower_service::Service<http::Request<tonic::body::Body>>
     for ThriftChannel<T>
 {
-    type Response = http::Response<LimitedBody<T::Body>>;
+    type Response = http::Response<cancel::RespBody<LimitedBody<T::Body>>>;
     type Error = T::TransportError;
     type Future =
         Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send + 'static>>;
@@ -82,10 +83,11 @@ impl<T: GrpcTransport> tower_service::Service<http::Request<tonic::body::Body>>
         req.headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_THRIFT));
         let limit = self.max_decoding_message_size;
+        let (req, guard) = cancel::wrap_request(req);
         let fut = self.inner.call(req);
         Box::pin(async move {
             let resp = fut.await?;
-            Ok(resp.map(|b| LimitedBody::new(b, limit)))
+            Ok(resp.map(|b| cancel::RespBody::new(LimitedBody::new(b, limit), guard)))
         })
     }
 }

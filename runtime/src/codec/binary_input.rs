@@ -264,13 +264,21 @@ fn decode_ttype(byte: u8, what: &str) -> Result<TType, ThriftException> {
 #[derive(Debug)]
 pub struct BinaryInput<'a> {
     buf: &'a mut Bytes,
+    /// Structs currently being read (nesting depth), bounded by
+    /// [`MAX_STRUCT_DEPTH`] so that recursive types cannot exhaust the stack.
+    depth: usize,
 }
+
+/// How deeply structs may nest in one decoded value. Generated decoders
+/// recurse once per level; this bound keeps hostile input (a self-recursive
+/// struct nested thousands of times) from overflowing the stack.
+pub const MAX_STRUCT_DEPTH: usize = 64;
 
 impl<'a> BinaryInput<'a> {
     /// Creates a reader that consumes bytes from the front of `buf`.
     #[inline]
     pub fn new(buf: &'a mut Bytes) -> Self {
-        BinaryInput { buf }
+        BinaryInput { buf, depth: 0 }
     }
 
     /// Fails unless at least `n` bytes remain; `what` names the value read.
@@ -492,11 +500,19 @@ impl TInputProtocol for BinaryInput<'_> {
 
     #[inline]
     fn read_struct_begin(&mut self) -> Result<Option<TStructIdentifier>, ThriftException> {
+        self.depth += 1;
+        if self.depth > MAX_STRUCT_DEPTH {
+            return Err(new_protocol_exception(
+                ProtocolExceptionKind::DepthLimit,
+                format!("structs are nested deeper than {MAX_STRUCT_DEPTH} levels"),
+            ));
+        }
         Ok(None)
     }
 
     #[inline]
     fn read_struct_end(&mut self) -> Result<(), ThriftException> {
+        self.depth = self.depth.saturating_sub(1);
         Ok(())
     }
 

@@ -87,10 +87,25 @@ where
         }
         let frame = match self.inner.as_mut().poll_frame(cx) {
             Poll::Ready(Some(Ok(f))) => f.map_data(|mut d| d.copy_to_bytes(d.remaining())),
-            Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(Some(Err(e))) => {
+                // tonic's `Streaming` ends a request stream *cleanly* on a
+                // CANCELLED error (RST_STREAM CANCEL from the client), so a
+                // handler would take a truncated stream for a complete one.
+                // Report the cancel as ABORTED, which reaches the handler.
+                let e: BoxError = e.into();
+                let st = Status::from_error(e);
+                if st.code() == tonic::Code::Cancelled {
+                    return Poll::Ready(Some(Err(Box::new(Status::aborted(format!(
+                        "the client cancelled the call: {}",
+                        st.message()
+                    ))))));
+                }
+                return Poll::Ready(Some(Err(Box::new(st))));
+            }
             Poll::Ready(None) => return Poll::Ready(None),
             Poll::Pending => return Poll::Pending,
         };
+
         if let Some(data) = frame.data_ref() {
             if let Some(len) = self.scan(data.chunk()) {
                 self.failed = true;

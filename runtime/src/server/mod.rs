@@ -4,8 +4,9 @@
 
 pub(crate) mod body;
 pub(crate) mod dispatch;
+mod rewind;
 mod router;
 
 pub use body::LimitedBody;
 pub use dispatch::{ServiceConfig, CONTENT_TYPE_THRIFT, DEFAULT_MAX_DECODING_MESSAGE_SIZE};
-pub use router::{Router, Server};
+pub use router::{Router, Server, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_FRAME_SIZE};

@@ -14,10 +14,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::BytesMut;
 use futures_util::{Stream, StreamExt};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::server::NamedService;
@@ -26,6 +27,9 @@ use tower::util::BoxCloneSyncService;
 use tower::ServiceExt;
 
 use super::dispatch::status_response;
+use super::rewind::Rewind;
+use crate::pingpong::{serve_connection, PingPongConfig, PingPongRoutes, PingPongService};
+use crate::transport::{detect, Detected, FrameKind};
 
 type HttpService =
     BoxCloneSyncService<http::Request<Incoming>, http::Response<tonic::body::Body>, Infallible>;
@@ -44,10 +48,31 @@ type HttpService =
 ///     .await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Server {
     max_concurrent_streams: Option<u32>,
+    max_frame_size: usize,
+    idle_timeout: Duration,
+    default_service: Option<&'static str>,
 }
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            max_concurrent_streams: None,
+            max_frame_size: DEFAULT_MAX_FRAME_SIZE,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            default_service: None,
+        }
+    }
+}
+
+/// The largest ping-pong frame accepted by default: 16 MiB.
+pub const DEFAULT_MAX_FRAME_SIZE: usize = 16 * 1024 * 1024;
+
+/// How long a connection may stay silent (no request in progress) before the
+/// server closes it, by default: 2 minutes.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Server {
     /// A server with default settings: no limit on concurrent HTTP/2
@@ -64,10 +89,36 @@ impl Server {
         self
     }
 
-    /// Adds a generated `XxxServer` (or any named HTTP service).
+    /// Limits the size of one ping-pong frame (default 16 MiB); a peer that
+    /// announces a larger frame has its connection closed.
+    #[must_use]
+    pub fn max_frame_size(mut self, limit: usize) -> Self {
+        self.max_frame_size = limit;
+        self
+    }
+
+    /// Closes connections that stay silent this long with no call in
+    /// progress (default 2 minutes); also bounds how long a new connection
+    /// may take to send its first bytes.
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// The service (by name, without package) that answers Framed and
+    /// Buffered calls to a method name that several services share.
+    #[must_use]
+    pub fn default_service(mut self, name: &'static str) -> Self {
+        self.default_service = Some(name);
+        self
+    }
+
+    /// Adds a generated `XxxServer`.
     pub fn add_service<S>(self, svc: S) -> Router
     where
-        S: NamedService
+        S: PingPongService
+            + NamedService
             + tower_service::Service<
                 http::Request<Incoming>,
                 Response = http::Response<tonic::body::Body>,
@@ -78,20 +129,25 @@ impl Server {
             + 'static,
         S::Future: Send + 'static,
     {
+        let mut pingpong = PingPongRoutes::new();
+        if let Some(d) = self.default_service {
+            pingpong.set_default(d);
+        }
         Router {
             server: self,
             services: HashMap::new(),
+            pingpong,
         }
         .add_service(svc)
     }
 }
 
 /// A [`Server`] with services, ready to serve.
-#[derive(Clone)]
 pub struct Router {
     server: Server,
     /// Keyed by both the full name (`echo.TestService`) and the bare one (`TestService`).
     services: HashMap<String, HttpService>,
+    pingpong: PingPongRoutes,
 }
 
 impl std::fmt::Debug for Router {
@@ -106,7 +162,8 @@ impl Router {
     /// Adds another service.
     pub fn add_service<S>(mut self, svc: S) -> Self
     where
-        S: NamedService
+        S: PingPongService
+            + NamedService
             + tower_service::Service<
                 http::Request<Incoming>,
                 Response = http::Response<tonic::body::Body>,
@@ -117,6 +174,7 @@ impl Router {
             + 'static,
         S::Future: Send + 'static,
     {
+        self.pingpong.add(Arc::new(svc.clone()));
         let boxed = BoxCloneSyncService::new(svc);
         let bare = bare_service_name(S::NAME);
         self.services.insert(bare.to_string(), boxed.clone());
@@ -179,7 +237,15 @@ impl Router {
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         E: std::fmt::Display,
     {
-        let services = Arc::new(self.services);
+        let shared = Arc::new(Shared {
+            services: self.services,
+            pingpong: Arc::new(self.pingpong),
+            config: PingPongConfig {
+                max_frame_size: self.server.max_frame_size,
+                idle_timeout: self.server.idle_timeout,
+            },
+            max_concurrent_streams: self.server.max_concurrent_streams,
+        });
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut incoming = std::pin::pin!(incoming);
         let mut signal = std::pin::pin!(signal);
@@ -199,38 +265,118 @@ impl Router {
                 },
                 Some(_) = conns.join_next(), if !conns.is_empty() => continue,
             };
-            let services = services.clone();
-            let mut stop = stop_rx.clone();
-            let max_streams = self.server.max_concurrent_streams;
-            conns.spawn(async move {
-                let svc = hyper::service::service_fn(move |req| {
-                    let services = services.clone();
-                    async move { Ok::<_, Infallible>(route(&services, req).await) }
-                });
-                let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
-                builder
-                    .timer(TokioTimer::new())
-                    .max_concurrent_streams(max_streams);
-                let conn = builder.serve_connection(TokioIo::new(io), svc);
-                let mut conn = std::pin::pin!(conn);
-                tokio::select! {
-                    res = conn.as_mut() => {
-                        if let Err(e) = res {
-                            tracing::debug!(error = %e, "connection ended with an error");
-                        }
-                        return;
-                    }
-                    _ = stop.wait_for(|s| *s) => {}
-                }
-                conn.as_mut().graceful_shutdown();
-                if let Err(e) = conn.await {
-                    tracing::debug!(error = %e, "connection ended with an error during shutdown");
-                }
-            });
+            conns.spawn(handle_connection(io, shared.clone(), stop_rx.clone()));
         }
         let _ = stop_tx.send(true);
         while conns.join_next().await.is_some() {}
         Ok(())
+    }
+}
+
+/// What every connection task needs.
+struct Shared {
+    services: HashMap<String, HttpService>,
+    pingpong: Arc<PingPongRoutes>,
+    config: PingPongConfig,
+    max_concurrent_streams: Option<u32>,
+}
+
+/// Reads the first bytes, picks the protocol, and serves the connection.
+async fn handle_connection<IO>(mut io: IO, shared: Arc<Shared>, mut stop: watch::Receiver<bool>)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut buf = BytesMut::with_capacity(8 * 1024);
+    let detected = loop {
+        match detect(&buf) {
+            Ok(Some(d)) => break d,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(reason = %e, "closing connection: unknown protocol");
+                return;
+            }
+        }
+        let read = tokio::select! {
+            r = tokio::time::timeout(shared.config.idle_timeout, io.read_buf(&mut buf)) => r,
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        match read {
+            Ok(Ok(0)) => {
+                if !buf.is_empty() {
+                    tracing::debug!(
+                        bytes = buf.len(),
+                        "connection closed before its protocol was known"
+                    );
+                }
+                return;
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "connection read failed");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!(timeout = ?shared.config.idle_timeout, "closing connection: nothing received before the idle timeout");
+                return;
+            }
+        }
+    };
+    let kind = match detected {
+        Detected::Http2 => {
+            serve_http2(Rewind::new(buf.freeze(), io), shared, stop).await;
+            return;
+        }
+        Detected::TTHeaderStreaming => {
+            tracing::warn!(
+                "closing connection: TTHeader Streaming is not supported; use gRPC streaming"
+            );
+            return;
+        }
+        Detected::TTHeader => FrameKind::TTHeader,
+        Detected::Framed => FrameKind::Framed,
+        Detected::Buffered => FrameKind::Buffered,
+    };
+    let serve = serve_connection(
+        io,
+        buf,
+        kind,
+        shared.pingpong.clone(),
+        shared.config.clone(),
+        None,
+    );
+    tokio::select! {
+        _ = serve => {}
+        _ = stop.wait_for(|s| *s) => {}
+    }
+}
+
+async fn serve_http2<IO>(io: IO, shared: Arc<Shared>, mut stop: watch::Receiver<bool>)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let routes = shared.clone();
+    let svc = hyper::service::service_fn(move |req| {
+        let routes = routes.clone();
+        async move { Ok::<_, Infallible>(route(&routes.services, req).await) }
+    });
+    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(shared.max_concurrent_streams);
+    let conn = builder.serve_connection(TokioIo::new(io), svc);
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        res = conn.as_mut() => {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "HTTP/2 connection ended with an error");
+            }
+            return;
+        }
+        _ = stop.wait_for(|s| *s) => {}
+    }
+    conn.as_mut().graceful_shutdown();
+    if let Err(e) = conn.await {
+        tracing::debug!(error = %e, "HTTP/2 connection ended with an error during shutdown");
     }
 }
 

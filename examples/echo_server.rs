@@ -1,0 +1,246 @@
+//! The reference echo server: `idl/echo.thrift` served with the behaviour of
+//! the Kitex test peer (`../shared/kitex-peer`), gRPC streaming and
+//! ping-pong (TTHeader, Framed, Buffered) on one port.
+//!
+//! Run with `cargo run --release --example echo_server -- --addr 127.0.0.1:0`;
+//! it prints `LISTENING <addr>` once it accepts connections.
+//!
+//! Special request messages (the same as the Kitex peer's):
+//! - `sleep`: sleeps 3 s ignoring the deadline; `sleep-ctx`: sleeps 3 s or
+//!   fails with DEADLINE_EXCEEDED when the caller's deadline passes first;
+//! - `deadline`: answers the milliseconds left until the caller's deadline, or `none`;
+//! - `transport`: answers `GRPC`, `TTHeader`, `TTHeader|Framed`, `Framed` or
+//!   `PurePayload` (Buffered);
+//! - server streaming: `N` sends `0`..`N-1`; `N:S` sends N messages of S bytes.
+
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use futures_util::{Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
+use tonic_thrift::transport::Framing;
+
+tonic_thrift::include_thrift!("echo");
+
+use echo::test_service_server::{TestService, TestServiceServer};
+use echo::{Request as EchoRequest, Response as EchoResponse};
+
+type ResponseStream = Pin<Box<dyn Stream<Item = Result<EchoResponse, Status>> + Send>>;
+
+/// What a handler knows about its call.
+#[derive(Clone, Copy)]
+struct CallInfo {
+    deadline: Option<Instant>,
+    framing: Option<Framing>,
+}
+
+impl CallInfo {
+    fn of<T>(req: &Request<T>) -> Self {
+        let deadline = req
+            .metadata()
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| tonic_thrift::parse_grpc_timeout(v).ok())
+            .map(|d| Instant::now() + d);
+        CallInfo {
+            deadline,
+            framing: req.extensions().get::<Framing>().copied(),
+        }
+    }
+}
+
+fn response(message: impl Into<String>) -> EchoResponse {
+    EchoResponse {
+        message: message.into().into(),
+    }
+}
+
+/// The Kitex peer's special messages; `None` means "plain echo".
+async fn special(info: CallInfo, msg: &str) -> Option<Result<EchoResponse, Status>> {
+    Some(match msg {
+        "sleep" => {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            Ok(response(msg))
+        }
+        "sleep-ctx" => {
+            let sleep = tokio::time::sleep(Duration::from_secs(3));
+            match info.deadline {
+                Some(d) => tokio::select! {
+                    _ = sleep => Ok(response(msg)),
+                    _ = tokio::time::sleep_until(d.into()) => {
+                        Err(Status::deadline_exceeded("context deadline exceeded"))
+                    }
+                },
+                None => {
+                    sleep.await;
+                    Ok(response(msg))
+                }
+            }
+        }
+        "deadline" => Ok(response(match info.deadline {
+            Some(d) => d
+                .saturating_duration_since(Instant::now())
+                .as_millis()
+                .to_string(),
+            None => "none".to_string(),
+        })),
+        "transport" => Ok(response(match info.framing {
+            None => "GRPC",
+            Some(Framing::TTHeader {
+                inner_framed: false,
+            }) => "TTHeader",
+            Some(Framing::TTHeader { inner_framed: true }) => "TTHeader|Framed",
+            Some(Framing::Framed) => "Framed",
+            Some(Framing::Buffered) => "PurePayload",
+        })),
+        _ => return None,
+    })
+}
+
+async fn reply(info: CallInfo, msg: EchoRequest) -> Result<EchoResponse, Status> {
+    match special(info, &msg.message).await {
+        Some(r) => r,
+        None => Ok(EchoResponse {
+            message: msg.message,
+        }),
+    }
+}
+
+struct Echo;
+
+#[tonic::async_trait]
+impl TestService for Echo {
+    type EchoStream = ResponseStream;
+    type EchoServerStream = ResponseStream;
+
+    async fn echo(
+        &self,
+        request: Request<Streaming<EchoRequest>>,
+    ) -> Result<Response<Self::EchoStream>, Status> {
+        let info = CallInfo::of(&request);
+        let inbound = request.into_inner();
+        // Answer each message in turn; stop at the first error.
+        let replies = futures_util::stream::unfold(Some(inbound), move |state| async move {
+            let mut inbound = state?;
+            let item = match inbound.next().await? {
+                Ok(m) => reply(info, m).await,
+                Err(e) => Err(e),
+            };
+            let next = item.is_ok().then_some(inbound);
+            Some((item, next))
+        });
+        Ok(Response::new(Box::pin(replies)))
+    }
+
+    async fn echo_client(
+        &self,
+        request: Request<Streaming<EchoRequest>>,
+    ) -> Result<Response<EchoResponse>, Status> {
+        let info = CallInfo::of(&request);
+        let mut inbound = request.into_inner();
+        let mut msgs = Vec::new();
+        while let Some(m) = inbound.next().await {
+            msgs.push(m?);
+        }
+        if msgs.len() == 1 {
+            let only = msgs.remove(0);
+            return reply(info, only).await.map(Response::new);
+        }
+        let joined: Vec<&str> = msgs.iter().map(|m| m.message.as_str()).collect();
+        Ok(Response::new(response(joined.join(","))))
+    }
+
+    async fn echo_server(
+        &self,
+        request: Request<EchoRequest>,
+    ) -> Result<Response<Self::EchoServerStream>, Status> {
+        let info = CallInfo::of(&request);
+        let msg = request.into_inner().message;
+        if let Some(r) = special(info, &msg).await {
+            let one = r?;
+            return Ok(Response::new(Box::pin(futures_util::stream::once(
+                async move { Ok(one) },
+            ))));
+        }
+        let (count, size) = match msg.split_once(':') {
+            Some((n, s)) => (n, Some(s)),
+            None => (msg.as_str(), None),
+        };
+        let count: usize = count.parse().map_err(|_| {
+            Status::invalid_argument(format!("EchoServer expects an integer count, got {msg:?}"))
+        })?;
+        let size: Option<usize> = match size {
+            Some(s) => Some(
+                s.parse()
+                    .map_err(|_| Status::invalid_argument(format!("bad size in {msg:?}")))?,
+            ),
+            None => None,
+        };
+        let payload = size.map(|s| tonic_thrift::FastStr::from("x".repeat(s)));
+        let replies = futures_util::stream::iter(0..count).map(move |i| {
+            Ok(EchoResponse {
+                message: match &payload {
+                    Some(p) => p.clone(),
+                    None => i.to_string().into(),
+                },
+            })
+        });
+        Ok(Response::new(Box::pin(replies)))
+    }
+
+    async fn echo_unary(
+        &self,
+        request: Request<EchoRequest>,
+    ) -> Result<Response<EchoResponse>, Status> {
+        let info = CallInfo::of(&request);
+        reply(info, request.into_inner()).await.map(Response::new)
+    }
+
+    async fn echo_ping_pong(
+        &self,
+        request: Request<EchoRequest>,
+    ) -> Result<Response<EchoResponse>, Status> {
+        let info = CallInfo::of(&request);
+        reply(info, request.into_inner()).await.map(Response::new)
+    }
+}
+
+fn parse_addr() -> Result<std::net::SocketAddr, String> {
+    let mut args = std::env::args().skip(1);
+    let mut addr = "127.0.0.1:0".to_string();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--addr" | "-addr" => addr = args.next().ok_or("--addr needs a value")?,
+            "--help" | "-h" => {
+                return Err("usage: echo_server [--addr HOST:PORT]".to_string());
+            }
+            other => {
+                return Err(format!(
+                    "unknown argument `{other}`; usage: echo_server [--addr HOST:PORT]"
+                ))
+            }
+        }
+    }
+    addr.parse()
+        .map_err(|e| format!("invalid --addr `{addr}`: {e}"))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let addr = match parse_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("LISTENING {}", listener.local_addr()?);
+    tonic_thrift::Server::builder()
+        .add_service(TestServiceServer::new(Echo))
+        .serve_with_listener(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! Cancellation that reaches the server.
+//!
+//! Once response headers have arrived, hyper keeps sending the request body
+//! even if the caller drops the response, and a dropped call can end with a
+//! clean END_STREAM: the server would take a truncated request for a
+//! complete one. Here the request body is tied to a guard held by the
+//! response body: if the call future or the response is dropped before the
+//! trailers arrive, the request body fails, which makes hyper reset the
+//! stream (RST_STREAM CANCEL).
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::task::AtomicWaker;
+use http_body::{Body, Frame};
+use tonic::Status;
+
+#[derive(Default)]
+struct State {
+    cancelled: AtomicBool,
+    waker: AtomicWaker,
+}
+
+/// Cancels the request body when dropped, unless disarmed first.
+pub(crate) struct Guard(Option<Arc<State>>);
+impl Guard {
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(s) = self.0.take() {
+            s.cancelled.store(true, Ordering::SeqCst);
+            s.waker.wake();
+        }
+    }
+}
+
+struct ReqBody {
+    inner: tonic::body::Body,
+    state: Arc<State>,
+}
+impl Body for ReqBody {
+    type Data = Bytes;
+    type Error = Status;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        self.state.waker.register(cx.waker());
+        if self.state.cancelled.load(Ordering::SeqCst) {
+            return Poll::Ready(Some(Err(Status::cancelled("call cancelled by the client"))));
+        }
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+    fn is_end_stream(&self) -> bool {
+        false
+    }
+}
+
+/// Ties `req`'s body to the returned guard.
+pub(crate) fn wrap_request(
+    req: http::Request<tonic::body::Body>,
+) -> (http::Request<tonic::body::Body>, Guard) {
+    let state = Arc::new(State::default());
+    let guard = Guard(Some(state.clone()));
+    (
+        req.map(|b| tonic::body::Body::new(ReqBody { inner: b, state })),
+        guard,
+    )
+}
+
+/// A response body that disarms the cancel guard once the call completes.
+pub struct RespBody<B> {
+    inner: Pin<Box<B>>,
+    guard: Guard,
+}
+impl<B> RespBody<B> {
+    pub(crate) fn new(inner: B, guard: Guard) -> Self {
+        RespBody {
+            inner: Box::pin(inner),
+            guard,
+        }
+    }
+}
+impl<B: Body> Body for RespBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let r = self.inner.as_mut().poll_frame(cx);
+        match &r {
+            Poll::Ready(None) => self.guard.disarm(),
+            Poll::Ready(Some(Ok(f))) if f.is_trailers() => self.guard.disarm(),
+            _ => {}
+        }
+        r
+    }
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+}

@@ -1,0 +1,392 @@
+//! The ping-pong client under every generated `XxxClient`: one call per
+//! connection at a time, over a bounded pool of connections.
+
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+use tonic::{Request, Response, Status};
+
+use super::exception::ApplicationException;
+use crate::codec::{BinaryInput, BinaryOutput};
+use crate::method::{ThriftArgs, ThriftResult};
+use crate::transport::{
+    decode_frame, encode_frame, read_message_header, write_message_header, FrameKind, Framing,
+    MessageHeader, MessageType, TTHeader, INT_KEY_MSG_TYPE, INT_KEY_RPC_TIMEOUT, INT_KEY_TO_METHOD,
+    INT_KEY_TO_SERVICE,
+};
+
+/// Options of a ping-pong client. Defaults: TTHeader framing (payload not
+/// framed inside), connect timeout 1 s, no call timeout, at most 32
+/// connections, idle connections closed after 60 s, frames up to 16 MiB.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct PingPongOptions {
+    framing: Framing,
+    connect_timeout: Duration,
+    timeout: Option<Duration>,
+    max_connections: usize,
+    idle_timeout: Duration,
+    max_frame_size: usize,
+}
+
+impl Default for PingPongOptions {
+    fn default() -> Self {
+        PingPongOptions {
+            framing: Framing::TTHeader {
+                inner_framed: false,
+            },
+            connect_timeout: Duration::from_secs(1),
+            timeout: None,
+            max_connections: 32,
+            idle_timeout: Duration::from_secs(60),
+            max_frame_size: crate::server::DEFAULT_MAX_FRAME_SIZE,
+        }
+    }
+}
+
+impl PingPongOptions {
+    /// How requests are framed: TTHeader (default), Framed or Buffered.
+    pub fn framing(mut self, framing: Framing) -> Self {
+        self.framing = framing;
+        self
+    }
+
+    /// How long to wait for a new connection (default 1 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The deadline of every call (default none); a call's own
+    /// `tonic::Request::set_timeout` takes precedence. Sent to the server as
+    /// the TTHeader RPC timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The most connections open at once (default 32); further calls wait.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// Idle connections older than this are closed instead of reused (default 60 s).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// The largest reply frame accepted (default 16 MiB).
+    pub fn max_frame_size(mut self, limit: usize) -> Self {
+        self.max_frame_size = limit;
+        self
+    }
+}
+
+struct Conn {
+    stream: TcpStream,
+    buf: BytesMut,
+}
+
+struct Idle {
+    conn: Conn,
+    since: Instant,
+}
+
+struct Inner {
+    addr: String,
+    service: &'static str,
+    options: PingPongOptions,
+    permits: Arc<Semaphore>,
+    idle: Mutex<Vec<Idle>>,
+    seq: AtomicI32,
+}
+
+/// A ping-pong Thrift client for one service at one address.
+#[derive(Clone)]
+pub struct PingPongClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for PingPongClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PingPongClient")
+            .field("addr", &self.inner.addr)
+            .field("service", &self.inner.service)
+            .field("options", &self.inner.options)
+            .finish()
+    }
+}
+
+impl PingPongClient {
+    /// A client of `service` at `addr` (`host:port`). Connections are made
+    /// on demand.
+    pub fn new(addr: impl Into<String>, service: &'static str, options: PingPongOptions) -> Self {
+        PingPongClient {
+            inner: Arc::new(Inner {
+                addr: addr.into(),
+                service,
+                permits: Arc::new(Semaphore::new(options.max_connections)),
+                options,
+                idle: Mutex::new(Vec::new()),
+                seq: AtomicI32::new(1),
+            }),
+        }
+    }
+
+    /// Connections currently open and idle in the pool.
+    pub fn idle_connections(&self) -> usize {
+        self.inner.idle.lock().map(|v| v.len()).unwrap_or(0)
+    }
+
+    /// Calls `method` (its IDL name) with Args/Result framing. A `oneway`
+    /// call returns once the request is written.
+    pub async fn call<A: ThriftArgs, R: ThriftResult>(
+        &self,
+        method: &'static str,
+        request: Request<A::Input>,
+        oneway: bool,
+    ) -> Result<Response<R::Ok>, R::Err> {
+        let timeout = request_timeout(&request).or(self.inner.options.timeout);
+        let fut = self.call_inner::<A, R>(method, request, oneway, timeout);
+        match timeout {
+            Some(t) => match tokio::time::timeout(t, fut).await {
+                Ok(r) => r,
+                Err(_) => Err(Status::deadline_exceeded(format!(
+                    "`{method}` did not complete within {t:?}"
+                ))
+                .into()),
+            },
+            None => fut.await,
+        }
+    }
+
+    async fn call_inner<A: ThriftArgs, R: ThriftResult>(
+        &self,
+        method: &'static str,
+        request: Request<A::Input>,
+        oneway: bool,
+        timeout: Option<Duration>,
+    ) -> Result<Response<R::Ok>, R::Err> {
+        let inner = &self.inner;
+        let seq_id = inner.seq.fetch_add(1, Ordering::Relaxed);
+        let (_meta, extensions, input) = request.into_parts();
+        let frame = self
+            .encode_request::<A>(
+                method,
+                A::from_input(input),
+                seq_id,
+                oneway,
+                timeout,
+                &extensions,
+            )
+            .map_err(Status::internal)?;
+
+        let _permit = inner
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Status::unavailable("the client is closed"))?;
+        let mut conn = self.checkout().await?;
+        conn.stream
+            .write_all(&frame)
+            .await
+            .map_err(|e| Status::unavailable(format!("sending to {} failed: {e}", inner.addr)))?;
+        if oneway {
+            self.checkin(conn);
+            // A oneway method is `void`: an empty Result struct decodes to `()`.
+            let mut empty = Bytes::from_static(&[0]);
+            let r = R::decode(&mut BinaryInput::new(&mut empty))
+                .map_err(|e| Status::internal(e.to_string()))?;
+            return r.into_outcome().map(Response::new);
+        }
+        let reply = read_reply(&mut conn, &inner.addr, inner.options.max_frame_size).await?;
+        let (msg, mut body) = read_message_header(&reply.message)
+            .map_err(|e| Status::internal(format!("bad reply from {}: {e}", inner.addr)))?;
+        if msg.seq_id != seq_id || msg.name != method {
+            // The connection is out of step: do not reuse it.
+            return Err(Status::internal(format!(
+                "reply out of order from {}: expected `{method}` #{seq_id}, got `{}` #{}",
+                inner.addr, msg.name, msg.seq_id
+            ))
+            .into());
+        }
+        self.checkin(conn);
+        let mut response_ext = http::Extensions::new();
+        if let Some(h) = reply.header {
+            response_ext.insert(h);
+        }
+        match msg.message_type {
+            MessageType::Reply => {
+                let result = R::decode(&mut BinaryInput::new(&mut body)).map_err(|e| {
+                    Status::internal(format!("could not decode the result of `{method}`: {e}"))
+                })?;
+                result.into_outcome().map(|v| {
+                    Response::from_parts(tonic::metadata::MetadataMap::new(), v, response_ext)
+                })
+            }
+            MessageType::Exception => {
+                let e = ApplicationException::decode(body).map_err(|e| {
+                    Status::internal(format!("could not decode the exception of `{method}`: {e}"))
+                })?;
+                Err(e.into_status().into())
+            }
+            other => Err(Status::internal(format!(
+                "unexpected {other:?} message in reply to `{method}`"
+            ))
+            .into()),
+        }
+    }
+
+    fn encode_request<A: ThriftArgs>(
+        &self,
+        method: &'static str,
+        args: A,
+        seq_id: i32,
+        oneway: bool,
+        timeout: Option<Duration>,
+        extensions: &http::Extensions,
+    ) -> Result<BytesMut, String> {
+        let message_type = if oneway {
+            MessageType::Oneway
+        } else {
+            MessageType::Call
+        };
+        let mut message = BytesMut::new();
+        write_message_header(
+            &mut message,
+            &MessageHeader {
+                name: method.into(),
+                message_type,
+                seq_id,
+            },
+        );
+        args.encode(&mut BinaryOutput::new(&mut message))
+            .map_err(|e| format!("could not encode the arguments of `{method}`: {e}"))?;
+        let header = match self.inner.options.framing {
+            Framing::TTHeader { .. } => {
+                let mut h = extensions.get::<TTHeader>().cloned().unwrap_or_default();
+                h.seq_id = seq_id;
+                h.set_string("isn", self.inner.service);
+                h.set_int(INT_KEY_TO_SERVICE, self.inner.service);
+                h.set_int(INT_KEY_TO_METHOD, method);
+                h.set_int(INT_KEY_MSG_TYPE, (message_type as u8).to_string());
+                if let Some(t) = timeout {
+                    h.set_int(INT_KEY_RPC_TIMEOUT, t.as_millis().max(1).to_string());
+                }
+                Some(h)
+            }
+            _ => None,
+        };
+        let mut frame = BytesMut::with_capacity(message.len() + 64);
+        encode_frame(
+            &mut frame,
+            self.inner.options.framing,
+            header.as_ref(),
+            &message,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(frame)
+    }
+
+    /// An idle connection that is still open, or a new one.
+    async fn checkout(&self) -> Result<Conn, Status> {
+        let inner = &self.inner;
+        loop {
+            let candidate = inner.idle.lock().ok().and_then(|mut v| v.pop());
+            let Some(idle) = candidate else { break };
+            if idle.since.elapsed() >= inner.options.idle_timeout {
+                continue; // too old: drop (close) it
+            }
+            // A closed or misbehaving connection is readable; a healthy idle one is not.
+            let mut probe = [0u8; 1];
+            match idle.conn.stream.try_read(&mut probe) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(idle.conn),
+                _ => continue,
+            }
+        }
+        let connect = TcpStream::connect(inner.addr.as_str());
+        let stream = tokio::time::timeout(inner.options.connect_timeout, connect)
+            .await
+            .map_err(|_| {
+                Status::unavailable(format!(
+                    "connecting to {} timed out after {:?}",
+                    inner.addr, inner.options.connect_timeout
+                ))
+            })?
+            .map_err(|e| {
+                Status::unavailable(format!("connecting to {} failed: {e}", inner.addr))
+            })?;
+        let _ = stream.set_nodelay(true);
+        Ok(Conn {
+            stream,
+            buf: BytesMut::with_capacity(8 * 1024),
+        })
+    }
+
+    fn checkin(&self, conn: Conn) {
+        if !conn.buf.is_empty() {
+            return; // unexpected extra bytes: do not reuse
+        }
+        if let Ok(mut idle) = self.inner.idle.lock() {
+            idle.retain(|i| i.since.elapsed() < self.inner.options.idle_timeout);
+            idle.push(Idle {
+                conn,
+                since: Instant::now(),
+            });
+        }
+    }
+}
+
+async fn read_reply(
+    conn: &mut Conn,
+    addr: &str,
+    max_frame: usize,
+) -> Result<crate::transport::Frame, Status> {
+    let kind = FrameKind::TTHeader;
+    loop {
+        // The server answers in the framing of the request; detect it from
+        // the reply's own first bytes.
+        let kind = match crate::transport::detect(&conn.buf) {
+            Ok(Some(crate::transport::Detected::Framed)) => FrameKind::Framed,
+            Ok(Some(crate::transport::Detected::Buffered)) => FrameKind::Buffered,
+            Ok(Some(_)) => kind,
+            Ok(None) => {
+                read_some(conn, addr).await?;
+                continue;
+            }
+            Err(e) => return Err(Status::internal(format!("bad reply from {addr}: {e}"))),
+        };
+        match decode_frame(&mut conn.buf, kind, max_frame) {
+            Ok(Some(frame)) => return Ok(frame),
+            Ok(None) => read_some(conn, addr).await?,
+            Err(e) => return Err(Status::internal(format!("bad reply from {addr}: {e}"))),
+        }
+    }
+}
+
+async fn read_some(conn: &mut Conn, addr: &str) -> Result<(), Status> {
+    conn.buf.reserve(8 * 1024);
+    match conn.stream.read_buf(&mut conn.buf).await {
+        Ok(0) => Err(Status::unavailable(format!(
+            "{addr} closed the connection before replying"
+        ))),
+        Ok(_) => Ok(()),
+        Err(e) => Err(Status::unavailable(format!(
+            "reading from {addr} failed: {e}"
+        ))),
+    }
+}
+
+/// The deadline a caller set with `tonic::Request::set_timeout`.
+fn request_timeout<T>(request: &Request<T>) -> Option<Duration> {
+    let value = request.metadata().get("grpc-timeout")?.to_str().ok()?;
+    crate::timeout::parse_grpc_timeout(value).ok()
+}

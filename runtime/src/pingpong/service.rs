@@ -1,0 +1,158 @@
+//! The ping-pong face of a generated service: method name + Args bytes in,
+//! Result bytes (or a `TApplicationException`) out.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use pilota::thrift::Message;
+use tonic::Status;
+
+use super::exception::{ApplicationException, ExceptionKind};
+use crate::codec::{BinaryInput, BinaryOutput};
+use crate::method::{ThriftArgs, ThriftResult};
+use crate::transport::TTHeader;
+
+/// A boxed future of a reply.
+pub type ReplyFuture = Pin<Box<dyn Future<Output = Reply> + Send>>;
+
+/// What the server knows about one ping-pong call besides its arguments.
+#[derive(Debug, Clone, Default)]
+pub struct CallContext {
+    /// The request's TTHeader (absent for Framed and Buffered).
+    pub header: Option<TTHeader>,
+    /// How long the caller waits (TTHeader RPC timeout, int key 12).
+    pub timeout: Option<Duration>,
+    /// The caller's address.
+    pub peer: Option<SocketAddr>,
+    /// How the request was framed (TTHeader, Framed or Buffered).
+    pub framing: Option<crate::transport::Framing>,
+}
+
+/// The outcome of a ping-pong call, ready to be framed.
+#[derive(Debug)]
+pub enum Reply {
+    /// An encoded Result struct.
+    Result(Bytes),
+    /// A `TApplicationException`.
+    Exception(ApplicationException),
+    /// Nothing (a `oneway` call).
+    None,
+}
+
+/// How a method is called over ping-pong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodKind {
+    /// A call that gets a reply.
+    Call,
+    /// A `oneway` call: no reply.
+    Oneway,
+    /// A streaming method: only reachable over gRPC.
+    Streaming,
+}
+
+/// A service callable over TTHeader, Framed and Buffered. Generated
+/// `XxxServer` types implement it.
+pub trait PingPongService: Send + Sync + 'static {
+    /// The service name (without package), as TTHeader's `isn` carries it.
+    fn service_name(&self) -> &'static str;
+
+    /// How `method` (its IDL name) is called, or `None` if the service lacks it.
+    fn method_kind(&self, method: &str) -> Option<MethodKind>;
+
+    /// Calls `method` with the encoded Args struct `args`.
+    fn call(&self, method: &str, args: Bytes, ctx: CallContext) -> ReplyFuture;
+}
+
+/// Runs one Args/Result method: decodes the arguments, calls the handler
+/// with the caller's deadline, and encodes its outcome.
+pub fn call<A, R, H, F>(
+    method: &'static str,
+    mut args: Bytes,
+    ctx: CallContext,
+    handler: H,
+) -> ReplyFuture
+where
+    A: ThriftArgs,
+    R: ThriftResult,
+    H: FnOnce(tonic::Request<A::Input>) -> F + Send + 'static,
+    F: Future<Output = Result<tonic::Response<R::Ok>, R::Err>> + Send + 'static,
+{
+    let decoded = A::decode(&mut BinaryInput::new(&mut args));
+    Box::pin(async move {
+        let input = match decoded {
+            Ok(a) => a.into_input(),
+            Err(e) => {
+                return Reply::Exception(ApplicationException::new(
+                    ExceptionKind::PROTOCOL_ERROR,
+                    format!("could not decode the arguments of `{method}`: {e}"),
+                ))
+            }
+        };
+        let mut request = tonic::Request::new(input);
+        if let Some(t) = ctx.timeout {
+            // Visible to handlers the same way as a gRPC deadline.
+            if let Ok(v) = format!("{}m", t.as_millis()).parse() {
+                request.metadata_mut().insert("grpc-timeout", v);
+            }
+        }
+        if let Some(h) = ctx.header.clone() {
+            request.extensions_mut().insert(h);
+        }
+        if let Some(f) = ctx.framing {
+            request.extensions_mut().insert(f);
+        }
+        let fut = handler(request);
+        let outcome = match ctx.timeout {
+            Some(t) => match tokio::time::timeout(t, fut).await {
+                Ok(o) => o,
+                Err(_) => {
+                    return Reply::Exception(ApplicationException::new(
+                        ExceptionKind::INTERNAL_ERROR,
+                        format!("deadline exceeded: `{method}` did not finish within {t:?}"),
+                    ))
+                }
+            },
+            None => fut.await,
+        };
+        let result = match outcome {
+            Ok(resp) => R::from_outcome(Ok(resp.into_inner())),
+            Err(e) => R::from_outcome(Err(e)),
+        };
+        match result {
+            Ok(r) => encode_result(method, &r),
+            Err(status) => Reply::Exception(status_exception(&status)),
+        }
+    })
+}
+
+fn encode_result<R: Message>(method: &str, r: &R) -> Reply {
+    let mut buf = BytesMut::new();
+    match r.encode(&mut BinaryOutput::new(&mut buf)) {
+        Ok(()) => Reply::Result(buf.freeze()),
+        Err(e) => Reply::Exception(ApplicationException::new(
+            ExceptionKind::INTERNAL_ERROR,
+            format!("could not encode the result of `{method}`: {e}"),
+        )),
+    }
+}
+
+/// A handler's error status as the `TApplicationException` a ping-pong
+/// caller gets: INTERNAL_ERROR carrying the status message.
+pub fn status_exception(status: &Status) -> ApplicationException {
+    let kind = match status.code() {
+        tonic::Code::Unimplemented => ExceptionKind::UNKNOWN_METHOD,
+        _ => ExceptionKind::INTERNAL_ERROR,
+    };
+    ApplicationException::new(kind, status.message().to_string())
+}
+
+/// The reply for a method the service does not have.
+pub fn unknown_method(service: &str, method: &str) -> ApplicationException {
+    ApplicationException::new(
+        ExceptionKind::UNKNOWN_METHOD,
+        format!("unknown method `{method}` of service `{service}`"),
+    )
+}

@@ -1,0 +1,164 @@
+//! Protocol detection from the first bytes of a connection.
+
+use super::{hex_prefix, FrameError};
+
+/// The HTTP/2 client connection preface.
+const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Largest frame length Kitex accepts in a TTHeader or Framed length prefix
+/// (`MaxFrameSize` in gopkg's `protocol/ttheader`). A connection whose first
+/// byte implies a larger length is not Thrift.
+const MAX_THRIFT_LEN_FIRST_BYTE: u8 = 0x3f;
+
+/// The protocol a connection speaks, as detected from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detected {
+    /// gRPC over HTTP/2 (the connection starts with the HTTP/2 preface).
+    Http2,
+    /// TTHeader ping-pong frames.
+    TTHeader,
+    /// TTHeader Streaming frames (TTHeader with flag `0x0002`); not served.
+    TTHeaderStreaming,
+    /// Framed Thrift Binary.
+    Framed,
+    /// Buffered (unframed) Thrift Binary.
+    Buffered,
+}
+
+/// Classifies a connection from its first bytes (never consumes them).
+///
+/// * HTTP/2: the bytes are a prefix of `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`
+///   (decided as soon as nothing else is possible: a first byte `P` implies
+///   a Thrift frame length above Kitex's 1 GiB maximum);
+/// * Buffered: bytes 0..2 are `80 01` (the strict message version);
+/// * Framed: bytes 4..6 are `80 01`;
+/// * TTHeader: bytes 4..6 are `10 00`, with the flags (bytes 6..8) telling
+///   TTHeader Streaming (flag `0x0002`) from ping-pong TTHeader.
+///
+/// Returns `Ok(None)` while the bytes seen do not yet decide (the caller
+/// should read more and call again with the longer prefix), and an error
+/// naming the first bytes in hex when they cannot be any supported protocol.
+pub fn detect(prefix: &[u8]) -> Result<Option<Detected>, FrameError> {
+    let Some(&first) = prefix.first() else {
+        return Ok(None);
+    };
+    if first == 0x80 {
+        // A length with the top bit set is never valid, so only Buffered fits.
+        return match prefix.get(1) {
+            None => Ok(None),
+            Some(0x01) => Ok(Some(Detected::Buffered)),
+            Some(_) => Err(not_thrift(prefix, 4)),
+        };
+    }
+    if first > MAX_THRIFT_LEN_FIRST_BYTE {
+        let n = prefix.len().min(HTTP2_PREFACE.len());
+        return if prefix.get(..n) == HTTP2_PREFACE.get(..n) {
+            Ok(Some(Detected::Http2))
+        } else {
+            Err(not_thrift(prefix, 4))
+        };
+    }
+    // A plausible 4-byte length: the magic or version at bytes 4..6 decides.
+    match (prefix.get(4), prefix.get(5)) {
+        (None, _) => Ok(None),
+        (Some(0x80), None) | (Some(0x10), None) => Ok(None),
+        (Some(0x80), Some(0x01)) => Ok(Some(Detected::Framed)),
+        (Some(0x10), Some(0x00)) => match prefix.get(7) {
+            None => Ok(None),
+            Some(flags_low) if flags_low & 0x02 != 0 => Ok(Some(Detected::TTHeaderStreaming)),
+            Some(_) => Ok(Some(Detected::TTHeader)),
+        },
+        _ => Err(not_thrift(prefix, 8)),
+    }
+}
+
+/// The error for bytes that are no supported protocol, naming up to `n`
+/// leading bytes.
+fn not_thrift(prefix: &[u8], n: usize) -> FrameError {
+    FrameError::new(format!(
+        "unknown framing: first bytes {} are not thrift",
+        hex_prefix(prefix, n)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_data::{
+        hex, BUFFERED_CALL, FRAMED_CALL, TTHEADER_CALL, TTHEADER_FRAMED_CALL,
+    };
+    use super::*;
+
+    fn decided_at(bytes: &[u8], want: Detected) -> usize {
+        for n in 0..=bytes.len() {
+            match detect(&bytes[..n]).unwrap() {
+                None => {}
+                Some(d) => {
+                    assert_eq!(d, want, "prefix {n}");
+                    // Longer prefixes agree.
+                    for m in n..=bytes.len() {
+                        assert_eq!(detect(&bytes[..m]).unwrap(), Some(want));
+                    }
+                    return n;
+                }
+            }
+        }
+        panic!("never decided");
+    }
+
+    #[test]
+    fn captures() {
+        assert_eq!(decided_at(&hex(BUFFERED_CALL), Detected::Buffered), 2);
+        assert_eq!(decided_at(&hex(FRAMED_CALL), Detected::Framed), 6);
+        assert_eq!(decided_at(&hex(TTHEADER_CALL), Detected::TTHeader), 8);
+        assert_eq!(
+            decided_at(&hex(TTHEADER_FRAMED_CALL), Detected::TTHeader),
+            8
+        );
+    }
+
+    #[test]
+    fn http2_preface() {
+        let mut conn = HTTP2_PREFACE.to_vec();
+        conn.extend_from_slice(&[0, 0, 0x12, 4, 0, 0, 0, 0, 0]);
+        assert_eq!(decided_at(&conn, Detected::Http2), 1);
+        assert_eq!(detect(b"PRI ").unwrap(), Some(Detected::Http2));
+        assert!(detect(b"PRX").is_err());
+    }
+
+    #[test]
+    fn ttheader_streaming_flag() {
+        let bytes = [0, 0, 0, 0x20, 0x10, 0x00, 0x00, 0x02, 0, 0, 0, 1];
+        assert_eq!(decided_at(&bytes, Detected::TTHeaderStreaming), 8);
+        let bytes = [0, 0, 0, 0x20, 0x10, 0x00, 0x00, 0x03];
+        assert_eq!(detect(&bytes).unwrap(), Some(Detected::TTHeaderStreaming));
+        let bytes = [0, 0, 0, 0x20, 0x10, 0x00, 0x00, 0x01];
+        assert_eq!(detect(&bytes).unwrap(), Some(Detected::TTHeader));
+    }
+
+    #[test]
+    fn garbage() {
+        assert_eq!(
+            detect(b"GET / HTTP/1.1\r\n").unwrap_err().message(),
+            "unknown framing: first bytes 47 45 54 20 are not thrift"
+        );
+        assert!(detect(b"\x80\x02").is_err());
+        assert!(detect(b"\x00\x00\x00\x10\x81\x01").is_err());
+        assert!(detect(b"\x00\x00\x00\x10\x10\x01").is_err());
+        assert_eq!(
+            detect(b"\x00\x00\x00\x10\x11").unwrap_err().message(),
+            "unknown framing: first bytes 00 00 00 10 11 are not thrift"
+        );
+        assert!(detect(b"\x40").is_err());
+        assert!(detect(b"\xff\xff\xff\xff").is_err());
+    }
+
+    #[test]
+    fn undecided() {
+        assert_eq!(detect(b"").unwrap(), None);
+        assert_eq!(detect(b"\x80").unwrap(), None);
+        assert_eq!(detect(b"\x00\x00\x00").unwrap(), None);
+        assert_eq!(detect(b"\x00\x00\x00\x29").unwrap(), None);
+        assert_eq!(detect(b"\x00\x00\x00\x29\x80").unwrap(), None);
+        assert_eq!(detect(b"\x00\x00\x00\x29\x10\x00\x00").unwrap(), None);
+    }
+}
