@@ -6,6 +6,9 @@
 //! it prints `LISTENING <addr>` once it accepts connections.
 //!
 //! Special request messages (the same as the Kitex peer's):
+//! - `biz-error`: fails with business error 1001 `biz error msg`, extra `{"k":"v"}`;
+//! - `metainfo` / `persist`: answers the transient `TEST_KEY` / persistent
+//!   `TEST_PERSIST` metainfo value the caller sent;
 //! - `sleep`: sleeps 3 s ignoring the deadline; `sleep-ctx`: sleeps 3 s or
 //!   fails with DEADLINE_EXCEEDED when the caller's deadline passes first;
 //! - `deadline`: answers the milliseconds left until the caller's deadline, or `none`;
@@ -18,7 +21,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
+use tonic_thrift::metainfo::MetaInfo;
 use tonic_thrift::transport::Framing;
+use tonic_thrift::BizStatusError;
 
 tonic_thrift::include_thrift!("echo");
 
@@ -28,10 +33,11 @@ use echo::{Request as EchoRequest, Response as EchoResponse};
 type ResponseStream = Pin<Box<dyn Stream<Item = Result<EchoResponse, Status>> + Send>>;
 
 /// What a handler knows about its call.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct CallInfo {
     deadline: Option<Instant>,
     framing: Option<Framing>,
+    meta: MetaInfo,
 }
 
 impl CallInfo {
@@ -45,6 +51,7 @@ impl CallInfo {
         CallInfo {
             deadline,
             framing: req.extensions().get::<Framing>().copied(),
+            meta: MetaInfo::of(req).cloned().unwrap_or_default(),
         }
     }
 }
@@ -56,8 +63,17 @@ fn response(message: impl Into<String>) -> EchoResponse {
 }
 
 /// The Kitex peer's special messages; `None` means "plain echo".
-async fn special(info: CallInfo, msg: &str) -> Option<Result<EchoResponse, Status>> {
+async fn special(info: &CallInfo, msg: &str) -> Option<Result<EchoResponse, Status>> {
     Some(match msg {
+        "biz-error" => Err(BizStatusError::new(1001, "biz error msg")
+            .with_extra("k", "v")
+            .into()),
+        "metainfo" => Ok(response(
+            info.meta.transient("TEST_KEY").unwrap_or_default(),
+        )),
+        "persist" => Ok(response(
+            info.meta.persistent("TEST_PERSIST").unwrap_or_default(),
+        )),
         "sleep" => {
             tokio::time::sleep(Duration::from_secs(3)).await;
             Ok(response(msg))
@@ -97,7 +113,7 @@ async fn special(info: CallInfo, msg: &str) -> Option<Result<EchoResponse, Statu
     })
 }
 
-async fn reply(info: CallInfo, msg: EchoRequest) -> Result<EchoResponse, Status> {
+async fn reply(info: &CallInfo, msg: EchoRequest) -> Result<EchoResponse, Status> {
     match special(info, &msg.message).await {
         Some(r) => r,
         None => Ok(EchoResponse {
@@ -120,14 +136,17 @@ impl TestService for Echo {
         let info = CallInfo::of(&request);
         let inbound = request.into_inner();
         // Answer each message in turn; stop at the first error.
-        let replies = futures_util::stream::unfold(Some(inbound), move |state| async move {
-            let mut inbound = state?;
-            let item = match inbound.next().await? {
-                Ok(m) => reply(info, m).await,
-                Err(e) => Err(e),
-            };
-            let next = item.is_ok().then_some(inbound);
-            Some((item, next))
+        let replies = futures_util::stream::unfold(Some(inbound), move |state| {
+            let info = info.clone();
+            async move {
+                let mut inbound = state?;
+                let item = match inbound.next().await? {
+                    Ok(m) => reply(&info, m).await,
+                    Err(e) => Err(e),
+                };
+                let next = item.is_ok().then_some(inbound);
+                Some((item, next))
+            }
         });
         Ok(Response::new(Box::pin(replies)))
     }
@@ -144,7 +163,10 @@ impl TestService for Echo {
         }
         if msgs.len() == 1 {
             let only = msgs.remove(0);
-            return reply(info, only).await.map(Response::new);
+            return reply(&info, only).await.map(Response::new);
+        }
+        if let Some(biz) = msgs.iter().find(|m| m.message == "biz-error") {
+            return reply(&info, biz.clone()).await.map(Response::new);
         }
         let joined: Vec<&str> = msgs.iter().map(|m| m.message.as_str()).collect();
         Ok(Response::new(response(joined.join(","))))
@@ -156,7 +178,7 @@ impl TestService for Echo {
     ) -> Result<Response<Self::EchoServerStream>, Status> {
         let info = CallInfo::of(&request);
         let msg = request.into_inner().message;
-        if let Some(r) = special(info, &msg).await {
+        if let Some(r) = special(&info, &msg).await {
             let one = r?;
             return Ok(Response::new(Box::pin(futures_util::stream::once(
                 async move { Ok(one) },
@@ -193,7 +215,7 @@ impl TestService for Echo {
         request: Request<EchoRequest>,
     ) -> Result<Response<EchoResponse>, Status> {
         let info = CallInfo::of(&request);
-        reply(info, request.into_inner()).await.map(Response::new)
+        reply(&info, request.into_inner()).await.map(Response::new)
     }
 
     async fn echo_ping_pong(
@@ -201,7 +223,7 @@ impl TestService for Echo {
         request: Request<EchoRequest>,
     ) -> Result<Response<EchoResponse>, Status> {
         let info = CallInfo::of(&request);
-        reply(info, request.into_inner()).await.map(Response::new)
+        reply(&info, request.into_inner()).await.map(Response::new)
     }
 }
 

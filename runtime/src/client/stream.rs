@@ -12,6 +12,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::cancel;
 use crate::codec::ThriftCodec;
+use crate::metainfo::MetaInfo;
 use crate::method::{ThriftArgs, ThriftResult};
 use crate::server::body::LimitedBody;
 use crate::server::dispatch::{CONTENT_TYPE_THRIFT, DEFAULT_MAX_DECODING_MESSAGE_SIZE};
@@ -82,6 +83,9 @@ impl<T: GrpcTransport> tower_service::Service<http::Request<tonic::body::Body>>
     fn call(&mut self, mut req: http::Request<tonic::body::Body>) -> Self::Future {
         req.headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_THRIFT));
+        if let Some(m) = req.extensions().get::<MetaInfo>().cloned() {
+            m.to_http_headers(req.headers_mut());
+        }
         let limit = self.max_decoding_message_size;
         let (req, guard) = cancel::wrap_request(req);
         let fut = self.inner.call(req);

@@ -13,12 +13,14 @@ use tonic::{Request, Response, Status};
 
 use super::exception::ApplicationException;
 use crate::codec::{BinaryInput, BinaryOutput};
+use crate::metainfo::MetaInfo;
 use crate::method::{ThriftArgs, ThriftResult};
 use crate::transport::{
     decode_frame, encode_frame, read_message_header, write_message_header, FrameKind, Framing,
     MessageHeader, MessageType, TTHeader, INT_KEY_MSG_TYPE, INT_KEY_RPC_TIMEOUT, INT_KEY_TO_METHOD,
     INT_KEY_TO_SERVICE,
 };
+use crate::BizStatusError;
 
 /// Options of a ping-pong client. Defaults: TTHeader framing (payload not
 /// framed inside), connect timeout 1 s, no call timeout, at most 32
@@ -221,6 +223,12 @@ impl PingPongClient {
         self.checkin(conn);
         let mut response_ext = http::Extensions::new();
         if let Some(h) = reply.header {
+            if let Some(biz) = BizStatusError::from_ttheader(&h) {
+                return Err(biz.into_status().into());
+            }
+            if let Some(m) = MetaInfo::from_ttheader(&h) {
+                response_ext.insert(m);
+            }
             response_ext.insert(h);
         }
         match msg.message_type {
@@ -273,6 +281,9 @@ impl PingPongClient {
         let header = match self.inner.options.framing {
             Framing::TTHeader { .. } => {
                 let mut h = extensions.get::<TTHeader>().cloned().unwrap_or_default();
+                if let Some(m) = extensions.get::<MetaInfo>() {
+                    m.to_ttheader_request(&mut h);
+                }
                 h.seq_id = seq_id;
                 h.set_string("isn", self.inner.service);
                 h.set_int(INT_KEY_TO_SERVICE, self.inner.service);

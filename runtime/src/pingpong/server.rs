@@ -290,9 +290,27 @@ fn start_call(
 }
 
 fn write_reply(out: &mut BytesMut, done: Outgoing) -> Result<(), String> {
+    let mut header = done.header;
     let (message_type, body): (MessageType, Bytes) = match done.reply {
         Reply::None => return Ok(()),
-        Reply::Result(b) => (MessageType::Reply, b),
+        Reply::Result(b, backward) => {
+            if let (Some(h), Some(m)) = (header.as_mut(), backward) {
+                m.to_ttheader_reply(h);
+            }
+            (MessageType::Reply, b)
+        }
+        Reply::Biz(biz) => match header.as_mut() {
+            // TTHeader: the error in the header, an empty Result struct as the body.
+            Some(h) => {
+                biz.to_ttheader(h);
+                (MessageType::Reply, Bytes::from_static(&[0]))
+            }
+            None => (
+                MessageType::Exception,
+                ApplicationException::new(ExceptionKind::INTERNAL_ERROR, biz.to_framed_message())
+                    .encode(),
+            ),
+        },
         Reply::Exception(e) => (MessageType::Exception, e.encode()),
     };
     let mut message = BytesMut::with_capacity(body.len() + done.message.name.len() + 12);
@@ -304,7 +322,6 @@ fn write_reply(out: &mut BytesMut, done: Outgoing) -> Result<(), String> {
         },
     );
     message.extend_from_slice(&body);
-    let mut header = done.header;
     if let Some(h) = header.as_mut() {
         h.set_int(INT_KEY_MSG_TYPE, (message_type as u8).to_string());
     }

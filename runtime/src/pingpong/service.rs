@@ -12,8 +12,10 @@ use tonic::Status;
 
 use super::exception::{ApplicationException, ExceptionKind};
 use crate::codec::{BinaryInput, BinaryOutput};
+use crate::metainfo::MetaInfo;
 use crate::method::{ThriftArgs, ThriftResult};
 use crate::transport::TTHeader;
+use crate::BizStatusError;
 
 /// A boxed future of a reply.
 pub type ReplyFuture = Pin<Box<dyn Future<Output = Reply> + Send>>;
@@ -34,8 +36,11 @@ pub struct CallContext {
 /// The outcome of a ping-pong call, ready to be framed.
 #[derive(Debug)]
 pub enum Reply {
-    /// An encoded Result struct.
-    Result(Bytes),
+    /// An encoded Result struct, and the backward metainfo the handler set.
+    Result(Bytes, Option<MetaInfo>),
+    /// A business status error: TTHeader carries it in the reply header,
+    /// Framed and Buffered as a `TApplicationException`.
+    Biz(BizStatusError),
     /// A `TApplicationException`.
     Exception(ApplicationException),
     /// Nothing (a `oneway` call).
@@ -99,6 +104,9 @@ where
             }
         }
         if let Some(h) = ctx.header.clone() {
+            if let Some(m) = MetaInfo::from_ttheader(&h) {
+                request.extensions_mut().insert(m);
+            }
             request.extensions_mut().insert(h);
         }
         if let Some(f) = ctx.framing {
@@ -117,21 +125,27 @@ where
             },
             None => fut.await,
         };
-        let result = match outcome {
-            Ok(resp) => R::from_outcome(Ok(resp.into_inner())),
-            Err(e) => R::from_outcome(Err(e)),
+        let (result, backward) = match outcome {
+            Ok(mut resp) => {
+                let backward = resp.extensions_mut().remove::<MetaInfo>();
+                (R::from_outcome(Ok(resp.into_inner())), backward)
+            }
+            Err(e) => (R::from_outcome(Err(e)), None),
         };
         match result {
-            Ok(r) => encode_result(method, &r),
-            Err(status) => Reply::Exception(status_exception(&status)),
+            Ok(r) => encode_result(method, &r, backward),
+            Err(status) => match BizStatusError::from_status(&status) {
+                Some(biz) => Reply::Biz(biz),
+                None => Reply::Exception(status_exception(&status)),
+            },
         }
     })
 }
 
-fn encode_result<R: Message>(method: &str, r: &R) -> Reply {
+fn encode_result<R: Message>(method: &str, r: &R, backward: Option<MetaInfo>) -> Reply {
     let mut buf = BytesMut::new();
     match r.encode(&mut BinaryOutput::new(&mut buf)) {
-        Ok(()) => Reply::Result(buf.freeze()),
+        Ok(()) => Reply::Result(buf.freeze(), backward),
         Err(e) => Reply::Exception(ApplicationException::new(
             ExceptionKind::INTERNAL_ERROR,
             format!("could not encode the result of `{method}`: {e}"),

@@ -8,6 +8,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use futures_util::Stream;
 use http::header::{HeaderValue, CONTENT_TYPE};
@@ -16,6 +17,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::body::{ActiveCalls, GuardedBody, LimitedBody};
 use crate::codec::ThriftCodec;
+use crate::metainfo::MetaInfo;
 use crate::method::{ThriftArgs, ThriftResult};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -76,12 +78,93 @@ impl ServiceConfig {
     }
 }
 
-fn prepare<B>(cfg: &ServiceConfig, req: http::Request<B>) -> http::Request<LimitedBody<B>>
+/// Reads what the headers say about the call: metainfo (into the request's
+/// extensions) and the deadline (`grpc-timeout`); wraps the body in the
+/// receive limit. A `grpc-timeout` that does not parse is answered with
+/// INVALID_ARGUMENT naming the header.
+#[allow(clippy::result_large_err)]
+fn prepare<B>(cfg: &ServiceConfig, mut req: http::Request<B>) -> Result<Prepared<B>, HttpResponse>
 where
     B: http_body::Body,
 {
+    let deadline = match req.headers().get("grpc-timeout") {
+        None => None,
+        Some(v) => {
+            let parsed = v
+                .to_str()
+                .map_err(|_| "invalid grpc-timeout header: not text".to_string())
+                .and_then(crate::timeout::parse_grpc_timeout);
+            match parsed {
+                Ok(d) => Some(Instant::now() + d),
+                Err(e) => return Err(status_response(Status::invalid_argument(e))),
+            }
+        }
+    };
+    if let Some(m) = MetaInfo::from_http_headers(req.headers()) {
+        req.extensions_mut().insert(m);
+    }
     let limit = cfg.max_decoding_message_size;
-    req.map(|b| LimitedBody::new(b, limit))
+    Ok((req.map(|b| LimitedBody::new(b, limit)), deadline))
+}
+
+type HttpResponse = http::Response<tonic::body::Body>;
+
+/// A request ready for tonic, and its deadline.
+type Prepared<B> = (http::Request<LimitedBody<B>>, Option<Instant>);
+
+fn deadline_exceeded() -> Status {
+    Status::deadline_exceeded("deadline exceeded: the call's grpc-timeout passed")
+}
+
+/// Bounds a handler future by the call's deadline.
+async fn bounded<T, E: From<Status>>(
+    deadline: Option<Instant>,
+    fut: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    match deadline {
+        Some(d) => match tokio::time::timeout_at(d.into(), fut).await {
+            Ok(r) => r,
+            Err(_) => Err(deadline_exceeded().into()),
+        },
+        None => fut.await,
+    }
+}
+
+/// A response stream that ends with DEADLINE_EXCEEDED when the deadline passes.
+pub(crate) struct DeadlineStream<S> {
+    inner: Pin<Box<S>>,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    done: bool,
+}
+
+impl<S> DeadlineStream<S> {
+    fn new(inner: S, deadline: Option<Instant>) -> Self {
+        DeadlineStream {
+            inner: Box::pin(inner),
+            sleep: deadline.map(|d| Box::pin(tokio::time::sleep_until(d.into()))),
+            done: false,
+        }
+    }
+}
+
+impl<S, T> Stream for DeadlineStream<S>
+where
+    S: Stream<Item = Result<T, Status>>,
+{
+    type Item = Result<T, Status>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        if let Some(sleep) = self.sleep.as_mut() {
+            if sleep.as_mut().poll(cx).is_ready() {
+                self.done = true;
+                return Poll::Ready(Some(Err(deadline_exceeded())));
+            }
+        }
+        self.inner.as_mut().poll_next(cx)
+    }
 }
 
 /// Sets our content-type and ties the active-call guard to the body.
@@ -151,8 +234,12 @@ where
     F: Future<Output = Result<Response<R::Ok>, R::Err>> + Send + 'static,
 {
     let guard = cfg.active.enter();
+    let (req, deadline) = match prepare(cfg, req) {
+        Ok(p) => p,
+        Err(resp) => return finish(cfg, guard, resp),
+    };
     let svc = Once(Some(move |r: Request<A>| async move {
-        match handler(r.map(A::into_input)).await {
+        match bounded(deadline, handler(r.map(A::into_input))).await {
             Ok(resp) => {
                 let (meta, value, ext) = resp.into_parts();
                 R::from_outcome(Ok(value)).map(|v| Response::from_parts(meta, v, ext))
@@ -160,7 +247,7 @@ where
             Err(e) => R::from_outcome(Err(e)).map(Response::new),
         }
     }));
-    let resp = cfg.grpc::<R, A>().unary(svc, prepare(cfg, req)).await;
+    let resp = cfg.grpc::<R, A>().unary(svc, req).await;
     finish(cfg, guard, resp)
 }
 
@@ -180,9 +267,18 @@ where
     F: Future<Output = Result<Response<S>, Status>> + Send + 'static,
 {
     let guard = cfg.active.enter();
+    let (req, deadline) = match prepare(cfg, req) {
+        Ok(p) => p,
+        Err(resp) => return finish(cfg, guard, resp),
+    };
+    let handler = move |r| async move {
+        bounded(deadline, handler(r))
+            .await
+            .map(|resp| resp.map(|s| DeadlineStream::new(s, deadline)))
+    };
     let resp = cfg
         .grpc::<Resp, Req>()
-        .server_streaming(Once(Some(handler)), prepare(cfg, req))
+        .server_streaming(Once(Some(handler)), req)
         .await;
     finish(cfg, guard, resp)
 }
@@ -202,9 +298,14 @@ where
     F: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
 {
     let guard = cfg.active.enter();
+    let (req, deadline) = match prepare(cfg, req) {
+        Ok(p) => p,
+        Err(resp) => return finish(cfg, guard, resp),
+    };
+    let handler = move |r| bounded(deadline, handler(r));
     let resp = cfg
         .grpc::<Resp, Req>()
-        .client_streaming(Once(Some(handler)), prepare(cfg, req))
+        .client_streaming(Once(Some(handler)), req)
         .await;
     finish(cfg, guard, resp)
 }
@@ -225,9 +326,18 @@ where
     F: Future<Output = Result<Response<S>, Status>> + Send + 'static,
 {
     let guard = cfg.active.enter();
+    let (req, deadline) = match prepare(cfg, req) {
+        Ok(p) => p,
+        Err(resp) => return finish(cfg, guard, resp),
+    };
+    let handler = move |r| async move {
+        bounded(deadline, handler(r))
+            .await
+            .map(|resp| resp.map(|s| DeadlineStream::new(s, deadline)))
+    };
     let resp = cfg
         .grpc::<Resp, Req>()
-        .streaming(Once(Some(handler)), prepare(cfg, req))
+        .streaming(Once(Some(handler)), req)
         .await;
     finish(cfg, guard, resp)
 }
