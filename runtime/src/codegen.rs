@@ -18,8 +18,10 @@ pub use std::sync::LazyLock;
 /// A boxed, `Send` future, as returned by generated async decoders.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
+pub use crate::call::{Call, CallInfo, CallResponse, CallService};
 pub use crate::client::{GrpcTransport, StreamClient};
 pub use crate::method::{ThriftArgs, ThriftResult};
+pub use crate::observe::{MessageHook, Tracer};
 pub use crate::pingpong::{
     call as pingpong_call, unknown_method as pingpong_unknown_method, CallContext, MethodKind,
     PingPongClient, PingPongOptions, PingPongService, Reply, ReplyFuture,
@@ -41,6 +43,7 @@ pub use tonic;
 pub use tonic::async_trait;
 pub use tonic::body::Body;
 pub use tonic::server::NamedService;
+pub use tower_layer::Layer;
 pub use tower_service::Service;
 
 /// The error type of boxed errors in generated bounds.

@@ -10,12 +10,14 @@
 //!
 //! See the README of the repository for the full tour.
 
+pub mod call;
 pub mod client;
 pub mod codec;
 #[doc(hidden)]
 pub mod codegen;
 pub mod metainfo;
 mod method;
+pub mod observe;
 pub mod pingpong;
 pub mod server;
 mod status;

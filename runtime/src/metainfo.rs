@@ -161,6 +161,25 @@ impl MetaInfo {
         Ok(self)
     }
 
+    /// The metainfo a client sends: the request's own values, plus the
+    /// persistent values of the call being handled by the current task
+    /// (persistent values pass on through every hop), where the request does
+    /// not set them itself.
+    pub(crate) fn outgoing(request_meta: Option<&MetaInfo>) -> Option<MetaInfo> {
+        let inherited = crate::server::invoke::current_persistent();
+        match (request_meta, inherited) {
+            (None, None) => None,
+            (Some(m), None) => Some(m.clone()),
+            (mine, Some(up)) => {
+                let mut m = mine.cloned().unwrap_or_default();
+                for (k, v) in up.persistent {
+                    m.persistent.entry(k).or_insert(v);
+                }
+                Some(m)
+            }
+        }
+    }
+
     /// True when no value is set.
     pub fn is_empty(&self) -> bool {
         self.transient.is_empty() && self.persistent.is_empty() && self.backward.is_empty()

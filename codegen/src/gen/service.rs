@@ -486,7 +486,7 @@ fn server(
                             ::tonic_thrift::codegen::tonic::Status,
                         >;
                     },
-                    quote!(::tonic_thrift::codegen::#helper(&config, req, move |r| async move { inner.#ident(r).await }).await),
+                    quote!(::tonic_thrift::codegen::#helper(&config, #svc_name, #wire, req, move |r| async move { inner.#ident(r).await }).await),
                 )
             }
             Mode::Client => (
@@ -499,7 +499,7 @@ fn server(
                         ::tonic_thrift::codegen::tonic::Status,
                     >;
                 },
-                quote!(::tonic_thrift::codegen::client_streaming(&config, req, move |r| async move { inner.#ident(r).await }).await),
+                quote!(::tonic_thrift::codegen::client_streaming(&config, #svc_name, #wire, req, move |r| async move { inner.#ident(r).await }).await),
             ),
             Mode::Unary | Mode::PingPong => {
                 let (args, result, error) = wrapper_names(m);
@@ -519,6 +519,8 @@ fn server(
                     quote! {
                         ::tonic_thrift::codegen::unary::<super::#wrappers::#args, super::#wrappers::#result, _, _, _>(
                             &config,
+                            #svc_name,
+                            #wire,
                             req,
                             move |r| async move { inner.#ident(r).await },
                         )
@@ -537,6 +539,8 @@ fn server(
             let (args, result, _) = wrapper_names(m);
             pingpong_arms.push(quote! {
                 #wire => ::tonic_thrift::codegen::pingpong_call::<super::#wrappers::#args, super::#wrappers::#result, _, _>(
+                    &self.config,
+                    #svc_name,
                     #wire,
                     args,
                     ctx,
@@ -589,6 +593,55 @@ fn server(
             /// Calls and streams in progress on this service (all clones).
             pub fn active_calls(&self) -> usize {
                 self.config.active_calls()
+            }
+            /// Adds a middleware layer over every call and stream, gRPC and
+            /// ping-pong alike (see `tonic_thrift::call`); the first added
+            /// runs outermost.
+            #[must_use]
+            pub fn layer<L>(mut self, layer: L) -> Self
+            where
+                L: ::tonic_thrift::codegen::Layer<::tonic_thrift::codegen::CallService> + ::core::marker::Send + ::core::marker::Sync + 'static,
+                L::Service: ::tonic_thrift::codegen::Service<
+                        ::tonic_thrift::codegen::Call,
+                        Response = ::tonic_thrift::codegen::CallResponse,
+                        Error = ::tonic_thrift::codegen::tonic::Status,
+                    > + ::core::clone::Clone
+                    + ::core::marker::Send
+                    + ::core::marker::Sync
+                    + 'static,
+                <L::Service as ::tonic_thrift::codegen::Service<::tonic_thrift::codegen::Call>>::Future: ::core::marker::Send + 'static,
+            {
+                self.config.push_layer(layer);
+                self
+            }
+            /// Adds a hook that sees every message received and sent, with its size.
+            #[must_use]
+            pub fn message_hook(mut self, hook: impl ::tonic_thrift::codegen::MessageHook) -> Self {
+                self.config.add_message_hook(hook);
+                self
+            }
+            /// Adds a tracer that hears when calls start and finish, and each message.
+            #[must_use]
+            pub fn tracer(mut self, tracer: impl ::tonic_thrift::codegen::Tracer) -> Self {
+                self.config.add_tracer(tracer);
+                self
+            }
+            /// Adds a hook on each call's request headers, run before the
+            /// middleware and the handler; an error refuses the call.
+            #[must_use]
+            pub fn on_read_stream(
+                mut self,
+                hook: impl ::core::ops::Fn(
+                        &::tonic_thrift::codegen::CallInfo,
+                        &mut ::tonic_thrift::codegen::tonic::metadata::MetadataMap,
+                        &mut ::tonic_thrift::codegen::tonic::Extensions,
+                    ) -> ::core::result::Result<(), ::tonic_thrift::codegen::tonic::Status>
+                    + ::core::marker::Send
+                    + ::core::marker::Sync
+                    + 'static,
+            ) -> Self {
+                self.config.add_read_hook(hook);
+                self
             }
         }
 

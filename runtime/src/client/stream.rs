@@ -83,7 +83,7 @@ impl<T: GrpcTransport> tower_service::Service<http::Request<tonic::body::Body>>
     fn call(&mut self, mut req: http::Request<tonic::body::Body>) -> Self::Future {
         req.headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_THRIFT));
-        if let Some(m) = req.extensions().get::<MetaInfo>().cloned() {
+        if let Some(m) = MetaInfo::outgoing(req.extensions().get::<MetaInfo>()) {
             m.to_http_headers(req.headers_mut());
         }
         let limit = self.max_decoding_message_size;

@@ -7,24 +7,44 @@
 //!
 //! Decoding reads from tonic's buffer without copying (`copy_to_bytes` splits
 //! it) through the bounds-checked [`BinaryInput`]; encoding writes straight
-//! into tonic's buffer through [`BinaryOutput`].
+//! into tonic's buffer through [`BinaryOutput`]. When a call is observed
+//! (message hooks, tracers, `tracing`), each message is reported with its
+//! encoded size; otherwise nothing else happens per message.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
-use bytes::Buf;
+use bytes::{Buf, BufMut};
 use pilota::thrift::Message;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::Status;
 
 use super::{BinaryInput, BinaryOutput};
+use crate::observe::{CallObserver, Direction};
 
 /// The Thrift Binary codec: encodes `E`, decodes `D`.
 #[derive(Debug)]
-pub struct ThriftCodec<E, D>(PhantomData<fn(E) -> D>);
+pub struct ThriftCodec<E, D> {
+    observer: Option<Arc<CallObserver>>,
+    _types: PhantomData<fn(E) -> D>,
+}
 
 impl<E, D> Default for ThriftCodec<E, D> {
     fn default() -> Self {
-        ThriftCodec(PhantomData)
+        ThriftCodec {
+            observer: None,
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<E, D> ThriftCodec<E, D> {
+    /// A codec that reports every message to `observer`.
+    pub fn observed(observer: Option<Arc<CallObserver>>) -> Self {
+        ThriftCodec {
+            observer,
+            _types: PhantomData,
+        }
     }
 }
 
@@ -39,41 +59,63 @@ where
     type Decoder = ThriftDecoder<D>;
 
     fn encoder(&mut self) -> Self::Encoder {
-        ThriftEncoder(PhantomData)
+        ThriftEncoder {
+            observer: self.observer.clone(),
+            _types: PhantomData,
+        }
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        ThriftDecoder(PhantomData)
+        ThriftDecoder {
+            observer: self.observer.clone(),
+            _types: PhantomData,
+        }
     }
 }
 
 /// Encodes one Thrift struct per gRPC message.
 #[derive(Debug)]
-pub struct ThriftEncoder<E>(PhantomData<fn(E)>);
+pub struct ThriftEncoder<E> {
+    observer: Option<Arc<CallObserver>>,
+    _types: PhantomData<fn(E)>,
+}
 
-impl<E: Message> Encoder for ThriftEncoder<E> {
+impl<E: Message + 'static> Encoder for ThriftEncoder<E> {
     type Item = E;
     type Error = Status;
 
     fn encode(&mut self, item: E, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        let before = dst.remaining_mut();
         item.encode(&mut BinaryOutput::new(dst))
-            .map_err(|e| Status::internal(format!("failed to encode Thrift message: {e}")))
+            .map_err(|e| Status::internal(format!("failed to encode Thrift message: {e}")))?;
+        if let Some(o) = &self.observer {
+            let size = before.saturating_sub(dst.remaining_mut());
+            o.message(Direction::Send, &item, size)?;
+        }
+        Ok(())
     }
 }
 
 /// Decodes one Thrift struct per gRPC message.
 #[derive(Debug)]
-pub struct ThriftDecoder<D>(PhantomData<fn() -> D>);
+pub struct ThriftDecoder<D> {
+    observer: Option<Arc<CallObserver>>,
+    _types: PhantomData<fn() -> D>,
+}
 
-impl<D: Message> Decoder for ThriftDecoder<D> {
+impl<D: Message + 'static> Decoder for ThriftDecoder<D> {
     type Item = D;
     type Error = Status;
 
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<D>, Status> {
-        let mut bytes = src.copy_to_bytes(src.remaining());
+        let size = src.remaining();
+        let mut bytes = src.copy_to_bytes(size);
         let msg = D::decode(&mut BinaryInput::new(&mut bytes)).map_err(|e| {
             Status::invalid_argument(format!("could not decode the Thrift message: {e}"))
         })?;
+        if let Some(o) = &self.observer {
+            o.message(Direction::Recv, &msg, size)?;
+        }
         Ok(Some(msg))
     }
 }

@@ -281,7 +281,7 @@ impl PingPongClient {
         let header = match self.inner.options.framing {
             Framing::TTHeader { .. } => {
                 let mut h = extensions.get::<TTHeader>().cloned().unwrap_or_default();
-                if let Some(m) = extensions.get::<MetaInfo>() {
+                if let Some(m) = MetaInfo::outgoing(extensions.get::<MetaInfo>()) {
                     m.to_ttheader_request(&mut h);
                 }
                 h.seq_id = seq_id;

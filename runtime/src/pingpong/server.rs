@@ -268,13 +268,14 @@ fn start_call(
         .and_then(|ms| ms.parse::<u64>().ok())
         .filter(|ms| *ms > 0)
         .map(Duration::from_millis);
+    let oneway = kind == MethodKind::Oneway || msg.message_type == MessageType::Oneway;
     let ctx = CallContext {
         header: frame.header.clone(),
         timeout,
         peer,
         framing: Some(frame.framing),
+        oneway,
     };
-    let oneway = kind == MethodKind::Oneway || msg.message_type == MessageType::Oneway;
     let fut = svc.call(&msg.name, body, ctx);
     let framing = frame.framing;
     let header = reply_header(&frame.header);

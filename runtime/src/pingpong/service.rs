@@ -4,16 +4,22 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use pilota::thrift::Message;
 use tonic::Status;
 
 use super::exception::{ApplicationException, ExceptionKind};
+use crate::call::{CallInfo, CallKind, Transport};
 use crate::codec::{BinaryInput, BinaryOutput};
 use crate::metainfo::MetaInfo;
 use crate::method::{ThriftArgs, ThriftResult};
+use crate::observe::Direction;
+use crate::server::dispatch::invoke_unary;
+use crate::server::ServiceConfig;
+use crate::transport::Framing;
 use crate::transport::TTHeader;
 use crate::BizStatusError;
 
@@ -31,6 +37,8 @@ pub struct CallContext {
     pub peer: Option<SocketAddr>,
     /// How the request was framed (TTHeader, Framed or Buffered).
     pub framing: Option<crate::transport::Framing>,
+    /// The request was a ONEWAY message (no reply is sent).
+    pub oneway: bool,
 }
 
 /// The outcome of a ping-pong call, ready to be framed.
@@ -72,8 +80,11 @@ pub trait PingPongService: Send + Sync + 'static {
 }
 
 /// Runs one Args/Result method: decodes the arguments, calls the handler
-/// with the caller's deadline, and encodes its outcome.
+/// through the service's middleware with the caller's deadline, and encodes
+/// its outcome.
 pub fn call<A, R, H, F>(
+    cfg: &ServiceConfig,
+    service: &'static str,
     method: &'static str,
     mut args: Bytes,
     ctx: CallContext,
@@ -85,60 +96,81 @@ where
     H: FnOnce(tonic::Request<A::Input>) -> F + Send + 'static,
     F: Future<Output = Result<tonic::Response<R::Ok>, R::Err>> + Send + 'static,
 {
+    let size = args.len();
     let decoded = A::decode(&mut BinaryInput::new(&mut args));
+    let framing = ctx.framing.unwrap_or(Framing::Framed);
+    let info = Arc::new(CallInfo {
+        service,
+        method,
+        kind: if ctx.oneway {
+            CallKind::Oneway
+        } else {
+            CallKind::Unary
+        },
+        transport: Transport::PingPong(framing),
+        peer: ctx.peer,
+    });
+    let deadline = ctx.timeout.map(|t| Instant::now() + t);
+    let (invoke, observer, guard) = cfg.pingpong_invoke(info, deadline);
     Box::pin(async move {
-        let input = match decoded {
-            Ok(a) => a.into_input(),
+        let _guard = guard;
+        let args = match decoded {
+            Ok(a) => a,
             Err(e) => {
+                if let Some(o) = &observer {
+                    o.set_status(tonic::Code::InvalidArgument, e.to_string());
+                }
                 return Reply::Exception(ApplicationException::new(
                     ExceptionKind::PROTOCOL_ERROR,
                     format!("could not decode the arguments of `{method}`: {e}"),
-                ))
+                ));
             }
         };
-        let mut request = tonic::Request::new(input);
+        if let Some(o) = &observer {
+            if let Err(status) = o.message(Direction::Recv, &args, size) {
+                o.set_status(status.code(), status.message());
+                return Reply::Exception(status_exception(&status));
+            }
+        }
+        let mut request = tonic::Request::new(args.into_input());
         if let Some(t) = ctx.timeout {
             // Visible to handlers the same way as a gRPC deadline.
             if let Ok(v) = format!("{}m", t.as_millis()).parse() {
                 request.metadata_mut().insert("grpc-timeout", v);
             }
         }
-        if let Some(h) = ctx.header.clone() {
+        if let Some(h) = ctx.header {
             if let Some(m) = MetaInfo::from_ttheader(&h) {
                 request.extensions_mut().insert(m);
             }
             request.extensions_mut().insert(h);
         }
-        if let Some(f) = ctx.framing {
-            request.extensions_mut().insert(f);
-        }
-        let fut = handler(request);
-        let outcome = match ctx.timeout {
-            Some(t) => match tokio::time::timeout(t, fut).await {
-                Ok(o) => o,
-                Err(_) => {
-                    return Reply::Exception(ApplicationException::new(
-                        ExceptionKind::INTERNAL_ERROR,
-                        format!("deadline exceeded: `{method}` did not finish within {t:?}"),
-                    ))
-                }
-            },
-            None => fut.await,
-        };
-        let (result, backward) = match outcome {
+        request.extensions_mut().insert(framing);
+        let reply = match invoke_unary::<A, R, H, F>(request, invoke, handler).await {
             Ok(mut resp) => {
                 let backward = resp.extensions_mut().remove::<MetaInfo>();
-                (R::from_outcome(Ok(resp.into_inner())), backward)
+                encode_result(method, resp.get_ref(), backward)
             }
-            Err(e) => (R::from_outcome(Err(e)), None),
+            Err(status) => {
+                if let Some(o) = &observer {
+                    o.set_status(status.code(), status.message());
+                }
+                return match BizStatusError::from_status(&status) {
+                    Some(biz) => Reply::Biz(biz),
+                    None => Reply::Exception(status_exception(&status)),
+                };
+            }
         };
-        match result {
-            Ok(r) => encode_result(method, &r, backward),
-            Err(status) => match BizStatusError::from_status(&status) {
-                Some(biz) => Reply::Biz(biz),
-                None => Reply::Exception(status_exception(&status)),
-            },
+        if let Some(o) = &observer {
+            if let Reply::Result(body, _) = &reply {
+                if let Err(status) = o.message(Direction::Send, &(), body.len()) {
+                    o.set_status(status.code(), status.message());
+                    return Reply::Exception(status_exception(&status));
+                }
+            }
+            o.set_status(tonic::Code::Ok, "");
         }
+        reply
     })
 }
 

@@ -10,6 +10,8 @@ use bytes::{Buf, Bytes};
 use http_body::{Body, Frame, SizeHint};
 use tonic::Status;
 
+use crate::observe::CallObserver;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A request body that fails with `RESOURCE_EXHAUSTED` as soon as a gRPC
@@ -156,13 +158,20 @@ impl Drop for CallGuard {
 pub(crate) struct GuardedBody {
     inner: tonic::body::Body,
     _guard: CallGuard,
+    /// Hears the final status from the trailers; reports the end when dropped.
+    observer: Option<Arc<CallObserver>>,
 }
 
 impl GuardedBody {
-    pub(crate) fn new(inner: tonic::body::Body, guard: CallGuard) -> Self {
+    pub(crate) fn new(
+        inner: tonic::body::Body,
+        guard: CallGuard,
+        observer: Option<Arc<CallObserver>>,
+    ) -> Self {
         GuardedBody {
             inner,
             _guard: guard,
+            observer,
         }
     }
 }
@@ -175,7 +184,15 @@ impl Body for GuardedBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let (Some(o), Poll::Ready(Some(Ok(frame)))) = (&self.observer, &polled) {
+            if let Some(trailers) = frame.trailers_ref() {
+                if let Some(status) = Status::from_header_map(trailers) {
+                    o.set_status(status.code(), status.message());
+                }
+            }
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {

@@ -7,18 +7,23 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use futures_util::Stream;
 use http::header::{HeaderValue, CONTENT_TYPE};
+use tonic::metadata::MetadataMap;
 use tonic::server::Grpc;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::body::{ActiveCalls, GuardedBody, LimitedBody};
+use super::body::{ActiveCalls, CallGuard, GuardedBody, LimitedBody};
+use super::invoke::{self, Invoke, ReadHook};
+use crate::call::{Call, CallInfo, CallKind, CallResponse, CallService, LayerStack, Transport};
 use crate::codec::ThriftCodec;
 use crate::metainfo::MetaInfo;
 use crate::method::{ThriftArgs, ThriftResult};
+use crate::observe::{CallObserver, MessageHook, Observers, Tracer};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -29,12 +34,29 @@ pub const CONTENT_TYPE_THRIFT: &str = "application/grpc+thrift";
 /// The receive limit for one message, as in gRPC: 4 MiB.
 pub const DEFAULT_MAX_DECODING_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
 
-/// Settings and counters of one generated server (shared by its clones).
-#[derive(Debug, Clone)]
+/// Settings, middleware and counters of one generated server (shared by
+/// its clones).
+#[derive(Clone)]
 pub struct ServiceConfig {
     max_decoding_message_size: usize,
     max_encoding_message_size: usize,
     active: ActiveCalls,
+    layers: LayerStack,
+    observers: Arc<Observers>,
+    read_hooks: Arc<[ReadHook]>,
+}
+
+impl std::fmt::Debug for ServiceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceConfig")
+            .field("max_decoding_message_size", &self.max_decoding_message_size)
+            .field("max_encoding_message_size", &self.max_encoding_message_size)
+            .field("active_calls", &self.active.get())
+            .field("layers", &self.layers)
+            .field("observers", &self.observers)
+            .field("read_hooks", &self.read_hooks.len())
+            .finish()
+    }
 }
 
 impl Default for ServiceConfig {
@@ -43,6 +65,9 @@ impl Default for ServiceConfig {
             max_decoding_message_size: DEFAULT_MAX_DECODING_MESSAGE_SIZE,
             max_encoding_message_size: usize::MAX,
             active: ActiveCalls::default(),
+            layers: LayerStack::default(),
+            observers: Arc::new(Observers::default()),
+            read_hooks: Arc::from(Vec::new()),
         }
     }
 }
@@ -66,16 +91,127 @@ impl ServiceConfig {
         self.active.get()
     }
 
-    fn grpc<E, D>(&self) -> Grpc<ThriftCodec<E, D>>
+    /// Adds a middleware layer (see [`crate::call`]); the first added runs
+    /// outermost. Applies to gRPC and ping-pong calls alike.
+    pub fn push_layer<L>(&mut self, layer: L)
+    where
+        L: tower_layer::Layer<CallService> + Send + Sync + 'static,
+        L::Service: tower_service::Service<Call, Response = CallResponse, Error = Status>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower_service::Service<Call>>::Future: Send + 'static,
+    {
+        self.layers.push(layer);
+    }
+
+    /// Adds a per-message hook (see [`crate::observe`]).
+    pub fn add_message_hook(&mut self, hook: impl MessageHook) {
+        Arc::make_mut(&mut self.observers).add_hook(hook);
+    }
+
+    /// Adds a tracer (see [`crate::observe`]).
+    pub fn add_tracer(&mut self, tracer: impl Tracer) {
+        Arc::make_mut(&mut self.observers).add_tracer(tracer);
+    }
+
+    /// Adds a hook on the request headers that runs before the middleware
+    /// and the handler (the seed's `OnReadStream`).
+    pub fn add_read_hook(
+        &mut self,
+        hook: impl Fn(&CallInfo, &mut MetadataMap, &mut tonic::Extensions) -> Result<(), Status>
+            + Send
+            + Sync
+            + 'static,
+    ) {
+        let mut hooks: Vec<ReadHook> = self.read_hooks.iter().cloned().collect();
+        hooks.push(Arc::new(hook));
+        self.read_hooks = hooks.into();
+    }
+
+    fn grpc<E, D>(&self, observer: Option<Arc<CallObserver>>) -> Grpc<ThriftCodec<E, D>>
     where
         E: pilota::thrift::Message + 'static,
         D: pilota::thrift::Message + 'static,
     {
         // Our own limit (LimitedBody) answers first, with RESOURCE_EXHAUSTED.
-        Grpc::new(ThriftCodec::default())
+        Grpc::new(ThriftCodec::observed(observer))
             .max_decoding_message_size(usize::MAX)
             .max_encoding_message_size(self.max_encoding_message_size)
     }
+
+    /// Starts a call: counts it, reads its headers, sets up its observer.
+    #[allow(clippy::result_large_err)]
+    fn begin<B>(
+        &self,
+        service: &'static str,
+        method: &'static str,
+        kind: CallKind,
+        req: http::Request<B>,
+    ) -> Result<Begun<B>, HttpResponse>
+    where
+        B: http_body::Body,
+    {
+        let guard = self.active.enter();
+        let (req, deadline) = match prepare(self, req) {
+            Ok(p) => p,
+            Err(resp) => return Err(finish(guard, None, resp)),
+        };
+        let info = Arc::new(CallInfo {
+            service,
+            method,
+            kind,
+            transport: Transport::Grpc,
+            peer: req.extensions().get::<PeerAddr>().map(|p| p.0),
+        });
+        let observer = self.observers.start(info.clone());
+        let invoke = Invoke {
+            info,
+            layers: (!self.layers.is_empty()).then(|| self.layers.clone()),
+            read_hooks: self.read_hooks.clone(),
+            deadline,
+        };
+        Ok(Begun {
+            req,
+            guard,
+            observer,
+            invoke,
+            deadline,
+        })
+    }
+
+    /// The pieces a ping-pong call needs to run like a gRPC one.
+    pub(crate) fn pingpong_invoke(
+        &self,
+        info: Arc<CallInfo>,
+        deadline: Option<Instant>,
+    ) -> (Invoke, Option<Arc<CallObserver>>, CallGuard) {
+        let guard = self.active.enter();
+        let observer = self.observers.start(info.clone());
+        (
+            Invoke {
+                info,
+                layers: (!self.layers.is_empty()).then(|| self.layers.clone()),
+                read_hooks: self.read_hooks.clone(),
+                deadline,
+            },
+            observer,
+            guard,
+        )
+    }
+}
+
+/// The peer address of a connection, put in request extensions by the server.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PeerAddr(pub(crate) std::net::SocketAddr);
+
+struct Begun<B> {
+    req: http::Request<LimitedBody<B>>,
+    guard: CallGuard,
+    observer: Option<Arc<CallObserver>>,
+    invoke: Invoke,
+    deadline: Option<Instant>,
 }
 
 /// Reads what the headers say about the call: metainfo (into the request's
@@ -116,20 +252,6 @@ fn deadline_exceeded() -> Status {
     Status::deadline_exceeded("deadline exceeded: the call's grpc-timeout passed")
 }
 
-/// Bounds a handler future by the call's deadline.
-async fn bounded<T, E: From<Status>>(
-    deadline: Option<Instant>,
-    fut: impl Future<Output = Result<T, E>>,
-) -> Result<T, E> {
-    match deadline {
-        Some(d) => match tokio::time::timeout_at(d.into(), fut).await {
-            Ok(r) => r,
-            Err(_) => Err(deadline_exceeded().into()),
-        },
-        None => fut.await,
-    }
-}
-
 /// A response stream that ends with DEADLINE_EXCEEDED when the deadline passes.
 pub(crate) struct DeadlineStream<S> {
     inner: Pin<Box<S>>,
@@ -167,35 +289,27 @@ where
     }
 }
 
-/// Sets our content-type and ties the active-call guard to the body.
+/// Sets our content-type and ties the active-call guard and the observer to
+/// the body.
 fn finish(
-    cfg: &ServiceConfig,
-    guard: super::body::CallGuard,
-    resp: http::Response<tonic::body::Body>,
-) -> http::Response<tonic::body::Body> {
-    let _ = cfg;
-    let mut resp = resp.map(|b| tonic::body::Body::new(GuardedBody::new(b, guard)));
+    guard: CallGuard,
+    observer: Option<Arc<CallObserver>>,
+    resp: HttpResponse,
+) -> HttpResponse {
+    if let Some(o) = &observer {
+        // A trailers-only response carries its status in the headers.
+        if let Some(status) = Status::from_header_map(resp.headers()) {
+            o.set_status(status.code(), status.message());
+        }
+    }
+    let mut resp = resp.map(|b| tonic::body::Body::new(GuardedBody::new(b, guard, observer)));
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_THRIFT));
     resp
 }
 
-/// The answer for a method this service does not have: `UNIMPLEMENTED`.
-pub fn unknown_method(service: &str, method: &str) -> http::Response<tonic::body::Body> {
-    status_response(Status::unimplemented(format!(
-        "unknown method `{method}` of service `{service}`"
-    )))
-}
-
-/// A trailers-only response carrying `status`, with our content-type.
-pub fn status_response(status: Status) -> http::Response<tonic::body::Body> {
-    let mut resp = status.into_http::<tonic::body::Body>();
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_THRIFT));
-    resp
-}
-
-/// A tower service that runs a handler closure once.
+/// A tower service that runs a handler closure once (tonic's `Grpc` takes
+/// a service; each call gets its own).
 struct Once<H>(Option<H>);
 
 impl<H, Req, Resp, F> tower_service::Service<Request<Req>> for Once<H>
@@ -219,12 +333,14 @@ where
     }
 }
 
-/// Serves a `unary` or ping-pong method: Args in, Result out.
+/// Serves a `unary` or ping-pong method over gRPC: Args in, Result out.
 pub async fn unary<A, R, B, H, F>(
     cfg: &ServiceConfig,
+    service: &'static str,
+    method: &'static str,
     req: http::Request<B>,
     handler: H,
-) -> http::Response<tonic::body::Body>
+) -> HttpResponse
 where
     A: ThriftArgs,
     R: ThriftResult,
@@ -233,30 +349,51 @@ where
     H: FnOnce(Request<A::Input>) -> F + Send + 'static,
     F: Future<Output = Result<Response<R::Ok>, R::Err>> + Send + 'static,
 {
-    let guard = cfg.active.enter();
-    let (req, deadline) = match prepare(cfg, req) {
-        Ok(p) => p,
-        Err(resp) => return finish(cfg, guard, resp),
+    let b = match cfg.begin(service, method, CallKind::Unary, req) {
+        Ok(b) => b,
+        Err(resp) => return resp,
     };
-    let svc = Once(Some(move |r: Request<A>| async move {
-        match bounded(deadline, handler(r.map(A::into_input))).await {
+    let invoke = b.invoke;
+    let svc = Once(Some(move |r: Request<A>| {
+        invoke_unary::<A, R, H, F>(r.map(A::into_input), invoke, handler)
+    }));
+    let resp = cfg.grpc::<R, A>(b.observer.clone()).unary(svc, b.req).await;
+    finish(b.guard, b.observer, resp)
+}
+
+/// Runs a `unary` / ping-pong handler and maps its outcome to the wire Result
+/// (declared exceptions are part of the Result, not errors).
+pub(crate) async fn invoke_unary<A, R, H, F>(
+    request: Request<A::Input>,
+    invoke: Invoke,
+    handler: H,
+) -> Result<Response<R>, Status>
+where
+    A: ThriftArgs,
+    R: ThriftResult,
+    H: FnOnce(Request<A::Input>) -> F + Send + 'static,
+    F: Future<Output = Result<Response<R::Ok>, R::Err>> + Send + 'static,
+{
+    let to_result = move |r: Request<A::Input>| async move {
+        match handler(r).await {
             Ok(resp) => {
                 let (meta, value, ext) = resp.into_parts();
                 R::from_outcome(Ok(value)).map(|v| Response::from_parts(meta, v, ext))
             }
             Err(e) => R::from_outcome(Err(e)).map(Response::new),
         }
-    }));
-    let resp = cfg.grpc::<R, A>().unary(svc, req).await;
-    finish(cfg, guard, resp)
+    };
+    invoke::invoke(request, invoke, to_result).await
 }
 
 /// Serves a server-streaming method: one bare struct in, a stream out.
 pub async fn server_streaming<Req, Resp, S, B, H, F>(
     cfg: &ServiceConfig,
+    service: &'static str,
+    method: &'static str,
     req: http::Request<B>,
     handler: H,
-) -> http::Response<tonic::body::Body>
+) -> HttpResponse
 where
     Req: pilota::thrift::Message + 'static,
     Resp: pilota::thrift::Message + 'static,
@@ -266,29 +403,31 @@ where
     H: FnOnce(Request<Req>) -> F + Send + 'static,
     F: Future<Output = Result<Response<S>, Status>> + Send + 'static,
 {
-    let guard = cfg.active.enter();
-    let (req, deadline) = match prepare(cfg, req) {
-        Ok(p) => p,
-        Err(resp) => return finish(cfg, guard, resp),
+    let b = match cfg.begin(service, method, CallKind::ServerStreaming, req) {
+        Ok(b) => b,
+        Err(resp) => return resp,
     };
-    let handler = move |r| async move {
-        bounded(deadline, handler(r))
+    let (invoke, deadline) = (b.invoke, b.deadline);
+    let svc = Once(Some(move |r: Request<Req>| async move {
+        invoke::invoke(r, invoke, handler)
             .await
             .map(|resp| resp.map(|s| DeadlineStream::new(s, deadline)))
-    };
+    }));
     let resp = cfg
-        .grpc::<Resp, Req>()
-        .server_streaming(Once(Some(handler)), req)
+        .grpc::<Resp, Req>(b.observer.clone())
+        .server_streaming(svc, b.req)
         .await;
-    finish(cfg, guard, resp)
+    finish(b.guard, b.observer, resp)
 }
 
 /// Serves a client-streaming method: a stream of bare structs in, one out.
 pub async fn client_streaming<Req, Resp, B, H, F>(
     cfg: &ServiceConfig,
+    service: &'static str,
+    method: &'static str,
     req: http::Request<B>,
     handler: H,
-) -> http::Response<tonic::body::Body>
+) -> HttpResponse
 where
     Req: pilota::thrift::Message + 'static,
     Resp: pilota::thrift::Message + 'static,
@@ -297,25 +436,27 @@ where
     H: FnOnce(Request<Streaming<Req>>) -> F + Send + 'static,
     F: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
 {
-    let guard = cfg.active.enter();
-    let (req, deadline) = match prepare(cfg, req) {
-        Ok(p) => p,
-        Err(resp) => return finish(cfg, guard, resp),
+    let b = match cfg.begin(service, method, CallKind::ClientStreaming, req) {
+        Ok(b) => b,
+        Err(resp) => return resp,
     };
-    let handler = move |r| bounded(deadline, handler(r));
+    let invoke = b.invoke;
+    let svc = Once(Some(move |r| invoke::invoke(r, invoke, handler)));
     let resp = cfg
-        .grpc::<Resp, Req>()
-        .client_streaming(Once(Some(handler)), req)
+        .grpc::<Resp, Req>(b.observer.clone())
+        .client_streaming(svc, b.req)
         .await;
-    finish(cfg, guard, resp)
+    finish(b.guard, b.observer, resp)
 }
 
 /// Serves a bidirectional streaming method.
 pub async fn streaming<Req, Resp, S, B, H, F>(
     cfg: &ServiceConfig,
+    service: &'static str,
+    method: &'static str,
     req: http::Request<B>,
     handler: H,
-) -> http::Response<tonic::body::Body>
+) -> HttpResponse
 where
     Req: pilota::thrift::Message + 'static,
     Resp: pilota::thrift::Message + 'static,
@@ -325,21 +466,36 @@ where
     H: FnOnce(Request<Streaming<Req>>) -> F + Send + 'static,
     F: Future<Output = Result<Response<S>, Status>> + Send + 'static,
 {
-    let guard = cfg.active.enter();
-    let (req, deadline) = match prepare(cfg, req) {
-        Ok(p) => p,
-        Err(resp) => return finish(cfg, guard, resp),
+    let b = match cfg.begin(service, method, CallKind::Bidi, req) {
+        Ok(b) => b,
+        Err(resp) => return resp,
     };
-    let handler = move |r| async move {
-        bounded(deadline, handler(r))
+    let (invoke, deadline) = (b.invoke, b.deadline);
+    let svc = Once(Some(move |r: Request<Streaming<Req>>| async move {
+        invoke::invoke(r, invoke, handler)
             .await
             .map(|resp| resp.map(|s| DeadlineStream::new(s, deadline)))
-    };
+    }));
     let resp = cfg
-        .grpc::<Resp, Req>()
-        .streaming(Once(Some(handler)), req)
+        .grpc::<Resp, Req>(b.observer.clone())
+        .streaming(svc, b.req)
         .await;
-    finish(cfg, guard, resp)
+    finish(b.guard, b.observer, resp)
+}
+
+/// The answer for a method this service does not have: `UNIMPLEMENTED`.
+pub fn unknown_method(service: &str, method: &str) -> http::Response<tonic::body::Body> {
+    status_response(Status::unimplemented(format!(
+        "unknown method `{method}` of service `{service}`"
+    )))
+}
+
+/// A trailers-only response carrying `status`, with our content-type.
+pub fn status_response(status: Status) -> http::Response<tonic::body::Body> {
+    let mut resp = status.into_http::<tonic::body::Body>();
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_THRIFT));
+    resp
 }
 
 /// The method name of a gRPC path: what follows the last `/`.

@@ -4,9 +4,11 @@
 
 pub(crate) mod body;
 pub(crate) mod dispatch;
+pub(crate) mod invoke;
 mod rewind;
 mod router;
 
 pub use body::LimitedBody;
 pub use dispatch::{ServiceConfig, CONTENT_TYPE_THRIFT, DEFAULT_MAX_DECODING_MESSAGE_SIZE};
+pub use invoke::ReadHook;
 pub use router::{Router, Server, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_FRAME_SIZE};

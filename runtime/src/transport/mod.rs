@@ -34,7 +34,7 @@ pub use ttheader::{
 };
 
 /// How a ping-pong connection frames its messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Framing {
     /// TTHeader framing (Kitex's default).
     TTHeader {

@@ -1,0 +1,186 @@
+//! Running a handler for one call: header hooks, the middleware stack, the
+//! deadline, panics, and the persistent metainfo a handler passes on.
+//!
+//! The same function runs gRPC calls and ping-pong calls, so middleware,
+//! deadlines and panic handling behave alike on both transports.
+
+use std::any::Any;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use futures_util::FutureExt;
+use tonic::metadata::MetadataMap;
+use tonic::{Extensions, Request, Response, Status};
+use tower::ServiceExt;
+
+use crate::call::{Call, CallFuture, CallInfo, CallResponse, CallService, LayerStack};
+use crate::metainfo::MetaInfo;
+
+/// A hook on a call's headers before the handler runs (the seed's
+/// `OnReadStream`): it may read and change metadata and extensions, or
+/// refuse the call.
+pub type ReadHook =
+    Arc<dyn Fn(&CallInfo, &mut MetadataMap, &mut Extensions) -> Result<(), Status> + Send + Sync>;
+
+/// Everything besides the handler that shapes one call.
+pub(crate) struct Invoke {
+    pub(crate) info: Arc<CallInfo>,
+    pub(crate) layers: Option<LayerStack>,
+    pub(crate) read_hooks: Arc<[ReadHook]>,
+    pub(crate) deadline: Option<Instant>,
+}
+
+tokio::task_local! {
+    /// The persistent metainfo of the call whose handler is running.
+    static PERSISTENT: MetaInfo;
+}
+
+/// The persistent metainfo of the call the current task is handling, if
+/// any: our clients send it on automatically.
+pub(crate) fn current_persistent() -> Option<MetaInfo> {
+    PERSISTENT.try_with(Clone::clone).ok()
+}
+
+fn deadline_exceeded() -> Status {
+    Status::deadline_exceeded("deadline exceeded: the call's deadline passed")
+}
+
+fn panicked(info: &CallInfo, payload: Box<dyn Any + Send>) -> Status {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string payload".to_string());
+    tracing::error!(
+        service = info.service,
+        method = info.method,
+        panic = %what,
+        "a handler or middleware panicked; the call fails with INTERNAL"
+    );
+    Status::internal(format!(
+        "the server failed while handling `{}.{}`",
+        info.service, info.method
+    ))
+}
+
+/// Runs `handler` for `request` through the hooks and layers, bounded by the
+/// deadline; a panic anywhere inside becomes INTERNAL.
+pub(crate) async fn invoke<In, Out, H, F>(
+    mut request: Request<In>,
+    ctx: Invoke,
+    handler: H,
+) -> Result<Response<Out>, Status>
+where
+    In: Send + 'static,
+    Out: Send + 'static,
+    H: FnOnce(Request<In>) -> F + Send + 'static,
+    F: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
+{
+    if !ctx.read_hooks.is_empty() {
+        let (mut meta, mut ext, input) = request.into_parts();
+        for hook in ctx.read_hooks.iter() {
+            hook(&ctx.info, &mut meta, &mut ext)?;
+        }
+        request = Request::from_parts(meta, ext, input);
+    }
+    let persistent = MetaInfo::of(&request)
+        .filter(|m| m.persistents().next().is_some())
+        .cloned();
+    let info = ctx.info.clone();
+    let run = async move {
+        match ctx.layers {
+            None => handler(request).await,
+            Some(stack) => {
+                let inner = CallService::new(Innermost::<H, In, Out, F>::new(handler));
+                let (meta, ext, input) = request.into_parts();
+                let call = Call::new(ctx.info, meta, ext, Box::new(input));
+                let resp = stack.wrap(inner).oneshot(call).await?;
+                let (meta, ext, message) = resp.into_parts();
+                let out = message.downcast::<Out>().map_err(|_| {
+                    Status::internal("a middleware replaced the response with another type")
+                })?;
+                Ok(Response::from_parts(meta, *out, ext))
+            }
+        }
+    };
+    let run = async move {
+        match persistent {
+            Some(p) => PERSISTENT.scope(p, run).await,
+            None => run.await,
+        }
+    };
+    let bounded = async move {
+        match ctx.deadline {
+            Some(d) => tokio::time::timeout_at(d.into(), run)
+                .await
+                .unwrap_or_else(|_| Err(deadline_exceeded())),
+            None => run.await,
+        }
+    };
+    match AssertUnwindSafe(bounded).catch_unwind().await {
+        Ok(r) => r,
+        Err(payload) => Err(panicked(&info, payload)),
+    }
+}
+
+/// The innermost service of a stack: calls the handler once.
+struct Innermost<H, In, Out, F> {
+    handler: Arc<Mutex<Option<H>>>,
+    _types: PhantomData<fn(In) -> (Out, F)>,
+}
+
+impl<H, In, Out, F> Clone for Innermost<H, In, Out, F> {
+    fn clone(&self) -> Self {
+        Innermost {
+            handler: self.handler.clone(),
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<H, In, Out, F> Innermost<H, In, Out, F> {
+    fn new(handler: H) -> Self {
+        Innermost {
+            handler: Arc::new(Mutex::new(Some(handler))),
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<H, In, Out, F> tower_service::Service<Call> for Innermost<H, In, Out, F>
+where
+    In: Send + 'static,
+    Out: Send + 'static,
+    H: FnOnce(Request<In>) -> F + Send + 'static,
+    F: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
+{
+    type Response = CallResponse;
+    type Error = Status;
+    type Future = CallFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, call: Call) -> CallFuture {
+        let handler = self.handler.lock().ok().and_then(|mut h| h.take());
+        Box::pin(async move {
+            let Some(handler) = handler else {
+                return Err(Status::internal(
+                    "a middleware called the handler more than once",
+                ));
+            };
+            let (_info, meta, ext, message) = call.into_parts();
+            let input = message.downcast::<In>().map_err(|_| {
+                Status::internal("a middleware replaced the request with another type")
+            })?;
+            let resp = handler(Request::from_parts(meta, ext, *input)).await?;
+            let (meta, out, ext) = resp.into_parts();
+            Ok(CallResponse::new(meta, ext, Box::new(out)))
+        })
+    }
+}
