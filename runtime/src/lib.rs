@@ -15,6 +15,7 @@ pub mod client;
 pub mod codec;
 #[doc(hidden)]
 pub mod codegen;
+pub mod layer;
 pub mod metainfo;
 mod method;
 pub mod observe;

@@ -47,6 +47,7 @@ pub(crate) fn generate(p: &Program) -> TokenStream {
             #[doc = #doc]
             #[allow(
                 dead_code,
+                missing_docs,
                 non_camel_case_types,
                 clippy::large_enum_variant,
                 clippy::too_many_arguments,

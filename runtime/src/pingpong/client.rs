@@ -212,6 +212,16 @@ impl PingPongClient {
         let reply = read_reply(&mut conn, &inner.addr, inner.options.max_frame_size).await?;
         let (msg, mut body) = read_message_header(&reply.message)
             .map_err(|e| Status::internal(format!("bad reply from {}: {e}", inner.addr)))?;
+        if msg.message_type == MessageType::Exception && (msg.seq_id == 0 || msg.name.is_empty())
+        {
+            // A server that could not read our request at all (Apache Thrift
+            // servers answer PROTOCOL_ERROR with no name and seqid 0): report
+            // its exception, and do not reuse the connection.
+            let e = ApplicationException::decode(body).map_err(|e| {
+                Status::internal(format!("could not decode the exception from {}: {e}", inner.addr))
+            })?;
+            return Err(e.into_status().into());
+        }
         if msg.seq_id != seq_id || msg.name != method {
             // The connection is out of step: do not reuse it.
             return Err(Status::internal(format!(
