@@ -156,14 +156,28 @@ impl PingPongClient {
         oneway: bool,
     ) -> Result<Response<R::Ok>, R::Err> {
         let timeout = request_timeout(&request).or(self.inner.options.timeout);
+        let start = Instant::now();
         let fut = self.call_inner::<A, R>(method, request, oneway, timeout);
+        let late = move || {
+            timeout.map(|t| {
+                Status::deadline_exceeded(format!("`{method}` did not complete within {t:?}"))
+            })
+        };
         match timeout {
             Some(t) => match tokio::time::timeout(t, fut).await {
+                Ok(Err(e)) if start.elapsed() >= t => {
+                    // The server's copy of the deadline (sent as the TTHeader
+                    // RPC timeout) fired first: report the deadline, not the
+                    // server's error for it.
+                    drop(e);
+                    Err(late()
+                        .unwrap_or_else(|| Status::deadline_exceeded("deadline exceeded"))
+                        .into())
+                }
                 Ok(r) => r,
-                Err(_) => Err(Status::deadline_exceeded(format!(
-                    "`{method}` did not complete within {t:?}"
-                ))
-                .into()),
+                Err(_) => Err(late()
+                    .unwrap_or_else(|| Status::deadline_exceeded("deadline exceeded"))
+                    .into()),
             },
             None => fut.await,
         }
@@ -212,13 +226,15 @@ impl PingPongClient {
         let reply = read_reply(&mut conn, &inner.addr, inner.options.max_frame_size).await?;
         let (msg, mut body) = read_message_header(&reply.message)
             .map_err(|e| Status::internal(format!("bad reply from {}: {e}", inner.addr)))?;
-        if msg.message_type == MessageType::Exception && (msg.seq_id == 0 || msg.name.is_empty())
-        {
+        if msg.message_type == MessageType::Exception && (msg.seq_id == 0 || msg.name.is_empty()) {
             // A server that could not read our request at all (Apache Thrift
             // servers answer PROTOCOL_ERROR with no name and seqid 0): report
             // its exception, and do not reuse the connection.
             let e = ApplicationException::decode(body).map_err(|e| {
-                Status::internal(format!("could not decode the exception from {}: {e}", inner.addr))
+                Status::internal(format!(
+                    "could not decode the exception from {}: {e}",
+                    inner.addr
+                ))
             })?;
             return Err(e.into_status().into());
         }
@@ -300,7 +316,7 @@ impl PingPongClient {
                 h.set_int(INT_KEY_TO_METHOD, method);
                 h.set_int(INT_KEY_MSG_TYPE, (message_type as u8).to_string());
                 if let Some(t) = timeout {
-                    h.set_int(INT_KEY_RPC_TIMEOUT, t.as_millis().max(1).to_string());
+                    h.set_int(INT_KEY_RPC_TIMEOUT, t.as_micros().div_ceil(1000).max(1).to_string());
                 }
                 Some(h)
             }

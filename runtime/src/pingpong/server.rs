@@ -6,15 +6,18 @@
 //! look at sequence ids (Framed, Buffered) still match replies correctly.
 
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
 
 use super::exception::{ApplicationException, ExceptionKind};
 use super::service::{unknown_method, CallContext, MethodKind, PingPongService, Reply};
+use crate::server::limits::Limits;
 use crate::transport::{
     decode_frame, encode_frame, read_message_header, write_message_header, Frame, FrameKind,
     Framing, MessageHeader, MessageType, TTHeader, INT_KEY_MSG_TYPE, INT_KEY_RPC_TIMEOUT,
@@ -28,6 +31,7 @@ const MAX_IN_FLIGHT: usize = 64;
 pub(crate) struct PingPongConfig {
     pub(crate) max_frame_size: usize,
     pub(crate) idle_timeout: Duration,
+    pub(crate) limits: Arc<Limits>,
 }
 
 /// The ping-pong services of a server, and how a call finds its service.
@@ -115,6 +119,7 @@ struct Outgoing {
 
 /// Serves one ping-pong connection whose first bytes (already read) are in
 /// `buf`, until the peer closes it, it idles out, or it sends garbage.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn serve_connection<IO>(
     io: IO,
     mut buf: BytesMut,
@@ -122,6 +127,8 @@ pub(crate) async fn serve_connection<IO>(
     routes: Arc<PingPongRoutes>,
     config: PingPongConfig,
     peer: Option<SocketAddr>,
+    refused: Option<String>,
+    mut stop: watch::Receiver<bool>,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
@@ -129,17 +136,26 @@ pub(crate) async fn serve_connection<IO>(
     let mut in_flight = FuturesOrdered::new();
     let mut out = BytesMut::new();
     let mut eof = false;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut refused = refused;
     loop {
         // Decode every complete frame already buffered.
         while !eof && in_flight.len() < MAX_IN_FLIGHT {
             match decode_frame(&mut buf, kind, config.max_frame_size) {
-                Ok(Some(frame)) => match start_call(frame, &routes, peer) {
-                    Ok(fut) => in_flight.push_back(fut),
-                    Err(reason) => {
-                        tracing::warn!(?peer, %reason, "closing ping-pong connection");
-                        return;
+                Ok(Some(frame)) => {
+                    match start_call(frame, &routes, peer, &config.limits, &calls, refused.take()) {
+                        Ok((fut, last)) => {
+                            in_flight.push_back(fut);
+                            if last {
+                                eof = true; // refused connection: answer, then close
+                            }
+                        }
+                        Err(reason) => {
+                            tracing::warn!(?peer, %reason, "closing ping-pong connection");
+                            return;
+                        }
                     }
-                },
+                }
                 Ok(None) => break,
                 Err(e) => {
                     tracing::warn!(?peer, reason = %e, "closing ping-pong connection: bad frame");
@@ -166,13 +182,23 @@ pub(crate) async fn serve_connection<IO>(
                     return;
                 }
                 if !out.is_empty() {
-                    if let Err(e) = writer.write_all(&out).await {
-                        tracing::debug!(?peer, error = %e, "ping-pong write failed");
-                        return;
+                    // A peer that stops reading cannot hold the connection forever.
+                    match tokio::time::timeout(config.idle_timeout, writer.write_all(&out)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => {
+                            tracing::debug!(?peer, error = %e, "ping-pong write failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::warn!(?peer, "closing ping-pong connection: the peer does not read its replies");
+                            return;
+                        }
                     }
                     out.clear();
                 }
             }
+            // Graceful shutdown: stop reading; calls in progress still get their replies.
+            _ = stopped(&mut stop), if !eof => eof = true,
             read = read_more(&mut reader, &mut buf, idle, config.idle_timeout), if !eof && in_flight.len() < MAX_IN_FLIGHT => {
                 match read {
                     Ok(0) => eof = true,
@@ -185,6 +211,11 @@ pub(crate) async fn serve_connection<IO>(
             }
         }
     }
+}
+
+/// Completes when the server's shutdown signal is raised.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await.map(|_| ());
 }
 
 async fn read_more<R: AsyncRead + Unpin>(
@@ -211,11 +242,16 @@ type OutgoingFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Outgoin
 
 /// Reads the message header of a frame and starts its call. An error means
 /// the connection must be closed (the frame is not a usable Thrift call).
+/// Reads the message header of a frame and starts its call; `true` means
+/// the connection closes after this reply.
 fn start_call(
     frame: Frame,
     routes: &PingPongRoutes,
     peer: Option<SocketAddr>,
-) -> Result<OutgoingFuture, String> {
+    limits: &Limits,
+    calls: &Arc<AtomicUsize>,
+    refused: Option<String>,
+) -> Result<(OutgoingFuture, bool), String> {
     let (msg, body) = read_message_header(&frame.message).map_err(|e| e.to_string())?;
     let reply_header = |h: &Option<TTHeader>| {
         h.as_ref().map(|req| TTHeader {
@@ -237,30 +273,59 @@ fn start_call(
         };
         Box::pin(async move { out })
     };
+    if let Some(why) = refused {
+        return Ok((
+            immediate(Reply::Exception(ApplicationException::new(
+                ExceptionKind::INTERNAL_ERROR,
+                why,
+            ))),
+            true,
+        ));
+    }
     if !matches!(msg.message_type, MessageType::Call | MessageType::Oneway) {
-        return Ok(immediate(Reply::Exception(ApplicationException::new(
+        let e = ApplicationException::new(
             ExceptionKind::INVALID_MESSAGE_TYPE,
             format!(
                 "expected a CALL or ONEWAY message, found {:?} for `{}`",
                 msg.message_type, msg.name
             ),
-        ))));
+        );
+        return Ok((immediate(Reply::Exception(e)), false));
     }
     let service = frame.header.as_ref().and_then(|h| h.string("isn"));
     let (svc, kind) = match routes.route(service, &msg.name) {
         Ok(found) => found,
-        Err(e) => return Ok(immediate(Reply::Exception(e))),
+        Err(e) => return Ok((immediate(Reply::Exception(e)), false)),
     };
     if kind == MethodKind::Streaming {
-        return Ok(immediate(Reply::Exception(ApplicationException::new(
-            ExceptionKind::UNKNOWN_METHOD,
-            format!(
-                "unknown method `{}` for ping-pong: it is a streaming method of `{}`; call it over gRPC",
-                msg.name,
-                svc.service_name()
-            ),
-        ))));
+        return Ok((
+            immediate(Reply::Exception(ApplicationException::new(
+                ExceptionKind::UNKNOWN_METHOD,
+                format!(
+                    "unknown method `{}` for ping-pong: it is a streaming method of `{}`; call it over gRPC",
+                    msg.name,
+                    svc.service_name()
+                ),
+            ))),
+            false,
+        ));
     }
+    let slot = if limits.counts_streams() {
+        match limits.stream(calls) {
+            Ok(slot) => Some(slot),
+            Err(why) => {
+                return Ok((
+                    immediate(Reply::Exception(ApplicationException::new(
+                        ExceptionKind::INTERNAL_ERROR,
+                        why,
+                    ))),
+                    false,
+                ))
+            }
+        }
+    } else {
+        None
+    };
     let timeout = frame
         .header
         .as_ref()
@@ -279,15 +344,19 @@ fn start_call(
     let fut = svc.call(&msg.name, body, ctx);
     let framing = frame.framing;
     let header = reply_header(&frame.header);
-    Ok(Box::pin(async move {
-        let reply = fut.await;
-        Outgoing {
-            framing,
-            header,
-            message: reply_to,
-            reply: if oneway { Reply::None } else { reply },
-        }
-    }))
+    Ok((
+        Box::pin(async move {
+            let reply = fut.await;
+            drop(slot);
+            Outgoing {
+                framing,
+                header,
+                message: reply_to,
+                reply: if oneway { Reply::None } else { reply },
+            }
+        }),
+        false,
+    ))
 }
 
 fn write_reply(out: &mut BytesMut, done: Outgoing) -> Result<(), String> {

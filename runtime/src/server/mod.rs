@@ -5,10 +5,14 @@
 pub(crate) mod body;
 pub(crate) mod dispatch;
 pub(crate) mod invoke;
+pub(crate) mod limits;
 mod rewind;
 mod router;
 
 pub use body::LimitedBody;
 pub use dispatch::{ServiceConfig, CONTENT_TYPE_THRIFT, DEFAULT_MAX_DECODING_MESSAGE_SIZE};
 pub use invoke::ReadHook;
-pub use router::{Router, Server, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_FRAME_SIZE};
+pub use router::{
+    Router, Server, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_HEADER_LIST_SIZE,
+    DEFAULT_SHUTDOWN_GRACE_PERIOD,
+};

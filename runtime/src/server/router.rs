@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ use tower::util::BoxCloneSyncService;
 use tower::ServiceExt;
 
 use super::dispatch::status_response;
+use super::dispatch::PeerAddr;
+use super::limits::{Limits, StreamSlot};
 use super::rewind::Rewind;
 use crate::pingpong::{serve_connection, PingPongConfig, PingPongRoutes, PingPongService};
 use crate::transport::{detect, Detected, FrameKind};
@@ -38,7 +41,7 @@ type HttpService =
 ///
 /// ```no_run
 /// # async fn run<S>(svc: S) -> Result<(), Box<dyn std::error::Error>>
-/// # where S: tonic::server::NamedService
+/// # where S: tonic::server::NamedService + tonic_thrift::pingpong::PingPongService
 /// #     + tower_service::Service<http::Request<hyper::body::Incoming>,
 /// #         Response = http::Response<tonic::body::Body>, Error = std::convert::Infallible>
 /// #     + Clone + Send + Sync + 'static, S::Future: Send + 'static {
@@ -50,22 +53,36 @@ type HttpService =
 /// ```
 #[derive(Debug, Clone)]
 pub struct Server {
-    max_concurrent_streams: Option<u32>,
+    max_streams_per_connection: Option<usize>,
+    max_streams_total: Option<usize>,
+    max_connections: Option<usize>,
+    max_header_list_size: u32,
     max_frame_size: usize,
     idle_timeout: Duration,
+    shutdown_grace_period: Duration,
     default_service: Option<&'static str>,
 }
 
 impl Default for Server {
     fn default() -> Self {
         Server {
-            max_concurrent_streams: None,
+            max_streams_per_connection: None,
+            max_streams_total: None,
+            max_connections: None,
+            max_header_list_size: DEFAULT_MAX_HEADER_LIST_SIZE,
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            shutdown_grace_period: DEFAULT_SHUTDOWN_GRACE_PERIOD,
             default_service: None,
         }
     }
 }
+
+/// The largest set of HTTP/2 request headers accepted by default: 16 KiB.
+pub const DEFAULT_MAX_HEADER_LIST_SIZE: u32 = 16 * 1024;
+
+/// How long a graceful shutdown waits for calls in progress by default: 10 s.
+pub const DEFAULT_SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(10);
 
 /// The largest ping-pong frame accepted by default: 16 MiB.
 pub const DEFAULT_MAX_FRAME_SIZE: usize = 16 * 1024 * 1024;
@@ -75,17 +92,54 @@ pub const DEFAULT_MAX_FRAME_SIZE: usize = 16 * 1024 * 1024;
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Server {
-    /// A server with default settings: no limit on concurrent HTTP/2
-    /// streams per connection (like tonic; hyper's own default is 200).
+    /// A server with default settings: no limit on connections or
+    /// concurrent streams (like tonic; hyper's own default of 200 streams
+    /// per connection is lifted), HTTP/2 header sets up to 16 KiB, ping-pong
+    /// frames up to 16 MiB, idle connections closed after 2 minutes, and a
+    /// 10 s grace period on shutdown.
     #[must_use]
     pub fn builder() -> Self {
         Server::default()
     }
 
-    /// Limits concurrent HTTP/2 streams per connection.
+    /// Limits concurrent streams (gRPC) per connection; a stream over the
+    /// limit is answered `RESOURCE_EXHAUSTED` naming the limit.
     #[must_use]
-    pub fn max_concurrent_streams(mut self, max: impl Into<Option<u32>>) -> Self {
-        self.max_concurrent_streams = max.into();
+    pub fn max_concurrent_streams(mut self, max: impl Into<Option<usize>>) -> Self {
+        self.max_streams_per_connection = max.into();
+        self
+    }
+
+    /// Limits concurrent streams and ping-pong calls over all connections;
+    /// over the limit: `RESOURCE_EXHAUSTED` (gRPC) or a `TApplicationException`
+    /// (ping-pong) naming the limit.
+    #[must_use]
+    pub fn max_concurrent_streams_total(mut self, max: impl Into<Option<usize>>) -> Self {
+        self.max_streams_total = max.into();
+        self
+    }
+
+    /// Limits open connections. A connection over the limit has its first
+    /// call answered with an error naming the limit, then is closed.
+    #[must_use]
+    pub fn max_connections(mut self, max: impl Into<Option<usize>>) -> Self {
+        self.max_connections = max.into();
+        self
+    }
+
+    /// Limits the size of one HTTP/2 header set (default 16 KiB); larger
+    /// requests are refused by the HTTP/2 layer.
+    #[must_use]
+    pub fn max_header_list_size(mut self, bytes: u32) -> Self {
+        self.max_header_list_size = bytes;
+        self
+    }
+
+    /// How long a graceful shutdown lets calls in progress finish before it
+    /// cancels them (default 10 s).
+    #[must_use]
+    pub fn shutdown_grace_period(mut self, period: Duration) -> Self {
+        self.shutdown_grace_period = period;
         self
     }
 
@@ -205,13 +259,13 @@ impl Router {
         signal: impl Future<Output = ()> + Send,
     ) -> std::io::Result<()> {
         let incoming = futures_util::stream::unfold(listener, |l| async move {
-            let conn = l.accept().await.map(|(s, _)| {
+            let conn = l.accept().await.map(|(s, peer)| {
                 let _ = s.set_nodelay(true);
-                s
+                (s, Some(peer))
             });
             Some((conn, l))
         });
-        self.serve_with_incoming_shutdown(incoming, signal).await
+        self.serve_inner(incoming, signal).await
     }
 
     /// Serves connections from a stream of accepted I/O objects until the
@@ -237,21 +291,42 @@ impl Router {
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         E: std::fmt::Display,
     {
+        let incoming = incoming.map(|r| r.map(|io| (io, None)));
+        self.serve_inner(incoming, signal).await
+    }
+
+    async fn serve_inner<I, IO, E>(
+        self,
+        incoming: I,
+        signal: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()>
+    where
+        I: Stream<Item = Result<(IO, Option<SocketAddr>), E>> + Send,
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        E: std::fmt::Display,
+    {
+        let limits = Arc::new(Limits::new(
+            self.server.max_connections,
+            self.server.max_streams_per_connection,
+            self.server.max_streams_total,
+        ));
         let shared = Arc::new(Shared {
             services: self.services,
             pingpong: Arc::new(self.pingpong),
             config: PingPongConfig {
                 max_frame_size: self.server.max_frame_size,
                 idle_timeout: self.server.idle_timeout,
+                limits: limits.clone(),
             },
-            max_concurrent_streams: self.server.max_concurrent_streams,
+            limits,
+            max_header_list_size: self.server.max_header_list_size,
         });
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut incoming = std::pin::pin!(incoming);
         let mut signal = std::pin::pin!(signal);
         let mut conns = tokio::task::JoinSet::new();
         loop {
-            let io = tokio::select! {
+            let (io, peer) = tokio::select! {
                 _ = &mut signal => break,
                 next = incoming.next() => match next {
                     Some(Ok(io)) => io,
@@ -265,10 +340,24 @@ impl Router {
                 },
                 Some(_) = conns.join_next(), if !conns.is_empty() => continue,
             };
-            conns.spawn(handle_connection(io, shared.clone(), stop_rx.clone()));
+            conns.spawn(handle_connection(io, peer, shared.clone(), stop_rx.clone()));
         }
+        // Graceful shutdown: connections stop taking new calls (GOAWAY for
+        // HTTP/2, no more reads for ping-pong), calls in progress finish
+        // within the grace period, then whatever is left is cancelled.
         let _ = stop_tx.send(true);
-        while conns.join_next().await.is_some() {}
+        let grace = self.server.shutdown_grace_period;
+        let drained =
+            tokio::time::timeout(grace, async { while conns.join_next().await.is_some() {} }).await;
+        if drained.is_err() {
+            tracing::warn!(
+                remaining = conns.len(),
+                ?grace,
+                "shutdown grace period over; cancelling the calls still in progress"
+            );
+            conns.abort_all();
+            while conns.join_next().await.is_some() {}
+        }
         Ok(())
     }
 }
@@ -278,17 +367,33 @@ struct Shared {
     services: HashMap<String, HttpService>,
     pingpong: Arc<PingPongRoutes>,
     config: PingPongConfig,
-    max_concurrent_streams: Option<u32>,
+    limits: Arc<Limits>,
+    max_header_list_size: u32,
 }
 
 /// Reads the first bytes, picks the protocol, and serves the connection.
-async fn handle_connection<IO>(mut io: IO, shared: Arc<Shared>, mut stop: watch::Receiver<bool>)
-where
+async fn handle_connection<IO>(
+    mut io: IO,
+    peer: Option<SocketAddr>,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let (_slot, refused) = shared.limits.connection();
     let mut buf = BytesMut::with_capacity(8 * 1024);
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
     let detected = loop {
         match detect(&buf) {
+            // HTTP/2 is recognised from its first byte; wait for the whole
+            // preface under the idle timeout too, so a client that stalls in
+            // it cannot hold the connection open forever.
+            Ok(Some(Detected::Http2)) if buf.len() < PREFACE.len() => {
+                if !PREFACE.starts_with(&buf) {
+                    tracing::warn!(?peer, "closing connection: malformed HTTP/2 preface");
+                    return;
+                }
+            }
             Ok(Some(d)) => break d,
             Ok(None) => {}
             Err(e) => {
@@ -316,14 +421,14 @@ where
                 return;
             }
             Err(_) => {
-                tracing::warn!(timeout = ?shared.config.idle_timeout, "closing connection: nothing received before the idle timeout");
+                tracing::warn!(?peer, timeout = ?shared.config.idle_timeout, "closing connection: its protocol was not known before the idle timeout");
                 return;
             }
         }
     };
     let kind = match detected {
         Detected::Http2 => {
-            serve_http2(Rewind::new(buf.freeze(), io), shared, stop).await;
+            serve_http2(Rewind::new(buf.freeze(), io), peer, refused, shared, stop).await;
             return;
         }
         Detected::TTHeaderStreaming => {
@@ -336,35 +441,69 @@ where
         Detected::Framed => FrameKind::Framed,
         Detected::Buffered => FrameKind::Buffered,
     };
-    let serve = serve_connection(
+    serve_connection(
         io,
         buf,
         kind,
         shared.pingpong.clone(),
         shared.config.clone(),
-        None,
-    );
-    tokio::select! {
-        _ = serve => {}
-        _ = stop.wait_for(|s| *s) => {}
-    }
+        peer,
+        refused,
+        stop,
+    )
+    .await;
 }
 
-async fn serve_http2<IO>(io: IO, shared: Arc<Shared>, mut stop: watch::Receiver<bool>)
-where
+async fn serve_http2<IO>(
+    io: IO,
+    peer: Option<SocketAddr>,
+    refused: Option<String>,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let streams = Arc::new(AtomicUsize::new(0));
+    let started = Arc::new(AtomicU64::new(0));
+    let close = Arc::new(tokio::sync::Notify::new());
     let routes = shared.clone();
-    let svc = hyper::service::service_fn(move |req| {
+    let close_on_refuse = close.clone();
+    let (svc_streams, svc_started) = (streams.clone(), started.clone());
+    let svc = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
         let routes = routes.clone();
-        async move { Ok::<_, Infallible>(route(&routes.services, req).await) }
+        let streams = svc_streams.clone();
+        let refused = refused.clone();
+        let close = close_on_refuse.clone();
+        svc_started.fetch_add(1, Ordering::Relaxed);
+        async move {
+            if let Some(why) = refused {
+                close.notify_one();
+                return Ok::<_, Infallible>(status_response(Status::resource_exhausted(why)));
+            }
+            let slot = match routes.limits.stream(&streams) {
+                Ok(slot) => slot,
+                Err(why) => return Ok(status_response(Status::resource_exhausted(why))),
+            };
+            if let Some(p) = peer {
+                req.extensions_mut().insert(PeerAddr(p));
+            }
+            let resp = route(&routes.services, req).await;
+            Ok(resp.map(|b| {
+                tonic::body::Body::new(SlotBody {
+                    inner: b,
+                    _slot: slot,
+                })
+            }))
+        }
     });
     let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
     builder
         .timer(TokioTimer::new())
-        .max_concurrent_streams(shared.max_concurrent_streams);
+        .max_concurrent_streams(None)
+        .max_header_list_size(shared.max_header_list_size);
     let conn = builder.serve_connection(TokioIo::new(io), svc);
     let mut conn = std::pin::pin!(conn);
+    let idle = idle_watch(streams, started, shared.config.idle_timeout);
     tokio::select! {
         res = conn.as_mut() => {
             if let Err(e) = res {
@@ -373,10 +512,62 @@ where
             return;
         }
         _ = stop.wait_for(|s| *s) => {}
+        _ = close.notified() => {
+            tracing::warn!(?peer, "closing an HTTP/2 connection over the connection limit");
+        }
+        _ = idle => {
+            tracing::debug!(?peer, "closing an idle HTTP/2 connection");
+        }
     }
     conn.as_mut().graceful_shutdown();
-    if let Err(e) = conn.await {
-        tracing::debug!(error = %e, "HTTP/2 connection ended with an error during shutdown");
+    // A peer that never finishes the handshake or never reads cannot hold
+    // the connection past the idle timeout either.
+    match tokio::time::timeout(shared.config.idle_timeout, conn).await {
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "HTTP/2 connection ended with an error during shutdown")
+        }
+        Ok(Ok(())) => {}
+        Err(_) => tracing::debug!(?peer, "HTTP/2 connection did not close in time; dropped"),
+    }
+}
+
+/// Completes once the connection has had no stream in progress and none
+/// started for a whole `idle` period.
+async fn idle_watch(streams: Arc<AtomicUsize>, started: Arc<AtomicU64>, idle: Duration) {
+    let mut seen = started.load(Ordering::Relaxed);
+    loop {
+        tokio::time::sleep(idle).await;
+        let now = started.load(Ordering::Relaxed);
+        if now == seen && streams.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        seen = now;
+    }
+}
+
+/// A response body that holds a stream slot until the stream is over.
+struct SlotBody {
+    inner: tonic::body::Body,
+    _slot: StreamSlot,
+}
+
+impl http_body::Body for SlotBody {
+    type Data = bytes::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Status>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
