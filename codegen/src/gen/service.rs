@@ -844,8 +844,24 @@ fn client(
                 D: ::core::convert::TryInto<::tonic_thrift::codegen::tonic::transport::Endpoint>,
                 D::Error: ::core::convert::Into<::tonic_thrift::codegen::StdError>,
             {
-                let channel = ::tonic_thrift::codegen::tonic::transport::Endpoint::new(dst)?.connect().await?;
-                ::core::result::Result::Ok(Self::new(channel))
+                Self::connect_with(dst, ::core::default::Default::default()).await
+            }
+
+            /// Connects to `dst` with `options` (connect timeout, deadline,
+            /// middleware, hooks, tracers, limits).
+            pub async fn connect_with<D>(
+                dst: D,
+                options: ::tonic_thrift::codegen::StreamOptions,
+            ) -> ::core::result::Result<Self, ::tonic_thrift::codegen::tonic::transport::Error>
+            where
+                D: ::core::convert::TryInto<::tonic_thrift::codegen::tonic::transport::Endpoint>,
+                D::Error: ::core::convert::Into<::tonic_thrift::codegen::StdError>,
+            {
+                let channel = ::tonic_thrift::codegen::tonic::transport::Endpoint::new(dst)?
+                    .connect_timeout(options.get_connect_timeout())
+                    .connect()
+                    .await?;
+                ::core::result::Result::Ok(Self::with_options(channel, options))
             }
         }
 
@@ -853,6 +869,10 @@ fn client(
             /// A client over an HTTP/2 transport such as a tonic `Channel`.
             pub fn new(transport: T) -> Self {
                 Self { inner: ::tonic_thrift::codegen::StreamClient::new(transport) }
+            }
+            /// A client over an HTTP/2 transport, with `options`.
+            pub fn with_options(transport: T, options: ::tonic_thrift::codegen::StreamOptions) -> Self {
+                Self { inner: ::tonic_thrift::codegen::StreamClient::with_options(transport, options) }
             }
             /// Limits the size of received messages (default 4 MiB); larger
             /// ones fail the call with `RESOURCE_EXHAUSTED`.

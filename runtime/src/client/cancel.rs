@@ -7,6 +7,7 @@
 //! response body: if the call future or the response is dropped before the
 //! trailers arrive, the request body fails, which makes hyper reset the
 //! stream (RST_STREAM CANCEL).
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -73,26 +74,51 @@ pub(crate) fn wrap_request(
     )
 }
 
-/// A response body that disarms the cancel guard once the call completes.
+/// A response body that disarms the cancel guard once the call completes,
+/// and fails the call with DEADLINE_EXCEEDED (cancelling it on the wire)
+/// when its deadline passes first.
 pub struct RespBody<B> {
     inner: Pin<Box<B>>,
     guard: Guard,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    expired: bool,
 }
 impl<B> RespBody<B> {
-    pub(crate) fn new(inner: B, guard: Guard) -> Self {
+    pub(crate) fn new(inner: B, guard: Guard, deadline: Option<tokio::time::Instant>) -> Self {
         RespBody {
             inner: Box::pin(inner),
             guard,
+            deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
+            expired: false,
         }
     }
 }
-impl<B: Body> Body for RespBody<B> {
+impl<B> Body for RespBody<B>
+where
+    B: Body,
+    B::Error: From<Status>,
+{
     type Data = B::Data;
     type Error = B::Error;
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        if self.expired {
+            return Poll::Ready(None);
+        }
+        if let Some(d) = self.deadline.as_mut() {
+            if d.as_mut().poll(cx).is_ready() {
+                self.expired = true;
+                // Dropping the armed guard cancels the request: RST_STREAM.
+                let guard = std::mem::replace(&mut self.guard, Guard(None));
+                drop(guard);
+                return Poll::Ready(Some(Err(Status::deadline_exceeded(
+                    "deadline exceeded: the call's deadline passed before it completed",
+                )
+                .into())));
+            }
+        }
         let r = self.inner.as_mut().poll_frame(cx);
         match &r {
             Poll::Ready(None) => self.guard.disarm(),
@@ -102,6 +128,6 @@ impl<B: Body> Body for RespBody<B> {
         r
     }
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.expired || self.inner.is_end_stream()
     }
 }

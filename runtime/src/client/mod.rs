@@ -2,7 +2,11 @@
 //! until the ping-pong transports land, ping-pong methods) over gRPC.
 
 mod cancel;
+mod options;
 mod stream;
+mod timeout;
 
 pub use cancel::RespBody;
+pub use options::{CallOptions, StreamOptions};
 pub use stream::{GrpcTransport, StreamClient, ThriftChannel};
+pub use timeout::{call_with_timeout, recv_timeout, send_timeout};

@@ -11,11 +11,17 @@ use tonic::client::Grpc;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::cancel;
+use std::sync::Arc;
+
+use super::options::{CallOptions, StreamOptions};
+use crate::call::{CallInfo, CallKind, Transport};
 use crate::codec::ThriftCodec;
 use crate::metainfo::MetaInfo;
 use crate::method::{ThriftArgs, ThriftResult};
+use crate::observe::CallObserver;
 use crate::server::body::LimitedBody;
-use crate::server::dispatch::{CONTENT_TYPE_THRIFT, DEFAULT_MAX_DECODING_MESSAGE_SIZE};
+use crate::server::dispatch::CONTENT_TYPE_THRIFT;
+use crate::server::invoke::Invoke;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -72,12 +78,12 @@ impl<T: GrpcTransport> tower_service::Service<http::Request<tonic::body::Body>>
     for ThriftChannel<T>
 {
     type Response = http::Response<cancel::RespBody<LimitedBody<T::Body>>>;
-    type Error = T::TransportError;
+    type Error = BoxError;
     type Future =
         Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send + 'static>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+        self.inner.poll_ready(cx).map_err(Into::into)
     }
 
     fn call(&mut self, mut req: http::Request<tonic::body::Body>) -> Self::Future {
@@ -87,11 +93,29 @@ impl<T: GrpcTransport> tower_service::Service<http::Request<tonic::body::Body>>
             m.to_http_headers(req.headers_mut());
         }
         let limit = self.max_decoding_message_size;
+        let deadline = req
+            .headers()
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| crate::timeout::parse_grpc_timeout(v).ok())
+            .map(|d| tokio::time::Instant::now() + d);
         let (req, guard) = cancel::wrap_request(req);
         let fut = self.inner.call(req);
         Box::pin(async move {
-            let resp = fut.await?;
-            Ok(resp.map(|b| cancel::RespBody::new(LimitedBody::new(b, limit), guard)))
+            let resp = fut.await.map_err(|e| {
+                let e: BoxError = e.into();
+                // tonic's channel reports its own expiry of the deadline as
+                // TimeoutExpired, which tonic turns into CANCELLED; the
+                // caller should see DEADLINE_EXCEEDED.
+                if is_timeout(e.as_ref()) {
+                    Box::new(Status::deadline_exceeded(
+                        "deadline exceeded: no response before the call's deadline",
+                    )) as BoxError
+                } else {
+                    e
+                }
+            })?;
+            Ok(resp.map(|b| cancel::RespBody::new(LimitedBody::new(b, limit), guard, deadline)))
         })
     }
 }
@@ -103,76 +127,116 @@ impl<T: GrpcTransport> tower_service::Service<http::Request<tonic::body::Body>>
 #[derive(Debug, Clone)]
 pub struct StreamClient<T> {
     transport: T,
-    max_decoding_message_size: usize,
-    max_encoding_message_size: usize,
+    options: StreamOptions,
     grpc: Grpc<ThriftChannel<T>>,
 }
 
+/// `/pkg.Service/Method` → (`Service`, `Method`).
+fn names(path: &'static str) -> (&'static str, &'static str) {
+    let mut parts = path.trim_start_matches('/').splitn(2, '/');
+    let service = parts.next().unwrap_or("");
+    let method = parts.next().unwrap_or("");
+    (service.rsplit('.').next().unwrap_or(service), method)
+}
+
 impl<T: GrpcTransport> StreamClient<T> {
-    /// A client over `transport` with the default 4 MiB receive limit.
+    /// A client over `transport` with default options.
     pub fn new(transport: T) -> Self {
-        Self::build(transport, DEFAULT_MAX_DECODING_MESSAGE_SIZE, usize::MAX)
+        Self::with_options(transport, StreamOptions::default())
     }
 
-    fn build(transport: T, max_decoding: usize, max_encoding: usize) -> Self {
+    /// A client over `transport` with `options`.
+    pub fn with_options(transport: T, options: StreamOptions) -> Self {
         let channel = ThriftChannel {
             inner: transport.clone(),
-            max_decoding_message_size: max_decoding,
+            max_decoding_message_size: options.max_decoding_message_size,
         };
         StreamClient {
             transport,
-            max_decoding_message_size: max_decoding,
-            max_encoding_message_size: max_encoding,
             // Our own limit (LimitedBody) answers first, with RESOURCE_EXHAUSTED.
             grpc: Grpc::new(channel)
                 .max_decoding_message_size(usize::MAX)
-                .max_encoding_message_size(max_encoding),
+                .max_encoding_message_size(options.max_encoding_message_size),
+            options,
         }
+    }
+
+    /// The client's options.
+    pub fn options(&self) -> &StreamOptions {
+        &self.options
     }
 
     /// Sets the largest message accepted from the server (default 4 MiB);
     /// a larger one fails the call with `RESOURCE_EXHAUSTED` before it is
     /// buffered.
     pub fn set_max_decoding_message_size(&mut self, limit: usize) {
-        *self = Self::build(
-            self.transport.clone(),
-            limit,
-            self.max_encoding_message_size,
-        );
+        let options = self.options.clone().max_decoding_message_size(limit);
+        *self = Self::with_options(self.transport.clone(), options);
     }
 
     /// Sets the largest message this client sends (default unlimited).
     pub fn set_max_encoding_message_size(&mut self, limit: usize) {
-        *self = Self::build(
-            self.transport.clone(),
-            self.max_decoding_message_size,
-            limit,
-        );
+        let options = self.options.clone().max_encoding_message_size(limit);
+        *self = Self::with_options(self.transport.clone(), options);
     }
 
-    async fn ready(&mut self) -> Result<(), Status> {
-        self.grpc.ready().await.map_err(|e| {
-            let e: BoxError = e.into();
-            Status::unavailable(format!("transport is not ready: {e}"))
-        })
+    /// Applies the deadline (call option, else client default) and returns
+    /// what the call needs to run through the middleware.
+    fn start<M>(
+        &self,
+        request: &mut Request<M>,
+        path: &'static str,
+        kind: CallKind,
+    ) -> (Invoke, Option<Arc<CallObserver>>) {
+        let call_opts = request.extensions().get::<CallOptions>().cloned();
+        let timeout = call_opts
+            .as_ref()
+            .and_then(|o| o.timeout)
+            .or(self.options.timeout);
+        if let Some(t) = timeout {
+            if request.metadata().get("grpc-timeout").is_none() {
+                request.set_timeout(t);
+            }
+        }
+        let (service, method) = names(path);
+        let info = Arc::new(CallInfo {
+            service,
+            method,
+            kind,
+            transport: Transport::Grpc,
+            peer: None,
+        });
+        let observer = self.options.observers.start(info.clone());
+        let invoke = Invoke {
+            info,
+            layers: (!self.options.layers.is_empty()).then(|| self.options.layers.clone()),
+            read_hooks: Arc::from(Vec::new()),
+            deadline: None,
+        };
+        (invoke, observer)
     }
 
     /// Calls a `unary` or ping-pong method: Args out, Result in.
     pub async fn unary<A: ThriftArgs, R: ThriftResult>(
         &mut self,
-        request: Request<A::Input>,
+        mut request: Request<A::Input>,
         path: &'static str,
     ) -> Result<Response<R::Ok>, R::Err> {
-        self.ready().await?;
-        let resp = self
-            .grpc
-            .unary(
-                request.map(A::from_input),
+        let (invoke, observer) = self.start(&mut request, path, CallKind::Unary);
+        let mut grpc = self.grpc.clone();
+        let codec_observer = observer.clone();
+        let resp = run(request, invoke, move |r: Request<A::Input>| async move {
+            ready(&mut grpc).await?;
+            grpc.unary(
+                r.map(A::from_input),
                 PathAndQuery::from_static(path),
-                ThriftCodec::<A, R>::default(),
+                ThriftCodec::<A, R>::observed(codec_observer),
             )
-            .await?;
-        let (meta, result, ext) = resp.into_parts();
+            .await
+        })
+        .await;
+        record(&observer, &resp);
+        let (meta, result, ext) = resp?.into_parts();
         result
             .into_outcome()
             .map(|v| Response::from_parts(meta, v, ext))
@@ -181,27 +245,34 @@ impl<T: GrpcTransport> StreamClient<T> {
     /// Calls a server-streaming method.
     pub async fn server_streaming<Req, Resp>(
         &mut self,
-        request: Request<Req>,
+        mut request: Request<Req>,
         path: &'static str,
     ) -> Result<Response<Streaming<Resp>>, Status>
     where
         Req: pilota::thrift::Message + Sync + 'static,
         Resp: pilota::thrift::Message + Sync + 'static,
     {
-        self.ready().await?;
-        self.grpc
-            .server_streaming(
-                request,
+        let (invoke, observer) = self.start(&mut request, path, CallKind::ServerStreaming);
+        let mut grpc = self.grpc.clone();
+        let codec_observer = observer.clone();
+        let resp = run(request, invoke, move |r| async move {
+            ready(&mut grpc).await?;
+            grpc.server_streaming(
+                r,
                 PathAndQuery::from_static(path),
-                ThriftCodec::<Req, Resp>::default(),
+                ThriftCodec::<Req, Resp>::observed(codec_observer),
             )
             .await
+        })
+        .await;
+        record(&observer, &resp);
+        resp
     }
 
     /// Calls a client-streaming method.
     pub async fn client_streaming<S, Req, Resp>(
         &mut self,
-        request: Request<S>,
+        mut request: Request<S>,
         path: &'static str,
     ) -> Result<Response<Resp>, Status>
     where
@@ -209,20 +280,27 @@ impl<T: GrpcTransport> StreamClient<T> {
         Req: pilota::thrift::Message + Sync + 'static,
         Resp: pilota::thrift::Message + Sync + 'static,
     {
-        self.ready().await?;
-        self.grpc
-            .client_streaming(
-                request,
+        let (invoke, observer) = self.start(&mut request, path, CallKind::ClientStreaming);
+        let mut grpc = self.grpc.clone();
+        let codec_observer = observer.clone();
+        let resp = run(request, invoke, move |r| async move {
+            ready(&mut grpc).await?;
+            grpc.client_streaming(
+                r,
                 PathAndQuery::from_static(path),
-                ThriftCodec::<Req, Resp>::default(),
+                ThriftCodec::<Req, Resp>::observed(codec_observer),
             )
             .await
+        })
+        .await;
+        record(&observer, &resp);
+        resp
     }
 
     /// Calls a bidirectional streaming method.
     pub async fn streaming<S, Req, Resp>(
         &mut self,
-        request: Request<S>,
+        mut request: Request<S>,
         path: &'static str,
     ) -> Result<Response<Streaming<Resp>>, Status>
     where
@@ -230,13 +308,65 @@ impl<T: GrpcTransport> StreamClient<T> {
         Req: pilota::thrift::Message + Sync + 'static,
         Resp: pilota::thrift::Message + Sync + 'static,
     {
-        self.ready().await?;
-        self.grpc
-            .streaming(
-                request,
+        let (invoke, observer) = self.start(&mut request, path, CallKind::Bidi);
+        let mut grpc = self.grpc.clone();
+        let codec_observer = observer.clone();
+        let resp = run(request, invoke, move |r| async move {
+            ready(&mut grpc).await?;
+            grpc.streaming(
+                r,
                 PathAndQuery::from_static(path),
-                ThriftCodec::<Req, Resp>::default(),
+                ThriftCodec::<Req, Resp>::observed(codec_observer),
             )
             .await
+        })
+        .await;
+        record(&observer, &resp);
+        resp
+    }
+}
+
+/// Whether an error is (or wraps) tonic's `TimeoutExpired`.
+fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.is::<tonic::TimeoutExpired>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// Waits until the transport takes a call (tower's contract: each clone
+/// must be made ready before it is called).
+async fn ready<T: GrpcTransport>(grpc: &mut Grpc<ThriftChannel<T>>) -> Result<(), Status> {
+    grpc.ready()
+        .await
+        .map_err(|e| Status::unavailable(format!("transport is not ready: {e}")))
+}
+
+/// Runs a client call through the client's middleware.
+async fn run<In, Out, H, F>(
+    request: Request<In>,
+    invoke: Invoke,
+    call: H,
+) -> Result<Response<Out>, Status>
+where
+    In: Send + 'static,
+    Out: Send + 'static,
+    H: FnOnce(Request<In>) -> F + Send + 'static,
+    F: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
+{
+    crate::server::invoke::invoke(request, invoke, call).await
+}
+
+/// Records how the call (or the creation of the stream) ended.
+fn record<T>(observer: &Option<Arc<CallObserver>>, result: &Result<T, Status>) {
+    if let Some(o) = observer {
+        match result {
+            Ok(_) => o.set_status(tonic::Code::Ok, ""),
+            Err(s) => o.set_status(s.code(), s.message()),
+        }
     }
 }

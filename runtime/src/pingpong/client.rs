@@ -12,9 +12,13 @@ use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status};
 
 use super::exception::ApplicationException;
+use crate::call::{Call, CallInfo, CallKind, CallResponse, CallService, LayerStack, Transport};
+use crate::client::CallOptions;
 use crate::codec::{BinaryInput, BinaryOutput};
 use crate::metainfo::MetaInfo;
 use crate::method::{ThriftArgs, ThriftResult};
+use crate::observe::{CallObserver, Direction, MessageHook, Observers, Tracer};
+use crate::server::invoke::Invoke;
 use crate::transport::{
     decode_frame, encode_frame, read_message_header, write_message_header, FrameKind, Framing,
     MessageHeader, MessageType, TTHeader, INT_KEY_MSG_TYPE, INT_KEY_RPC_TIMEOUT, INT_KEY_TO_METHOD,
@@ -34,6 +38,8 @@ pub struct PingPongOptions {
     max_connections: usize,
     idle_timeout: Duration,
     max_frame_size: usize,
+    layers: LayerStack,
+    observers: Arc<Observers>,
 }
 
 impl Default for PingPongOptions {
@@ -47,6 +53,8 @@ impl Default for PingPongOptions {
             max_connections: 32,
             idle_timeout: Duration::from_secs(60),
             max_frame_size: crate::server::DEFAULT_MAX_FRAME_SIZE,
+            layers: LayerStack::default(),
+            observers: Arc::new(Observers::default()),
         }
     }
 }
@@ -87,6 +95,34 @@ impl PingPongOptions {
     /// The largest reply frame accepted (default 16 MiB).
     pub fn max_frame_size(mut self, limit: usize) -> Self {
         self.max_frame_size = limit;
+        self
+    }
+
+    /// Adds a middleware layer run for each call (see [`crate::call`]);
+    /// the first added runs outermost.
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower_layer::Layer<CallService> + Send + Sync + 'static,
+        L::Service: tower_service::Service<Call, Response = CallResponse, Error = Status>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower_service::Service<Call>>::Future: Send + 'static,
+    {
+        self.layers.push(layer);
+        self
+    }
+
+    /// Adds a hook that sees every request sent and reply received, with its size.
+    pub fn message_hook(mut self, hook: impl MessageHook) -> Self {
+        Arc::make_mut(&mut self.observers).add_hook(hook);
+        self
+    }
+
+    /// Adds a tracer.
+    pub fn tracer(mut self, tracer: impl Tracer) -> Self {
+        Arc::make_mut(&mut self.observers).add_tracer(tracer);
         self
     }
 }
@@ -155,41 +191,79 @@ impl PingPongClient {
         request: Request<A::Input>,
         oneway: bool,
     ) -> Result<Response<R::Ok>, R::Err> {
-        let timeout = request_timeout(&request).or(self.inner.options.timeout);
+        let timeout = request
+            .extensions()
+            .get::<CallOptions>()
+            .and_then(|o| o.timeout)
+            .or_else(|| request_timeout(&request))
+            .or(self.inner.options.timeout);
+        let info = Arc::new(CallInfo {
+            service: self.inner.service,
+            method,
+            kind: if oneway {
+                CallKind::Oneway
+            } else {
+                CallKind::Unary
+            },
+            transport: Transport::PingPong(self.inner.options.framing),
+            peer: None,
+        });
+        let observer = self.inner.options.observers.start(info.clone());
+        let invoke = Invoke {
+            info,
+            layers: (!self.inner.options.layers.is_empty())
+                .then(|| self.inner.options.layers.clone()),
+            read_hooks: Arc::from(Vec::new()),
+            deadline: None,
+        };
+        let client = self.clone();
+        let codec_observer = observer.clone();
         let start = Instant::now();
-        let fut = self.call_inner::<A, R>(method, request, oneway, timeout);
+        let attempt = crate::server::invoke::invoke(request, invoke, move |r| async move {
+            client
+                .call_inner::<A, R>(method, r, oneway, timeout, codec_observer)
+                .await
+        });
         let late = move || {
-            timeout.map(|t| {
-                Status::deadline_exceeded(format!("`{method}` did not complete within {t:?}"))
+            Status::deadline_exceeded(match timeout {
+                Some(t) => format!("`{method}` did not complete within {t:?}"),
+                None => "deadline exceeded".to_string(),
             })
         };
-        match timeout {
-            Some(t) => match tokio::time::timeout(t, fut).await {
-                Ok(Err(e)) if start.elapsed() >= t => {
-                    // The server's copy of the deadline (sent as the TTHeader
-                    // RPC timeout) fired first: report the deadline, not the
-                    // server's error for it.
-                    drop(e);
-                    Err(late()
-                        .unwrap_or_else(|| Status::deadline_exceeded("deadline exceeded"))
-                        .into())
-                }
+        let result = match timeout {
+            Some(t) => match tokio::time::timeout(t, attempt).await {
+                // The server's copy of the deadline (sent as the TTHeader RPC
+                // timeout) may fire first: report the deadline, not the
+                // server's error for it.
+                Ok(Err(_)) if start.elapsed() >= t => Err(late()),
                 Ok(r) => r,
-                Err(_) => Err(late()
-                    .unwrap_or_else(|| Status::deadline_exceeded("deadline exceeded"))
-                    .into()),
+                Err(_) => Err(late()),
             },
-            None => fut.await,
+            None => attempt.await,
+        };
+        if let Some(o) = &observer {
+            match &result {
+                Ok(_) => o.set_status(tonic::Code::Ok, ""),
+                Err(s) => o.set_status(s.code(), s.message()),
+            }
         }
+        let (meta, reply, ext) = result?.into_parts();
+        reply
+            .into_outcome()
+            .map(|v| Response::from_parts(meta, v, ext))
     }
 
+    /// One attempt: the wire Result struct (with declared exceptions) or a
+    /// status for everything else (transport, application exception,
+    /// business error).
     async fn call_inner<A: ThriftArgs, R: ThriftResult>(
         &self,
         method: &'static str,
         request: Request<A::Input>,
         oneway: bool,
         timeout: Option<Duration>,
-    ) -> Result<Response<R::Ok>, R::Err> {
+        observer: Option<Arc<CallObserver>>,
+    ) -> Result<Response<R>, Status> {
         let inner = &self.inner;
         let seq_id = inner.seq.fetch_add(1, Ordering::Relaxed);
         let (_meta, extensions, input) = request.into_parts();
@@ -210,6 +284,9 @@ impl PingPongClient {
             .acquire_owned()
             .await
             .map_err(|_| Status::unavailable("the client is closed"))?;
+        if let Some(o) = &observer {
+            o.message(Direction::Send, &(), frame.len())?;
+        }
         let mut conn = self.checkout().await?;
         conn.stream
             .write_all(&frame)
@@ -221,9 +298,12 @@ impl PingPongClient {
             let mut empty = Bytes::from_static(&[0]);
             let r = R::decode(&mut BinaryInput::new(&mut empty))
                 .map_err(|e| Status::internal(e.to_string()))?;
-            return r.into_outcome().map(Response::new);
+            return Ok(Response::new(r));
         }
         let reply = read_reply(&mut conn, &inner.addr, inner.options.max_frame_size).await?;
+        if let Some(o) = &observer {
+            o.message(Direction::Recv, &(), reply.message.len())?;
+        }
         let (msg, mut body) = read_message_header(&reply.message)
             .map_err(|e| Status::internal(format!("bad reply from {}: {e}", inner.addr)))?;
         if msg.message_type == MessageType::Exception && (msg.seq_id == 0 || msg.name.is_empty()) {
@@ -236,21 +316,20 @@ impl PingPongClient {
                     inner.addr
                 ))
             })?;
-            return Err(e.into_status().into());
+            return Err(e.into_status());
         }
         if msg.seq_id != seq_id || msg.name != method {
             // The connection is out of step: do not reuse it.
             return Err(Status::internal(format!(
                 "reply out of order from {}: expected `{method}` #{seq_id}, got `{}` #{}",
                 inner.addr, msg.name, msg.seq_id
-            ))
-            .into());
+            )));
         }
         self.checkin(conn);
         let mut response_ext = http::Extensions::new();
         if let Some(h) = reply.header {
             if let Some(biz) = BizStatusError::from_ttheader(&h) {
-                return Err(biz.into_status().into());
+                return Err(biz.into_status());
             }
             if let Some(m) = MetaInfo::from_ttheader(&h) {
                 response_ext.insert(m);
@@ -262,20 +341,21 @@ impl PingPongClient {
                 let result = R::decode(&mut BinaryInput::new(&mut body)).map_err(|e| {
                     Status::internal(format!("could not decode the result of `{method}`: {e}"))
                 })?;
-                result.into_outcome().map(|v| {
-                    Response::from_parts(tonic::metadata::MetadataMap::new(), v, response_ext)
-                })
+                Ok(Response::from_parts(
+                    tonic::metadata::MetadataMap::new(),
+                    result,
+                    response_ext,
+                ))
             }
             MessageType::Exception => {
                 let e = ApplicationException::decode(body).map_err(|e| {
                     Status::internal(format!("could not decode the exception of `{method}`: {e}"))
                 })?;
-                Err(e.into_status().into())
+                Err(e.into_status())
             }
             other => Err(Status::internal(format!(
                 "unexpected {other:?} message in reply to `{method}`"
-            ))
-            .into()),
+            ))),
         }
     }
 
@@ -316,7 +396,10 @@ impl PingPongClient {
                 h.set_int(INT_KEY_TO_METHOD, method);
                 h.set_int(INT_KEY_MSG_TYPE, (message_type as u8).to_string());
                 if let Some(t) = timeout {
-                    h.set_int(INT_KEY_RPC_TIMEOUT, t.as_micros().div_ceil(1000).max(1).to_string());
+                    h.set_int(
+                        INT_KEY_RPC_TIMEOUT,
+                        t.as_micros().div_ceil(1000).max(1).to_string(),
+                    );
                 }
                 Some(h)
             }

@@ -1,0 +1,146 @@
+//! Client options: for every call of a client ([`StreamOptions`], the
+//! seed's `streamclient.Option`; [`crate::pingpong::PingPongOptions`] for
+//! ping-pong clients) and for one call ([`CallOptions`], the seed's
+//! `streamcall.Option`, which takes precedence).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tonic::Status;
+
+use crate::call::{Call, CallResponse, CallService, LayerStack};
+use crate::observe::{MessageHook, Observers, Tracer};
+use crate::server::dispatch::DEFAULT_MAX_DECODING_MESSAGE_SIZE;
+
+/// Options for every stream and call of a gRPC client.
+///
+/// Defaults: no deadline, connect timeout 1 s (used by `connect_with`),
+/// receive limit 4 MiB, no send limit, no middleware, hooks or tracers.
+///
+/// ```
+/// use std::time::Duration;
+/// use tonic_thrift::client::StreamOptions;
+///
+/// let options = StreamOptions::default()
+///     .timeout(Duration::from_secs(5))
+///     .connect_timeout(Duration::from_millis(500));
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct StreamOptions {
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) max_decoding_message_size: usize,
+    pub(crate) max_encoding_message_size: usize,
+    pub(crate) layers: LayerStack,
+    pub(crate) observers: Arc<Observers>,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        StreamOptions {
+            timeout: None,
+            connect_timeout: Duration::from_secs(1),
+            max_decoding_message_size: DEFAULT_MAX_DECODING_MESSAGE_SIZE,
+            max_encoding_message_size: usize::MAX,
+            layers: LayerStack::default(),
+            observers: Arc::new(Observers::default()),
+        }
+    }
+}
+
+impl StreamOptions {
+    /// The deadline of every stream and call, from its creation (sent as
+    /// `grpc-timeout`, enforced by both sides). A call's own deadline
+    /// ([`CallOptions::timeout`] or `Request::set_timeout`) wins.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// How long `connect_with` waits for the connection (default 1 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The largest message accepted from the server (default 4 MiB).
+    pub fn max_decoding_message_size(mut self, limit: usize) -> Self {
+        self.max_decoding_message_size = limit;
+        self
+    }
+
+    /// The largest message sent (default unlimited).
+    pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
+        self.max_encoding_message_size = limit;
+        self
+    }
+
+    /// Adds a middleware layer run when each call or stream is created (see
+    /// [`crate::call`]); the first added runs outermost.
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower_layer::Layer<CallService> + Send + Sync + 'static,
+        L::Service: tower_service::Service<Call, Response = CallResponse, Error = Status>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower_service::Service<Call>>::Future: Send + 'static,
+    {
+        self.layers.push(layer);
+        self
+    }
+
+    /// Adds a hook that sees every message sent and received, with its size.
+    pub fn message_hook(mut self, hook: impl MessageHook) -> Self {
+        Arc::make_mut(&mut self.observers).add_hook(hook);
+        self
+    }
+
+    /// Adds a tracer.
+    pub fn tracer(mut self, tracer: impl Tracer) -> Self {
+        Arc::make_mut(&mut self.observers).add_tracer(tracer);
+        self
+    }
+
+    /// The connect timeout.
+    pub fn get_connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+}
+
+/// Options for one call or stream, set on its request; they take
+/// precedence over the client's options.
+///
+/// ```
+/// use std::time::Duration;
+/// use tonic_thrift::client::CallOptions;
+///
+/// let mut request = tonic::Request::new(());
+/// CallOptions::new().timeout(Duration::from_millis(200)).apply(&mut request);
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct CallOptions {
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl CallOptions {
+    /// No per-call options.
+    pub fn new() -> Self {
+        CallOptions::default()
+    }
+
+    /// The deadline of this call or stream, from its creation.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets these options on `request`.
+    pub fn apply<T>(self, request: &mut tonic::Request<T>) {
+        request.extensions_mut().insert(self);
+    }
+}
