@@ -247,6 +247,43 @@ pub type CallService = BoxCloneSyncService<Call, CallResponse, Status>;
 /// A boxed future of a call's response.
 pub type CallFuture = Pin<Box<dyn Future<Output = Result<CallResponse, Status>> + Send>>;
 
+/// A middleware layer over a call: what `layer(...)` on servers and client
+/// options accepts. Implemented for every tower `Layer` whose service is a
+/// [`CallMiddleware`].
+pub trait CallLayer:
+    tower_layer::Layer<CallService, Service: CallMiddleware> + Send + Sync + 'static
+{
+}
+
+impl<L> CallLayer for L where
+    L: tower_layer::Layer<CallService, Service: CallMiddleware> + Send + Sync + 'static
+{
+}
+
+/// A service that maps a [`Call`] to a [`CallResponse`] with [`Status`]
+/// errors: what a [`CallLayer`] produces.
+pub trait CallMiddleware:
+    tower_service::Service<Call, Response = CallResponse, Error = Status, Future: Send + 'static>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> CallMiddleware for S where
+    S: tower_service::Service<
+            Call,
+            Response = CallResponse,
+            Error = Status,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// A stack of middleware layers, type-erased: applied to the innermost
 /// service of each call.
 #[derive(Clone, Default)]
@@ -262,16 +299,7 @@ impl fmt::Debug for LayerStack {
 
 impl LayerStack {
     /// Adds a layer; the first added is the outermost.
-    pub fn push<L>(&mut self, layer: L)
-    where
-        L: tower_layer::Layer<CallService> + Send + Sync + 'static,
-        L::Service: tower_service::Service<Call, Response = CallResponse, Error = Status>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as tower_service::Service<Call>>::Future: Send + 'static,
-    {
+    pub fn push<L: CallLayer>(&mut self, layer: L) {
         self.layers
             .push(Arc::new(move |inner| CallService::new(layer.layer(inner))));
     }

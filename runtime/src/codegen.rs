@@ -18,7 +18,7 @@ pub use std::sync::LazyLock;
 /// A boxed, `Send` future, as returned by generated async decoders.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
-pub use crate::call::{Call, CallInfo, CallResponse, CallService};
+pub use crate::call::{Call, CallInfo, CallLayer, CallResponse, CallService};
 pub use crate::client::{GrpcTransport, StreamClient, StreamOptions};
 pub use crate::method::{ThriftArgs, ThriftResult};
 pub use crate::observe::{MessageHook, Tracer};

@@ -598,19 +598,7 @@ fn server(
             /// ping-pong alike (see `tonic_thrift::call`); the first added
             /// runs outermost.
             #[must_use]
-            pub fn layer<L>(mut self, layer: L) -> Self
-            where
-                L: ::tonic_thrift::codegen::Layer<::tonic_thrift::codegen::CallService> + ::core::marker::Send + ::core::marker::Sync + 'static,
-                L::Service: ::tonic_thrift::codegen::Service<
-                        ::tonic_thrift::codegen::Call,
-                        Response = ::tonic_thrift::codegen::CallResponse,
-                        Error = ::tonic_thrift::codegen::tonic::Status,
-                    > + ::core::clone::Clone
-                    + ::core::marker::Send
-                    + ::core::marker::Sync
-                    + 'static,
-                <L::Service as ::tonic_thrift::codegen::Service<::tonic_thrift::codegen::Call>>::Future: ::core::marker::Send + 'static,
-            {
+            pub fn layer<L: ::tonic_thrift::codegen::CallLayer>(mut self, layer: L) -> Self {
                 self.config.push_layer(layer);
                 self
             }

@@ -6,9 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tonic::Status;
-
-use crate::call::{Call, CallResponse, CallService, LayerStack};
+use crate::call::{CallLayer, LayerStack};
 use crate::observe::{MessageHook, Observers, Tracer};
 use crate::server::dispatch::DEFAULT_MAX_DECODING_MESSAGE_SIZE;
 
@@ -79,16 +77,7 @@ impl StreamOptions {
 
     /// Adds a middleware layer run when each call or stream is created (see
     /// [`crate::call`]); the first added runs outermost.
-    pub fn layer<L>(mut self, layer: L) -> Self
-    where
-        L: tower_layer::Layer<CallService> + Send + Sync + 'static,
-        L::Service: tower_service::Service<Call, Response = CallResponse, Error = Status>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as tower_service::Service<Call>>::Future: Send + 'static,
-    {
+    pub fn layer<L: CallLayer>(mut self, layer: L) -> Self {
         self.layers.push(layer);
         self
     }

@@ -19,7 +19,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::body::{ActiveCalls, CallGuard, GuardedBody, LimitedBody};
 use super::invoke::{self, Invoke, ReadHook};
-use crate::call::{Call, CallInfo, CallKind, CallResponse, CallService, LayerStack, Transport};
+use crate::call::{CallInfo, CallKind, CallLayer, LayerStack, Transport};
 use crate::codec::ThriftCodec;
 use crate::metainfo::MetaInfo;
 use crate::method::{ThriftArgs, ThriftResult};
@@ -93,16 +93,7 @@ impl ServiceConfig {
 
     /// Adds a middleware layer (see [`crate::call`]); the first added runs
     /// outermost. Applies to gRPC and ping-pong calls alike.
-    pub fn push_layer<L>(&mut self, layer: L)
-    where
-        L: tower_layer::Layer<CallService> + Send + Sync + 'static,
-        L::Service: tower_service::Service<Call, Response = CallResponse, Error = Status>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as tower_service::Service<Call>>::Future: Send + 'static,
-    {
+    pub fn push_layer<L: CallLayer>(&mut self, layer: L) {
         self.layers.push(layer);
     }
 

@@ -37,14 +37,43 @@ use crate::transport::{detect, Detected, FrameKind};
 type HttpService =
     BoxCloneSyncService<http::Request<Incoming>, http::Response<tonic::body::Body>, Infallible>;
 
+/// What [`Server::add_service`] takes: a generated `XxxServer` — a named
+/// HTTP/2 service that also answers ping-pong calls.
+pub trait ThriftService:
+    PingPongService
+    + NamedService
+    + tower_service::Service<
+        http::Request<Incoming>,
+        Response = http::Response<tonic::body::Body>,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> ThriftService for S where
+    S: PingPongService
+        + NamedService
+        + tower_service::Service<
+            http::Request<Incoming>,
+            Response = http::Response<tonic::body::Body>,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// Builder for a tonic-thrift server. Start with [`Server::builder`].
 ///
 /// ```no_run
 /// # async fn run<S>(svc: S) -> Result<(), Box<dyn std::error::Error>>
-/// # where S: tonic::server::NamedService + tonic_thrift::pingpong::PingPongService
-/// #     + tower_service::Service<http::Request<hyper::body::Incoming>,
-/// #         Response = http::Response<tonic::body::Body>, Error = std::convert::Infallible>
-/// #     + Clone + Send + Sync + 'static, S::Future: Send + 'static {
+/// # where S: tonic_thrift::server::ThriftService {
 /// tonic_thrift::Server::builder()
 ///     .add_service(svc)
 ///     .serve("127.0.0.1:8888".parse()?)
@@ -169,20 +198,7 @@ impl Server {
     }
 
     /// Adds a generated `XxxServer`.
-    pub fn add_service<S>(self, svc: S) -> Router
-    where
-        S: PingPongService
-            + NamedService
-            + tower_service::Service<
-                http::Request<Incoming>,
-                Response = http::Response<tonic::body::Body>,
-                Error = Infallible,
-            > + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-    {
+    pub fn add_service<S: ThriftService>(self, svc: S) -> Router {
         let mut pingpong = PingPongRoutes::new();
         if let Some(d) = self.default_service {
             pingpong.set_default(d);
@@ -214,20 +230,7 @@ impl std::fmt::Debug for Router {
 
 impl Router {
     /// Adds another service.
-    pub fn add_service<S>(mut self, svc: S) -> Self
-    where
-        S: PingPongService
-            + NamedService
-            + tower_service::Service<
-                http::Request<Incoming>,
-                Response = http::Response<tonic::body::Body>,
-                Error = Infallible,
-            > + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-    {
+    pub fn add_service<S: ThriftService>(mut self, svc: S) -> Self {
         self.pingpong.add(Arc::new(svc.clone()));
         let boxed = BoxCloneSyncService::new(svc);
         let bare = bare_service_name(S::NAME);
