@@ -1,14 +1,45 @@
-//! Thrift IDL services over [tonic].
+//! Thrift IDL services over [tonic], wire-compatible with CloudWeGo Kitex.
 //!
-//! `tonic-thrift` turns a Thrift IDL into plain Rust types, a server trait,
-//! servers and clients at compile time, and carries them over gRPC (HTTP/2)
-//! with a Thrift Binary payload, wire-compatible with CloudWeGo Kitex.
+//! `tonic-thrift` turns a `.thrift` file into plain Rust types, a handler
+//! trait, servers and clients at compile time ([`thrift_service!`] or a
+//! `build.rs` step with [`include_thrift!`]). Methods annotated
+//! `streaming.mode = "bidirectional" | "client" | "server" | "unary"` are gRPC
+//! methods over HTTP/2 with Thrift Binary payloads; methods without the
+//! annotation are ordinary ping-pong Thrift methods over TTHeader, Framed or
+//! Buffered. [`Server`] serves all of them on one port.
 //!
 //! ```ignore
 //! tonic_thrift::thrift_service!("idl/echo.thrift");
+//! use echo::test_service_server::{TestService, TestServiceServer};
+//!
+//! struct Echo;
+//! #[tonic::async_trait]
+//! impl TestService for Echo { /* one async fn per IDL method */ }
+//!
+//! tonic_thrift::Server::builder()
+//!     .add_service(TestServiceServer::new(Echo))
+//!     .serve("127.0.0.1:8888".parse()?)
+//!     .await?;
 //! ```
 //!
-//! See the README of the repository for the full tour.
+//! # Map
+//!
+//! | module | what |
+//! |---|---|
+//! | [`codec`] | bounds-checked Thrift Binary protocols; the tonic codec |
+//! | [`transport`] | ping-pong framings (TTHeader, Framed, Buffered) and protocol detection |
+//! | [`server`] | [`Server`]: one port for gRPC and ping-pong, limits, graceful shutdown |
+//! | [`client`] | the gRPC client under generated `XxxStreamClient`s, options, step timeouts |
+//! | [`pingpong`] | the ping-pong server loop, client and pool under generated `XxxClient`s |
+//! | [`call`] | middleware: tower layers over a call, one stack for both transports |
+//! | [`observe`] | per-message hooks, tracers, `tracing` events |
+//! | [`layer`] | ready-made layers (rate limit) |
+//! | [`metainfo`] | transient, persistent and backward values that cross the wire |
+//! | [`BizStatusError`] | business status errors on every transport |
+//!
+//! Bad input never panics: every length read from the wire is checked
+//! against what remains, strings are UTF-8 checked, nesting is bounded, and
+//! malformed frames close only their own connection.
 
 pub mod call;
 pub mod client;

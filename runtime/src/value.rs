@@ -116,7 +116,8 @@ impl ThriftValue for FastStr {
 
     #[inline]
     fn encode_value<P: TOutputProtocol>(&self, p: &mut P) -> Result<(), ThriftException> {
-        p.write_faststr(self.clone())
+        // By reference: no reference-count traffic per message.
+        p.write_string(self.as_str())
     }
 
     #[inline]
@@ -142,7 +143,7 @@ impl ThriftValue for Bytes {
 
     #[inline]
     fn encode_value<P: TOutputProtocol>(&self, p: &mut P) -> Result<(), ThriftException> {
-        p.write_bytes(self.clone())
+        p.write_bytes_vec(self)
     }
 
     #[inline]
