@@ -98,6 +98,19 @@ pub trait Tracer: Send + Sync + 'static {
     }
 }
 
+/// The `tracing` span of a call: handlers and middleware run inside it, so
+/// their own events carry the service, method, transport and peer.
+pub fn call_span(info: &CallInfo) -> tracing::Span {
+    tracing::debug_span!(
+        target: "tonic_thrift::call",
+        "call",
+        service = info.service,
+        method = info.method,
+        transport = %info.transport,
+        peer = ?info.peer,
+    )
+}
+
 /// The hooks and tracers installed on a service or a client.
 #[derive(Clone, Default)]
 pub struct Observers {
@@ -156,6 +169,7 @@ impl Observers {
             last_send: AtomicU64::new(0),
             last_recv: AtomicU64::new(0),
             end: Mutex::new(None),
+            hook_error: Mutex::new(None),
             log_calls,
             log_messages,
         }))
@@ -174,6 +188,8 @@ pub struct CallObserver {
     last_recv: AtomicU64,
     /// The final status, once known.
     end: Mutex<Option<(Code, String)>>,
+    /// The status a message hook failed the call with.
+    hook_error: Mutex<Option<Status>>,
     log_calls: bool,
     log_messages: bool,
 }
@@ -192,8 +208,42 @@ impl CallObserver {
         &self.info
     }
 
-    /// Reports one message; a hook's error ends the stream.
+    /// Reports one message; a hook's error (or panic) ends the stream with
+    /// that status, which is also kept as [`CallObserver::hook_error`].
     pub fn message(
+        &self,
+        direction: Direction,
+        message: &dyn Any,
+        size: usize,
+    ) -> Result<(), Status> {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.message_inner(direction, message, size)
+        }))
+        .unwrap_or_else(|_| {
+            tracing::error!(
+                service = self.info.service,
+                method = self.info.method,
+                "a message hook or tracer panicked; the call fails with INTERNAL"
+            );
+            Err(Status::internal(format!(
+                "a message hook failed while handling `{}.{}`",
+                self.info.service, self.info.method
+            )))
+        });
+        if let Err(status) = &outcome {
+            if let Ok(mut slot) = self.hook_error.lock() {
+                slot.get_or_insert_with(|| status.clone());
+            }
+        }
+        outcome
+    }
+
+    /// The status a message hook ended the call with, if one did.
+    pub fn hook_error(&self) -> Option<Status> {
+        self.hook_error.lock().ok().and_then(|s| s.clone())
+    }
+
+    fn message_inner(
         &self,
         direction: Direction,
         message: &dyn Any,

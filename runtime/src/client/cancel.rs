@@ -11,6 +11,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+use crate::observe::CallObserver;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -82,14 +84,21 @@ pub struct RespBody<B> {
     guard: Guard,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     expired: bool,
+    observer: Option<Arc<CallObserver>>,
 }
 impl<B> RespBody<B> {
-    pub(crate) fn new(inner: B, guard: Guard, deadline: Option<tokio::time::Instant>) -> Self {
+    pub(crate) fn new(
+        inner: B,
+        guard: Guard,
+        deadline: Option<tokio::time::Instant>,
+        observer: Option<Arc<CallObserver>>,
+    ) -> Self {
         RespBody {
             inner: Box::pin(inner),
             guard,
             deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
             expired: false,
+            observer,
         }
     }
 }
@@ -122,7 +131,21 @@ where
         let r = self.inner.as_mut().poll_frame(cx);
         match &r {
             Poll::Ready(None) => self.guard.disarm(),
-            Poll::Ready(Some(Ok(f))) if f.is_trailers() => self.guard.disarm(),
+            Poll::Ready(Some(Ok(f))) if f.is_trailers() => {
+                self.guard.disarm();
+                if let (Some(o), Some(t)) = (&self.observer, f.trailers_ref()) {
+                    if let Some(status) = Status::from_header_map(t) {
+                        o.set_status(status.code(), status.message());
+                    }
+                }
+            }
+            Poll::Ready(Some(Err(_))) => {
+                // A send hook that refused a message made the transport
+                // reset the stream: report the hook's status instead.
+                if let Some(status) = self.observer.as_ref().and_then(|o| o.hook_error()) {
+                    return Poll::Ready(Some(Err(status.into())));
+                }
+            }
             _ => {}
         }
         r

@@ -99,10 +99,15 @@ impl<T: GrpcTransport> tower_service::Service<http::Request<tonic::body::Body>>
             .and_then(|v| v.to_str().ok())
             .and_then(|v| crate::timeout::parse_grpc_timeout(v).ok())
             .map(|d| tokio::time::Instant::now() + d);
+        let observer = req.extensions_mut().remove::<ObserverHandle>().map(|h| h.0);
         let (req, guard) = cancel::wrap_request(req);
         let fut = self.inner.call(req);
         Box::pin(async move {
+            let hook_observer = observer.clone();
             let resp = fut.await.map_err(|e| {
+                if let Some(status) = hook_observer.as_ref().and_then(|o| o.hook_error()) {
+                    return Box::new(status) as BoxError;
+                }
                 let e: BoxError = e.into();
                 // tonic's channel reports its own expiry of the deadline as
                 // TimeoutExpired, which tonic turns into CANCELLED; the
@@ -115,7 +120,12 @@ impl<T: GrpcTransport> tower_service::Service<http::Request<tonic::body::Body>>
                     e
                 }
             })?;
-            Ok(resp.map(|b| cancel::RespBody::new(LimitedBody::new(b, limit), guard, deadline)))
+            if let (Some(o), Some(status)) = (&observer, Status::from_header_map(resp.headers())) {
+                o.set_status(status.code(), status.message());
+            }
+            Ok(resp.map(|b| {
+                cancel::RespBody::new(LimitedBody::new(b, limit), guard, deadline, observer)
+            }))
         })
     }
 }
@@ -207,6 +217,11 @@ impl<T: GrpcTransport> StreamClient<T> {
             peer: None,
         });
         let observer = self.options.observers.start(info.clone());
+        if let Some(o) = &observer {
+            // The response body reports the final status and replaces a
+            // transport error caused by a failing send hook with its status.
+            request.extensions_mut().insert(ObserverHandle(o.clone()));
+        }
         let invoke = Invoke {
             info,
             layers: (!self.options.layers.is_empty()).then(|| self.options.layers.clone()),
@@ -361,12 +376,14 @@ where
     crate::server::invoke::invoke(request, invoke, call).await
 }
 
-/// Records how the call (or the creation of the stream) ended.
+/// Records a call that failed before its response arrived (the response
+/// body records the final status of the others from the trailers).
 fn record<T>(observer: &Option<Arc<CallObserver>>, result: &Result<T, Status>) {
-    if let Some(o) = observer {
-        match result {
-            Ok(_) => o.set_status(tonic::Code::Ok, ""),
-            Err(s) => o.set_status(s.code(), s.message()),
-        }
+    if let (Some(o), Err(s)) = (observer, result) {
+        o.set_status(s.code(), s.message());
     }
 }
+
+/// Carries a call's observer from the client to its transport wrapper.
+#[derive(Clone)]
+struct ObserverHandle(Arc<CallObserver>);

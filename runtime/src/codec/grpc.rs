@@ -25,27 +25,46 @@ use crate::observe::{CallObserver, Direction};
 /// The Thrift Binary codec: encodes `E`, decodes `D`.
 #[derive(Debug)]
 pub struct ThriftCodec<E, D> {
-    observer: Option<Arc<CallObserver>>,
+    send: Option<Arc<CallObserver>>,
+    recv: Option<Arc<CallObserver>>,
     _types: PhantomData<fn(E) -> D>,
 }
 
 impl<E, D> Default for ThriftCodec<E, D> {
     fn default() -> Self {
         ThriftCodec {
-            observer: None,
+            send: None,
+            recv: None,
             _types: PhantomData,
         }
     }
 }
 
 impl<E, D> ThriftCodec<E, D> {
-    /// A codec that reports every message to `observer`.
+    /// A codec that reports every message sent and received to `observer`.
     pub fn observed(observer: Option<Arc<CallObserver>>) -> Self {
         ThriftCodec {
-            observer,
+            send: observer.clone(),
+            recv: observer,
             _types: PhantomData,
         }
     }
+
+    /// A codec that reports only received messages (the server reports what
+    /// it sends before encoding, so a hook's status reaches the peer as is).
+    pub fn observed_recv(observer: Option<Arc<CallObserver>>) -> Self {
+        ThriftCodec {
+            send: None,
+            recv: observer,
+            _types: PhantomData,
+        }
+    }
+}
+
+/// The encoded size of a message in the Thrift Binary protocol.
+pub fn encoded_size<M: Message>(message: &M) -> usize {
+    let mut nothing = bytes::BytesMut::new();
+    message.size(&mut BinaryOutput::new(&mut nothing))
 }
 
 impl<E, D> Codec for ThriftCodec<E, D>
@@ -60,14 +79,14 @@ where
 
     fn encoder(&mut self) -> Self::Encoder {
         ThriftEncoder {
-            observer: self.observer.clone(),
+            observer: self.send.clone(),
             _types: PhantomData,
         }
     }
 
     fn decoder(&mut self) -> Self::Decoder {
         ThriftDecoder {
-            observer: self.observer.clone(),
+            observer: self.recv.clone(),
             _types: PhantomData,
         }
     }

@@ -7,4 +7,4 @@ mod grpc;
 
 pub use binary_input::{BinaryInput, MAX_STRUCT_DEPTH};
 pub use binary_output::BinaryOutput;
-pub use grpc::{ThriftCodec, ThriftDecoder, ThriftEncoder};
+pub use grpc::{encoded_size, ThriftCodec, ThriftDecoder, ThriftEncoder};

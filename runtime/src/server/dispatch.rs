@@ -20,10 +20,10 @@ use tonic::{Request, Response, Status, Streaming};
 use super::body::{ActiveCalls, CallGuard, GuardedBody, LimitedBody};
 use super::invoke::{self, Invoke, ReadHook};
 use crate::call::{CallInfo, CallKind, CallLayer, LayerStack, Transport};
-use crate::codec::ThriftCodec;
+use crate::codec::{encoded_size, ThriftCodec};
 use crate::metainfo::MetaInfo;
 use crate::method::{ThriftArgs, ThriftResult};
-use crate::observe::{CallObserver, MessageHook, Observers, Tracer};
+use crate::observe::{CallObserver, Direction, MessageHook, Observers, Tracer};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -127,7 +127,7 @@ impl ServiceConfig {
         D: pilota::thrift::Message + 'static,
     {
         // Our own limit (LimitedBody) answers first, with RESOURCE_EXHAUSTED.
-        Grpc::new(ThriftCodec::observed(observer))
+        Grpc::new(ThriftCodec::observed_recv(observer))
             .max_decoding_message_size(usize::MAX)
             .max_encoding_message_size(self.max_encoding_message_size)
     }
@@ -243,18 +243,23 @@ fn deadline_exceeded() -> Status {
     Status::deadline_exceeded("deadline exceeded: the call's grpc-timeout passed")
 }
 
-/// A response stream that ends with DEADLINE_EXCEEDED when the deadline passes.
+/// A handler's response stream as sent: it ends with DEADLINE_EXCEEDED when
+/// the deadline passes, and shows each message to the send hooks before it
+/// is encoded (a hook's error ends the stream with that status, after the
+/// messages already sent).
 pub(crate) struct DeadlineStream<S> {
     inner: Pin<Box<S>>,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    observer: Option<Arc<CallObserver>>,
     done: bool,
 }
 
 impl<S> DeadlineStream<S> {
-    fn new(inner: S, deadline: Option<Instant>) -> Self {
+    fn new(inner: S, deadline: Option<Instant>, observer: Option<Arc<CallObserver>>) -> Self {
         DeadlineStream {
             inner: Box::pin(inner),
             sleep: deadline.map(|d| Box::pin(tokio::time::sleep_until(d.into()))),
+            observer,
             done: false,
         }
     }
@@ -263,6 +268,7 @@ impl<S> DeadlineStream<S> {
 impl<S, T> Stream for DeadlineStream<S>
 where
     S: Stream<Item = Result<T, Status>>,
+    T: pilota::thrift::Message + 'static,
 {
     type Item = Result<T, Status>;
 
@@ -276,8 +282,28 @@ where
                 return Poll::Ready(Some(Err(deadline_exceeded())));
             }
         }
-        self.inner.as_mut().poll_next(cx)
+        let item = self.inner.as_mut().poll_next(cx);
+        if let (Some(o), Poll::Ready(Some(Ok(message)))) = (&self.observer, &item) {
+            if let Err(status) = o.message(Direction::Send, message, encoded_size(message)) {
+                self.done = true;
+                return Poll::Ready(Some(Err(status)));
+            }
+        }
+        item
     }
+}
+
+/// Shows a single response to the send hooks before it is encoded.
+fn observe_send<M: pilota::thrift::Message + 'static>(
+    observer: &Option<Arc<CallObserver>>,
+    result: Result<Response<M>, Status>,
+) -> Result<Response<M>, Status> {
+    let resp = result?;
+    if let Some(o) = observer {
+        let message = resp.get_ref();
+        o.message(Direction::Send, message, encoded_size(message))?;
+    }
+    Ok(resp)
 }
 
 /// Sets our content-type and ties the active-call guard and the observer to
@@ -344,9 +370,10 @@ where
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    let invoke = b.invoke;
-    let svc = Once(Some(move |r: Request<A>| {
-        invoke_unary::<A, R, H, F>(r.map(A::into_input), invoke, handler)
+    let (invoke, observer) = (b.invoke, b.observer.clone());
+    let svc = Once(Some(move |r: Request<A>| async move {
+        let result = invoke_unary::<A, R, H, F>(r.map(A::into_input), invoke, handler).await;
+        observe_send(&observer, result)
     }));
     let resp = cfg.grpc::<R, A>(b.observer.clone()).unary(svc, b.req).await;
     finish(b.guard, b.observer, resp)
@@ -398,11 +425,11 @@ where
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    let (invoke, deadline) = (b.invoke, b.deadline);
+    let (invoke, deadline, observer) = (b.invoke, b.deadline, b.observer.clone());
     let svc = Once(Some(move |r: Request<Req>| async move {
         invoke::invoke(r, invoke, handler)
             .await
-            .map(|resp| resp.map(|s| DeadlineStream::new(s, deadline)))
+            .map(|resp| resp.map(|s| DeadlineStream::new(s, deadline, observer)))
     }));
     let resp = cfg
         .grpc::<Resp, Req>(b.observer.clone())
@@ -431,8 +458,11 @@ where
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    let invoke = b.invoke;
-    let svc = Once(Some(move |r| invoke::invoke(r, invoke, handler)));
+    let (invoke, observer) = (b.invoke, b.observer.clone());
+    let svc = Once(Some(move |r| async move {
+        let result = invoke::invoke(r, invoke, handler).await;
+        observe_send(&observer, result)
+    }));
     let resp = cfg
         .grpc::<Resp, Req>(b.observer.clone())
         .client_streaming(svc, b.req)
@@ -461,11 +491,11 @@ where
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    let (invoke, deadline) = (b.invoke, b.deadline);
+    let (invoke, deadline, observer) = (b.invoke, b.deadline, b.observer.clone());
     let svc = Once(Some(move |r: Request<Streaming<Req>>| async move {
         invoke::invoke(r, invoke, handler)
             .await
-            .map(|resp| resp.map(|s| DeadlineStream::new(s, deadline)))
+            .map(|resp| resp.map(|s| DeadlineStream::new(s, deadline, observer)))
     }));
     let resp = cfg
         .grpc::<Resp, Req>(b.observer.clone())

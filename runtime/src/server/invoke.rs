@@ -45,6 +45,19 @@ pub(crate) fn current_persistent() -> Option<MetaInfo> {
     PERSISTENT.try_with(Clone::clone).ok()
 }
 
+/// The persistent values of the call in progress on this task, overlaid
+/// with the request's own; `None` when there are none.
+fn inherited_persistent(own: Option<&MetaInfo>) -> Option<MetaInfo> {
+    let mut merged = current_persistent().unwrap_or_default();
+    if let Some(own) = own {
+        for (k, v) in own.persistents() {
+            let _ = merged.set_persistent(k, v);
+        }
+    }
+    let any = merged.persistents().next().is_some();
+    any.then_some(merged)
+}
+
 fn deadline_exceeded() -> Status {
     Status::deadline_exceeded("deadline exceeded: the call's deadline passed")
 }
@@ -80,39 +93,42 @@ where
     H: FnOnce(Request<In>) -> F + Send + 'static,
     F: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
 {
-    if !ctx.read_hooks.is_empty() {
-        let (mut meta, mut ext, input) = request.into_parts();
-        for hook in ctx.read_hooks.iter() {
-            hook(&ctx.info, &mut meta, &mut ext)?;
-        }
-        request = Request::from_parts(meta, ext, input);
-    }
-    let persistent = MetaInfo::of(&request)
-        .filter(|m| m.persistents().next().is_some())
-        .cloned();
     let info = ctx.info.clone();
+    let span = crate::observe::call_span(&info);
+    let read_hooks = ctx.read_hooks.clone();
     let run = async move {
-        match ctx.layers {
-            None => handler(request).await,
-            Some(stack) => {
-                let inner = CallService::new(Innermost::<H, In, Out, F>::new(handler));
-                let (meta, ext, input) = request.into_parts();
-                let call = Call::new(ctx.info, meta, ext, Box::new(input));
-                let resp = stack.wrap(inner).oneshot(call).await?;
-                let (meta, ext, message) = resp.into_parts();
-                let out = message.downcast::<Out>().map_err(|_| {
-                    Status::internal("a middleware replaced the response with another type")
-                })?;
-                Ok(Response::from_parts(meta, *out, ext))
+        if !read_hooks.is_empty() {
+            let (mut meta, mut ext, input) = request.into_parts();
+            for hook in read_hooks.iter() {
+                hook(&ctx.info, &mut meta, &mut ext)?;
             }
+            request = Request::from_parts(meta, ext, input);
         }
-    };
-    let run = async move {
+        // Persistent values pass on through every hop: the handler (and any
+        // client it calls) sees the caller's values, plus its own.
+        let persistent = inherited_persistent(MetaInfo::of(&request));
+        let call = async move {
+            match ctx.layers {
+                None => handler(request).await,
+                Some(stack) => {
+                    let inner = CallService::new(Innermost::<H, In, Out, F>::new(handler));
+                    let (meta, ext, input) = request.into_parts();
+                    let call = Call::new(ctx.info, meta, ext, Box::new(input));
+                    let resp = stack.wrap(inner).oneshot(call).await?;
+                    let (meta, ext, message) = resp.into_parts();
+                    let out = message.downcast::<Out>().map_err(|_| {
+                        Status::internal("a middleware replaced the response with another type")
+                    })?;
+                    Ok(Response::from_parts(meta, *out, ext))
+                }
+            }
+        };
         match persistent {
-            Some(p) => PERSISTENT.scope(p, run).await,
-            None => run.await,
+            Some(p) => PERSISTENT.scope(p, call).await,
+            None => call.await,
         }
     };
+    let run = tracing::Instrument::instrument(run, span);
     let bounded = async move {
         match ctx.deadline {
             Some(d) => tokio::time::timeout_at(d.into(), run)

@@ -325,7 +325,7 @@ impl Router {
             max_header_list_size: self.server.max_header_list_size,
         });
         let (stop_tx, stop_rx) = watch::channel(false);
-        let mut incoming = std::pin::pin!(incoming);
+        let mut incoming = Box::pin(incoming);
         let mut signal = std::pin::pin!(signal);
         let mut conns = tokio::task::JoinSet::new();
         loop {
@@ -345,9 +345,11 @@ impl Router {
             };
             conns.spawn(handle_connection(io, peer, shared.clone(), stop_rx.clone()));
         }
-        // Graceful shutdown: connections stop taking new calls (GOAWAY for
+        // Graceful shutdown: stop accepting (dropping the listener refuses
+        // new connections), connections stop taking new calls (GOAWAY for
         // HTTP/2, no more reads for ping-pong), calls in progress finish
         // within the grace period, then whatever is left is cancelled.
+        drop(incoming);
         let _ = stop_tx.send(true);
         let grace = self.server.shutdown_grace_period;
         let drained =
