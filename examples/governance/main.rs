@@ -14,8 +14,11 @@
 //! - [`client_side`]: deadlines (client default vs per call), a logging
 //!   layer and a message hook on client and server, gRPC and ping-pong;
 //! - [`server_side`]: a token-bucket rate limit, a tracer, and a graceful
-//!   shutdown with a stream still running.
+//!   shutdown with a stream still running;
+//! - [`balancing`]: round robin over two servers, and a circuit breaker
+//!   opening when one of them dies.
 
+mod balancing;
 mod client_side;
 mod demo;
 mod server_side;
@@ -24,5 +27,6 @@ mod server_side;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     client_side::run().await?;
     server_side::run().await?;
+    balancing::run().await?;
     Ok(())
 }

@@ -48,3 +48,4 @@ pub use tower_service::Service;
 
 /// The error type of boxed errors in generated bounds.
 pub type StdError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use crate::balance::{BalanceOptions, ClusterStatus};

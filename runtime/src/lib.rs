@@ -34,6 +34,7 @@
 //! | [`call`] | middleware: tower layers over a call, one stack for both transports |
 //! | [`observe`] | per-message hooks, tracers, `tracing` events |
 //! | [`layer`] | ready-made layers (rate limit) |
+//! | [`balance`] | discovery, load balancing, consistent hashing, circuit breakers, retries |
 //! | [`metainfo`] | transient, persistent and backward values that cross the wire |
 //! | [`BizStatusError`] | business status errors on every transport |
 //!
@@ -41,6 +42,7 @@
 //! against what remains, strings are UTF-8 checked, nesting is bounded, and
 //! malformed frames close only their own connection.
 
+pub mod balance;
 pub mod call;
 pub mod client;
 pub mod codec;

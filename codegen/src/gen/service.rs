@@ -808,9 +808,22 @@ fn client(
             ) -> Self {
                 Self { inner: ::tonic_thrift::codegen::PingPongClient::new(addr, #svc_name, options) }
             }
-            /// Connections open and idle in the pool.
+            /// A client over the instances `balance` finds: per-call load
+            /// balancing, a pool and circuit breakers per instance (see
+            /// `tonic_thrift::balance`).
+            pub fn with_balancer(
+                balance: ::tonic_thrift::codegen::BalanceOptions,
+                options: ::tonic_thrift::codegen::PingPongOptions,
+            ) -> Self {
+                Self { inner: ::tonic_thrift::codegen::PingPongClient::balanced(balance, #svc_name, options) }
+            }
+            /// Connections open and idle in the pool (all pools, when balanced).
             pub fn idle_connections(&self) -> usize {
                 self.inner.idle_connections()
+            }
+            /// When balanced, the instances with their breakers and health.
+            pub fn balance_status(&self) -> ::core::option::Option<::tonic_thrift::codegen::ClusterStatus> {
+                self.inner.status()
             }
             #(#pingpong_fns)*
         }

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures_util::Stream;
+use futures_util::{FutureExt, Stream};
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::uri::PathAndQuery;
 use tonic::client::Grpc;
@@ -373,7 +373,24 @@ where
     H: FnOnce(Request<In>) -> F + Send + 'static,
     F: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
 {
-    crate::server::invoke::invoke(request, invoke, call).await
+    // Boxed: the transport's call future is large, and boxing it once keeps
+    // it from being copied through every layer of futures above.
+    match invoke.layers {
+        None => Box::pin(call(request)).await,
+        Some(stack) => {
+            // A middleware that panics fails the call with INTERNAL, and the
+            // client stays usable.
+            let info = invoke.info.clone();
+            let run = crate::server::invoke::through_layers(request, invoke.info, &stack, call);
+            match std::panic::AssertUnwindSafe(Box::pin(run))
+                .catch_unwind()
+                .await
+            {
+                Ok(r) => r,
+                Err(payload) => Err(crate::server::invoke::panicked(&info, payload)),
+            }
+        }
+    }
 }
 
 /// Records a call that failed before its response arrived (the response

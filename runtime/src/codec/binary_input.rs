@@ -269,6 +269,10 @@ pub struct BinaryInput<'a> {
     depth: usize,
 }
 
+/// Strings and binaries at least this long are split off the input without
+/// copying; shorter ones are copied.
+pub const ZERO_COPY_THRESHOLD: usize = 4096;
+
 /// How deeply structs may nest in one decoded value. Generated decoders
 /// recurse once per level; this bound keeps hostile input (a self-recursive
 /// struct nested thousands of times) from overflowing the stack.
@@ -541,7 +545,13 @@ impl TInputProtocol for BinaryInput<'_> {
 
     #[inline]
     fn read_bytes(&mut self) -> Result<Bytes, ThriftException> {
-        self.read_payload("binary")
+        let len = self.read_len("binary")?;
+        if len < ZERO_COPY_THRESHOLD {
+            let out = Bytes::copy_from_slice(&self.buf[..len]);
+            self.buf.advance(len);
+            return Ok(out);
+        }
+        Ok(self.buf.split_to(len))
     }
 
     #[inline]
@@ -591,8 +601,17 @@ impl TInputProtocol for BinaryInput<'_> {
     }
 
     fn read_faststr(&mut self) -> Result<FastStr, ThriftException> {
-        let payload = self.read_payload("string")?;
-        FastStr::from_bytes(payload).map_err(invalid_utf8)
+        let len = self.read_len("string")?;
+        if len < ZERO_COPY_THRESHOLD {
+            // Short strings are copied (inline in the FastStr up to 24
+            // bytes): cheaper than sharing the buffer, and they do not keep
+            // the whole received message alive.
+            let s = std::str::from_utf8(&self.buf[..len]).map_err(invalid_utf8)?;
+            let out = FastStr::new(s);
+            self.buf.advance(len);
+            return Ok(out);
+        }
+        FastStr::from_bytes(self.buf.split_to(len)).map_err(invalid_utf8)
     }
 
     fn read_list_begin(&mut self) -> Result<TListIdentifier, ThriftException> {

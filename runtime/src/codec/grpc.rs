@@ -99,9 +99,20 @@ pub struct ThriftEncoder<E> {
     _types: PhantomData<fn(E)>,
 }
 
+/// Initial size of tonic's per-stream encode and decode buffers: small, so
+/// idle streams cost little; they grow with the messages.
+const STREAM_BUFFER_SIZE: usize = 2 * 1024;
+
+/// How much encoded data tonic gathers before yielding it to the transport.
+const YIELD_THRESHOLD: usize = 32 * 1024;
+
 impl<E: Message + 'static> Encoder for ThriftEncoder<E> {
     type Item = E;
     type Error = Status;
+
+    fn buffer_settings(&self) -> tonic::codec::BufferSettings {
+        tonic::codec::BufferSettings::new(STREAM_BUFFER_SIZE, YIELD_THRESHOLD)
+    }
 
     fn encode(&mut self, item: E, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
         let before = dst.remaining_mut();
@@ -125,6 +136,10 @@ pub struct ThriftDecoder<D> {
 impl<D: Message + 'static> Decoder for ThriftDecoder<D> {
     type Item = D;
     type Error = Status;
+
+    fn buffer_settings(&self) -> tonic::codec::BufferSettings {
+        tonic::codec::BufferSettings::new(STREAM_BUFFER_SIZE, YIELD_THRESHOLD)
+    }
 
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<D>, Status> {
         let size = src.remaining();

@@ -62,7 +62,7 @@ fn deadline_exceeded() -> Status {
     Status::deadline_exceeded("deadline exceeded: the call's deadline passed")
 }
 
-fn panicked(info: &CallInfo, payload: Box<dyn Any + Send>) -> Status {
+pub(crate) fn panicked(info: &CallInfo, payload: Box<dyn Any + Send>) -> Status {
     let what = payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
@@ -110,17 +110,7 @@ where
         let call = async move {
             match ctx.layers {
                 None => handler(request).await,
-                Some(stack) => {
-                    let inner = CallService::new(Innermost::<H, In, Out, F>::new(handler));
-                    let (meta, ext, input) = request.into_parts();
-                    let call = Call::new(ctx.info, meta, ext, Box::new(input));
-                    let resp = stack.wrap(inner).oneshot(call).await?;
-                    let (meta, ext, message) = resp.into_parts();
-                    let out = message.downcast::<Out>().map_err(|_| {
-                        Status::internal("a middleware replaced the response with another type")
-                    })?;
-                    Ok(Response::from_parts(meta, *out, ext))
-                }
+                Some(stack) => through_layers(request, ctx.info, &stack, handler).await,
             }
         };
         match persistent {
@@ -141,6 +131,30 @@ where
         Ok(r) => r,
         Err(payload) => Err(panicked(&info, payload)),
     }
+}
+
+/// Runs `handler` as the innermost service of the middleware `stack`.
+pub(crate) async fn through_layers<In, Out, H, F>(
+    request: Request<In>,
+    info: Arc<CallInfo>,
+    stack: &LayerStack,
+    handler: H,
+) -> Result<Response<Out>, Status>
+where
+    In: Send + 'static,
+    Out: Send + 'static,
+    H: FnOnce(Request<In>) -> F + Send + 'static,
+    F: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
+{
+    let inner = CallService::new(Innermost::<H, In, Out, F>::new(handler));
+    let (meta, ext, input) = request.into_parts();
+    let call = Call::new(info, meta, ext, Box::new(input));
+    let resp = stack.wrap(inner).oneshot(call).await?;
+    let (meta, ext, message) = resp.into_parts();
+    let out = message
+        .downcast::<Out>()
+        .map_err(|_| Status::internal("a middleware replaced the response with another type"))?;
+    Ok(Response::from_parts(meta, *out, ext))
 }
 
 /// The innermost service of a stack: calls the handler once.

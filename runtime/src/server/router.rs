@@ -86,6 +86,8 @@ pub struct Server {
     max_streams_total: Option<usize>,
     max_connections: Option<usize>,
     max_header_list_size: u32,
+    stream_window: u32,
+    connection_window: u32,
     max_frame_size: usize,
     idle_timeout: Duration,
     shutdown_grace_period: Duration,
@@ -99,6 +101,8 @@ impl Default for Server {
             max_streams_total: None,
             max_connections: None,
             max_header_list_size: DEFAULT_MAX_HEADER_LIST_SIZE,
+            stream_window: DEFAULT_STREAM_WINDOW,
+            connection_window: DEFAULT_CONNECTION_WINDOW,
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             shutdown_grace_period: DEFAULT_SHUTDOWN_GRACE_PERIOD,
@@ -109,6 +113,18 @@ impl Default for Server {
 
 /// The largest set of HTTP/2 request headers accepted by default: 16 KiB.
 pub const DEFAULT_MAX_HEADER_LIST_SIZE: u32 = 16 * 1024;
+
+/// The HTTP/2 receive window of each stream by default: 512 KiB.
+pub const DEFAULT_STREAM_WINDOW: u32 = 512 * 1024;
+
+/// The HTTP/2 receive window of each connection by default: 16 MiB.
+///
+/// The HTTP/2 layer closes a connection whose peer leaves too many small
+/// DATA frames unread (a guard against framing-overhead floods); its budget
+/// is half the connection window. Go peers (Kitex) send one DATA frame per
+/// message, so a wide connection window and a narrower stream window keep a
+/// fast client streaming 16-byte messages from tripping it.
+pub const DEFAULT_CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
 
 /// How long a graceful shutdown waits for calls in progress by default: 10 s.
 pub const DEFAULT_SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(10);
@@ -161,6 +177,15 @@ impl Server {
     #[must_use]
     pub fn max_header_list_size(mut self, bytes: u32) -> Self {
         self.max_header_list_size = bytes;
+        self
+    }
+
+    /// The HTTP/2 receive windows: per stream (default 512 KiB) and per
+    /// connection (default 16 MiB).
+    #[must_use]
+    pub fn http2_windows(mut self, stream: u32, connection: u32) -> Self {
+        self.stream_window = stream;
+        self.connection_window = connection;
         self
     }
 
@@ -323,6 +348,7 @@ impl Router {
             },
             limits,
             max_header_list_size: self.server.max_header_list_size,
+            windows: (self.server.stream_window, self.server.connection_window),
         });
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut incoming = Box::pin(incoming);
@@ -374,6 +400,7 @@ struct Shared {
     config: PingPongConfig,
     limits: Arc<Limits>,
     max_header_list_size: u32,
+    windows: (u32, u32),
 }
 
 /// Reads the first bytes, picks the protocol, and serves the connection.
@@ -505,7 +532,9 @@ async fn serve_http2<IO>(
     builder
         .timer(TokioTimer::new())
         .max_concurrent_streams(None)
-        .max_header_list_size(shared.max_header_list_size);
+        .max_header_list_size(shared.max_header_list_size)
+        .initial_stream_window_size(shared.windows.0)
+        .initial_connection_window_size(shared.windows.1);
     let conn = builder.serve_connection(TokioIo::new(io), svc);
     let mut conn = std::pin::pin!(conn);
     let idle = idle_watch(streams, started, shared.config.idle_timeout);

@@ -1,0 +1,315 @@
+//! tonic-thrift: the echo server (`idl/echo.thrift` through the macro) and
+//! the client side of every workload, gRPC (`TestServiceStreamClient`) and
+//! ping-pong (`TestServiceClient`).
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::Instant;
+
+use futures_util::{Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
+use tonic_thrift::pingpong::PingPongOptions;
+use tonic_thrift::transport::Framing;
+use tonic_thrift::FastStr;
+
+use crate::common::{self, check_echo, BenchResult, Caller, Report};
+use crate::PpFraming;
+
+mod gen {
+    // Generated items carry no docs of their own.
+    #![allow(missing_docs, unreachable_pub)]
+    tonic_thrift::thrift_service!("../idl/echo.thrift");
+}
+
+use gen::echo;
+use gen::echo::test_service_client::{TestServiceClient, TestServiceStreamClient};
+use gen::echo::test_service_server::{TestService, TestServiceServer};
+
+type BoxStream = Pin<Box<dyn Stream<Item = Result<echo::Response, Status>> + Send>>;
+
+/// Echoes every message; server streaming answers `N:S` with N messages of
+/// S bytes (`x`), as the Kitex peer does.
+struct Echo;
+
+#[tonic::async_trait]
+impl TestService for Echo {
+    type EchoStream = BoxStream;
+    type EchoServerStream = BoxStream;
+
+    async fn echo(
+        &self,
+        request: Request<Streaming<echo::Request>>,
+    ) -> Result<Response<BoxStream>, Status> {
+        let replies = request
+            .into_inner()
+            .map(|m| m.map(|m| echo::Response { message: m.message }));
+        Ok(Response::new(Box::pin(replies)))
+    }
+
+    async fn echo_client(
+        &self,
+        request: Request<Streaming<echo::Request>>,
+    ) -> Result<Response<echo::Response>, Status> {
+        let mut inbound = request.into_inner();
+        let mut parts = Vec::new();
+        while let Some(m) = inbound.next().await {
+            parts.push(m?.message.to_string());
+        }
+        Ok(Response::new(echo::Response {
+            message: parts.join(",").into(),
+        }))
+    }
+
+    async fn echo_server(
+        &self,
+        request: Request<echo::Request>,
+    ) -> Result<Response<BoxStream>, Status> {
+        let (count, size) = crate::parse_count_size(&request.into_inner().message)
+            .map_err(Status::invalid_argument)?;
+        let payload = FastStr::from("x".repeat(size));
+        let replies = futures_util::stream::iter(0..count).map(move |_| {
+            Ok(echo::Response {
+                message: payload.clone(),
+            })
+        });
+        Ok(Response::new(Box::pin(replies)))
+    }
+
+    async fn echo_unary(
+        &self,
+        request: Request<echo::Request>,
+    ) -> Result<Response<echo::Response>, Status> {
+        Ok(Response::new(echo::Response {
+            message: request.into_inner().message,
+        }))
+    }
+
+    async fn echo_ping_pong(
+        &self,
+        request: Request<echo::Request>,
+    ) -> Result<Response<echo::Response>, Status> {
+        Ok(Response::new(echo::Response {
+            message: request.into_inner().message,
+        }))
+    }
+}
+
+/// Serves gRPC and ping-pong on `listener` until the process ends.
+pub(crate) async fn serve(listener: tokio::net::TcpListener) -> BenchResult<()> {
+    tonic_thrift::Server::builder()
+        .add_service(TestServiceServer::new(Echo))
+        .serve_with_listener(listener, std::future::pending())
+        .await
+        .map_err(|e| format!("server failed: {e}"))
+}
+
+async fn connect(addr: SocketAddr) -> BenchResult<TestServiceStreamClient> {
+    TestServiceStreamClient::connect(format!("http://{addr}"))
+        .await
+        .map_err(|e| format!("connecting to {addr}: {e}"))
+}
+
+fn request(message: &FastStr) -> echo::Request {
+    echo::Request {
+        message: message.clone(),
+    }
+}
+
+/// One bidi stream: one exchange to open it, then (timed) `n` messages sent
+/// by tonic's body task while this task receives and checks the echoes.
+async fn bidi_once(
+    client: &mut TestServiceStreamClient,
+    payload: &FastStr,
+    n: usize,
+) -> BenchResult<Report> {
+    let (go, gate) = tokio::sync::oneshot::channel::<()>();
+    let msg = payload.clone();
+    let first = futures_util::stream::once(std::future::ready(request(&msg)));
+    let rest = futures_util::stream::once(gate).flat_map(move |_| {
+        let msg = msg.clone();
+        futures_util::stream::iter(0..n).map(move |_| request(&msg))
+    });
+    let mut inbound = client
+        .echo(first.chain(rest))
+        .await
+        .map_err(|e| format!("opening the bidi stream: {e}"))?
+        .into_inner();
+    let want = payload.as_bytes();
+    let m = inbound
+        .message()
+        .await
+        .map_err(|e| format!("first echo: {e}"))?
+        .ok_or("the stream ended before the first echo")?;
+    check_echo(m.message.as_bytes(), want)?;
+    let start = Instant::now();
+    let _ = go.send(());
+    for i in 0..n {
+        let m = inbound
+            .message()
+            .await
+            .map_err(|e| format!("echo {i}: {e}"))?
+            .ok_or_else(|| format!("the stream ended after {i} of {n} echoes"))?;
+        check_echo(m.message.as_bytes(), want)?;
+    }
+    let elapsed = start.elapsed();
+    if let Some(_extra) = inbound.message().await.map_err(|e| format!("end: {e}"))? {
+        return Err("more echoes than messages sent".into());
+    }
+    Ok(Report::throughput(n as u64, payload.len(), elapsed))
+}
+
+pub(crate) async fn bidi(addr: SocketAddr, size: usize, n: usize) -> BenchResult<Report> {
+    let mut client = connect(addr).await?;
+    let payload = FastStr::from(common::payload(size));
+    bidi_once(&mut client, &payload, (n / 10).max(1)).await?;
+    bidi_once(&mut client, &payload, n).await
+}
+
+async fn server_stream_once(
+    client: &mut TestServiceStreamClient,
+    size: usize,
+    n: usize,
+) -> BenchResult<Report> {
+    let want = "x".repeat(size);
+    let start = Instant::now();
+    let mut inbound = client
+        .echo_server(echo::Request {
+            message: format!("{n}:{size}").into(),
+        })
+        .await
+        .map_err(|e| format!("opening the server stream: {e}"))?
+        .into_inner();
+    let mut got = 0usize;
+    while let Some(m) = inbound
+        .message()
+        .await
+        .map_err(|e| format!("message {got}: {e}"))?
+    {
+        check_echo(m.message.as_bytes(), want.as_bytes())?;
+        got += 1;
+    }
+    let elapsed = start.elapsed();
+    if got != n {
+        return Err(format!("{got} messages received, expected {n}"));
+    }
+    Ok(Report::throughput(n as u64, size, elapsed))
+}
+
+pub(crate) async fn server_stream(addr: SocketAddr, size: usize, n: usize) -> BenchResult<Report> {
+    let mut client = connect(addr).await?;
+    server_stream_once(&mut client, size, (n / 10).max(1)).await?;
+    server_stream_once(&mut client, size, n).await
+}
+
+struct UnaryCaller {
+    client: TestServiceStreamClient,
+    payload: FastStr,
+}
+
+impl Caller for UnaryCaller {
+    async fn call(&mut self) -> BenchResult<()> {
+        let r = self
+            .client
+            .echo_unary(request(&self.payload))
+            .await
+            .map_err(|e| format!("unary call: {e}"))?;
+        check_echo(r.get_ref().message.as_bytes(), self.payload.as_bytes())
+    }
+}
+
+pub(crate) async fn unary(
+    addr: SocketAddr,
+    size: usize,
+    callers: usize,
+    n: usize,
+) -> BenchResult<Report> {
+    let client = connect(addr).await?;
+    let payload = FastStr::from(common::payload(size));
+    common::warm_then_measure(callers, n, || UnaryCaller {
+        client: client.clone(),
+        payload: payload.clone(),
+    })
+    .await
+}
+
+struct PingPongCaller {
+    client: TestServiceClient,
+    payload: FastStr,
+}
+
+impl Caller for PingPongCaller {
+    async fn call(&mut self) -> BenchResult<()> {
+        let r = self
+            .client
+            .echo_ping_pong(request(&self.payload))
+            .await
+            .map_err(|e| format!("ping-pong call: {e}"))?;
+        check_echo(r.get_ref().message.as_bytes(), self.payload.as_bytes())
+    }
+}
+
+pub(crate) async fn ping_pong(
+    addr: SocketAddr,
+    framing: PpFraming,
+    size: usize,
+    callers: usize,
+    n: usize,
+) -> BenchResult<Report> {
+    let framing = match framing {
+        // The stock TTHeader of Kitex and volo: a Framed payload inside.
+        PpFraming::TTHeader => Framing::TTHeader { inner_framed: true },
+        PpFraming::Framed => Framing::Framed,
+    };
+    let client = TestServiceClient::with_options(
+        addr.to_string(),
+        PingPongOptions::default()
+            .framing(framing)
+            .max_connections(callers.max(1)),
+    );
+    let payload = FastStr::from(common::payload(size));
+    common::warm_then_measure(callers, n, || PingPongCaller {
+        client: client.clone(),
+        payload: payload.clone(),
+    })
+    .await
+}
+
+/// Opens `streams` bidi streams on one connection, each with one checked
+/// exchange, and reports how much the server's RSS grew per stream.
+pub(crate) async fn idle_streams(
+    addr: SocketAddr,
+    streams: usize,
+    server_pid: u32,
+) -> BenchResult<Report> {
+    let client = connect(addr).await?;
+    let payload = FastStr::from(common::payload(16));
+    crate::idle::measure(streams, server_pid, move |release| {
+        let mut client = client.clone();
+        let payload = payload.clone();
+        async move {
+            let (tx, rx) = tokio::sync::mpsc::channel::<echo::Request>(1);
+            let mut inbound = client
+                .echo(tokio_stream::wrappers::ReceiverStream::new(rx))
+                .await
+                .map_err(|e| format!("opening a stream: {e}"))?
+                .into_inner();
+            tx.send(request(&payload))
+                .await
+                .map_err(|_| "the request stream closed")?;
+            let m = inbound
+                .message()
+                .await
+                .map_err(|e| format!("echo: {e}"))?
+                .ok_or("the stream ended before its echo")?;
+            check_echo(m.message.as_bytes(), payload.as_bytes())?;
+            crate::idle::hold(release).await;
+            drop(tx);
+            match inbound.message().await {
+                Ok(None) => Ok(()),
+                Ok(Some(_)) => Err("an echo nobody asked for".to_string()),
+                Err(e) => Err(format!("closing: {e}")),
+            }
+        }
+    })
+    .await
+}
