@@ -858,10 +858,8 @@ fn client(
                 D: ::core::convert::TryInto<::tonic_thrift::codegen::tonic::transport::Endpoint>,
                 D::Error: ::core::convert::Into<::tonic_thrift::codegen::StdError>,
             {
-                let channel = ::tonic_thrift::codegen::tonic::transport::Endpoint::new(dst)?
-                    .connect_timeout(options.get_connect_timeout())
-                    .connect()
-                    .await?;
+                let endpoint = ::tonic_thrift::codegen::tonic::transport::Endpoint::new(dst)?;
+                let channel = options.configure_endpoint(endpoint).connect().await?;
                 ::core::result::Result::Ok(Self::with_options(channel, options))
             }
         }

@@ -5,7 +5,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
@@ -70,7 +69,8 @@ impl BalancedChannel {
     /// Balances over the instances `balance` finds; connections time out
     /// after 1 s.
     pub fn new(balance: BalanceOptions) -> Self {
-        Self::with_endpoint(balance, |e| e.connect_timeout(Duration::from_secs(1)))
+        let defaults = crate::client::StreamOptions::default();
+        Self::with_endpoint(balance, move |e| defaults.configure_endpoint(e))
     }
 
     /// Like [`new`](Self::new), with each instance's endpoint shaped by

@@ -98,6 +98,22 @@ impl StreamOptions {
     pub fn get_connect_timeout(&self) -> Duration {
         self.connect_timeout
     }
+
+    /// Applies these options to a tonic endpoint: the connect timeout, and
+    /// HTTP/2 receive windows wide enough that a Go (Kitex) server sending
+    /// one small DATA frame per message does not trip the HTTP/2 layer's
+    /// guard against small-frame floods (see
+    /// [`crate::server::DEFAULT_CONNECTION_WINDOW`]).
+    pub fn configure_endpoint(
+        &self,
+        endpoint: tonic::transport::Endpoint,
+    ) -> tonic::transport::Endpoint {
+        endpoint
+            .connect_timeout(self.connect_timeout)
+            .initial_stream_window_size(crate::server::DEFAULT_STREAM_WINDOW)
+            .initial_connection_window_size(crate::server::DEFAULT_CONNECTION_WINDOW)
+            .tcp_nodelay(true)
+    }
 }
 
 /// Options for one call or stream, set on its request; they take

@@ -255,15 +255,42 @@ fn decode_ttype(byte: u8, what: &str) -> Result<TType, ThriftException> {
     Ok(ttype)
 }
 
+/// What a [`BinaryInput`] reads from: contiguous bytes that can hand out
+/// owned payloads. Implemented for [`Bytes`] (long payloads are split off
+/// without copying) and for `&[u8]` (payloads are copied; no reference
+/// counting at all, the fastest for small messages).
+pub trait InputBuf: Buf + std::ops::Deref<Target = [u8]> {
+    /// Takes the next `len` bytes (`len` is at most `remaining()`).
+    fn take_bytes(&mut self, len: usize) -> Bytes;
+}
+
+impl InputBuf for Bytes {
+    #[inline]
+    fn take_bytes(&mut self, len: usize) -> Bytes {
+        self.split_to(len)
+    }
+}
+
+impl InputBuf for &[u8] {
+    #[inline]
+    fn take_bytes(&mut self, len: usize) -> Bytes {
+        let out = Bytes::copy_from_slice(&self[..len]);
+        self.advance(len);
+        out
+    }
+}
+
 /// A Thrift Binary (big-endian, strict header) reader over a [`Bytes`]
-/// buffer that never panics and never trusts lengths from the wire.
+/// buffer (or a byte slice) that never panics and never trusts lengths from
+/// the wire.
 ///
 /// Every read checks the bytes remaining first and reports malformed or
-/// truncated input as a [`ThriftException`]. Binary and string payloads are
-/// split off the buffer without copying.
+/// truncated input as a [`ThriftException`]. Binary and string payloads of
+/// [`ZERO_COPY_THRESHOLD`] bytes or more are split off a `Bytes` buffer
+/// without copying.
 #[derive(Debug)]
-pub struct BinaryInput<'a> {
-    buf: &'a mut Bytes,
+pub struct BinaryInput<'a, B = Bytes> {
+    buf: &'a mut B,
     /// Structs currently being read (nesting depth), bounded by
     /// [`MAX_STRUCT_DEPTH`] so that recursive types cannot exhaust the stack.
     depth: usize,
@@ -278,10 +305,10 @@ pub const ZERO_COPY_THRESHOLD: usize = 4096;
 /// struct nested thousands of times) from overflowing the stack.
 pub const MAX_STRUCT_DEPTH: usize = 64;
 
-impl<'a> BinaryInput<'a> {
+impl<'a, B: InputBuf> BinaryInput<'a, B> {
     /// Creates a reader that consumes bytes from the front of `buf`.
     #[inline]
-    pub fn new(buf: &'a mut Bytes) -> Self {
+    pub fn new(buf: &'a mut B) -> Self {
         BinaryInput { buf, depth: 0 }
     }
 
@@ -322,7 +349,7 @@ impl<'a> BinaryInput<'a> {
     #[inline]
     fn read_payload(&mut self, what: &str) -> Result<Bytes, ThriftException> {
         let len = self.read_len(what)?;
-        Ok(self.buf.split_to(len))
+        Ok(self.buf.take_bytes(len))
     }
 
     /// Checks a container size read from the wire: non-negative, and
@@ -454,10 +481,10 @@ fn truncated(what: &str, needed: usize, remaining: usize) -> ThriftException {
     )
 }
 
-impl_binary_length_protocol!(impl['a] for BinaryInput<'a>);
+impl_binary_length_protocol!(impl['a, B] for BinaryInput<'a, B>);
 
-impl TInputProtocol for BinaryInput<'_> {
-    type Buf = Bytes;
+impl<B: InputBuf> TInputProtocol for BinaryInput<'_, B> {
+    type Buf = B;
 
     fn read_message_begin(&mut self) -> Result<TMessageIdentifier, ThriftException> {
         self.need(4, "message header")?;
@@ -551,7 +578,7 @@ impl TInputProtocol for BinaryInput<'_> {
             self.buf.advance(len);
             return Ok(out);
         }
-        Ok(self.buf.split_to(len))
+        Ok(self.buf.take_bytes(len))
     }
 
     #[inline]
@@ -611,7 +638,7 @@ impl TInputProtocol for BinaryInput<'_> {
             self.buf.advance(len);
             return Ok(out);
         }
-        FastStr::from_bytes(self.buf.split_to(len)).map_err(invalid_utf8)
+        FastStr::from_bytes(self.buf.take_bytes(len)).map_err(invalid_utf8)
     }
 
     fn read_list_begin(&mut self) -> Result<TListIdentifier, ThriftException> {
@@ -691,7 +718,7 @@ impl TInputProtocol for BinaryInput<'_> {
                 format!("requested {len} bytes but only {remaining} remain"),
             ));
         }
-        Ok(self.buf.split_to(len))
+        Ok(self.buf.take_bytes(len))
     }
 
     #[inline]

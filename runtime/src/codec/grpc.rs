@@ -19,7 +19,7 @@ use pilota::thrift::Message;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::Status;
 
-use super::{BinaryInput, BinaryOutput};
+use super::{BinaryInput, BinaryOutput, ZERO_COPY_THRESHOLD};
 use crate::observe::{CallObserver, Direction};
 
 /// The Thrift Binary codec: encodes `E`, decodes `D`.
@@ -143,8 +143,18 @@ impl<D: Message + 'static> Decoder for ThriftDecoder<D> {
 
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<D>, Status> {
         let size = src.remaining();
-        let mut bytes = src.copy_to_bytes(size);
-        let msg = D::decode(&mut BinaryInput::new(&mut bytes)).map_err(|e| {
+        let decoded = if size < ZERO_COPY_THRESHOLD && src.chunk().len() >= size {
+            // Small message: read it in place. Nothing in it is long enough
+            // to be shared, so no buffer is split or reference-counted.
+            let mut slice: &[u8] = &src.chunk()[..size];
+            let decoded = D::decode(&mut BinaryInput::new(&mut slice));
+            src.advance(size);
+            decoded
+        } else {
+            let mut bytes = src.copy_to_bytes(size);
+            D::decode(&mut BinaryInput::new(&mut bytes))
+        };
+        let msg = decoded.map_err(|e| {
             Status::invalid_argument(format!("could not decode the Thrift message: {e}"))
         })?;
         if let Some(o) = &self.observer {
