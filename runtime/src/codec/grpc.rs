@@ -99,9 +99,13 @@ pub struct ThriftEncoder<E> {
     _types: PhantomData<fn(E)>,
 }
 
-/// Initial size of tonic's per-stream encode and decode buffers: small, so
-/// idle streams cost little; they grow with the messages.
+/// Initial size of tonic's per-stream decode buffer: small, so idle streams
+/// cost little; it grows with the messages.
 const STREAM_BUFFER_SIZE: usize = 2 * 1024;
+
+/// Initial size of tonic's per-stream encode buffer (half tonic's default): a
+/// smaller one reallocates while a busy stream batches messages.
+const ENCODE_BUFFER_SIZE: usize = 4 * 1024;
 
 /// How much encoded data tonic gathers before yielding it to the transport.
 const YIELD_THRESHOLD: usize = 32 * 1024;
@@ -111,7 +115,7 @@ impl<E: Message + 'static> Encoder for ThriftEncoder<E> {
     type Error = Status;
 
     fn buffer_settings(&self) -> tonic::codec::BufferSettings {
-        tonic::codec::BufferSettings::new(STREAM_BUFFER_SIZE, YIELD_THRESHOLD)
+        tonic::codec::BufferSettings::new(ENCODE_BUFFER_SIZE, YIELD_THRESHOLD)
     }
 
     fn encode(&mut self, item: E, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
