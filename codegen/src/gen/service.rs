@@ -859,7 +859,10 @@ fn client(
                 D::Error: ::core::convert::Into<::tonic_thrift::codegen::StdError>,
             {
                 let endpoint = ::tonic_thrift::codegen::tonic::transport::Endpoint::new(dst)?;
-                let channel = options.configure_endpoint(endpoint).connect().await?;
+                let channel = options
+                    .configure_endpoint_for(endpoint, #svc_name)
+                    .connect()
+                    .await?;
                 ::core::result::Result::Ok(Self::with_options(channel, options))
             }
         }

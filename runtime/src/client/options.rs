@@ -114,6 +114,21 @@ impl StreamOptions {
             .initial_connection_window_size(crate::server::DEFAULT_CONNECTION_WINDOW)
             .tcp_nodelay(true)
     }
+
+    /// Like [`configure_endpoint`](Self::configure_endpoint), and sends the
+    /// callee's service name as `:authority`, as Kitex clients do.
+    pub fn configure_endpoint_for(
+        &self,
+        endpoint: tonic::transport::Endpoint,
+        service: &str,
+    ) -> tonic::transport::Endpoint {
+        let endpoint = self.configure_endpoint(endpoint);
+        let scheme = endpoint.uri().scheme_str().unwrap_or("http").to_string();
+        match format!("{scheme}://{service}").parse() {
+            Ok(origin) => endpoint.origin(origin),
+            Err(_) => endpoint,
+        }
+    }
 }
 
 /// Options for one call or stream, set on its request; they take
