@@ -3,7 +3,7 @@
 //! Every node keeps the byte [`Span`] it came from, so that later stages can
 //! point a diagnostic at the exact place in the file. Names are not resolved
 //! here: a type written `shared.Item` stays the dotted text `shared.Item`
-//! until [`crate::resolve`] looks it up.
+//! until the resolver looks it up.
 
 /// A half-open byte range `start..end` into the source text of one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
