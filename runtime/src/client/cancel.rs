@@ -36,7 +36,7 @@ impl Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         if let Some(s) = self.0.take() {
-            s.cancelled.store(true, Ordering::SeqCst);
+            s.cancelled.store(true, Ordering::Release);
             s.waker.wake();
         }
     }
@@ -53,11 +53,23 @@ impl Body for ReqBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
-        self.state.waker.register(cx.waker());
-        if self.state.cancelled.load(Ordering::SeqCst) {
+        if self.state.cancelled.load(Ordering::Acquire) {
             return Poll::Ready(Some(Err(Status::cancelled("call cancelled by the client"))));
         }
-        Pin::new(&mut self.inner).poll_frame(cx)
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Pending => {
+                // Only a body that waits needs waking on cancel; check again
+                // after registering so a cancel in between is not missed.
+                self.state.waker.register(cx.waker());
+                if self.state.cancelled.load(Ordering::Acquire) {
+                    return Poll::Ready(Some(Err(Status::cancelled(
+                        "call cancelled by the client",
+                    ))));
+                }
+                Poll::Pending
+            }
+            ready => ready,
+        }
     }
     fn is_end_stream(&self) -> bool {
         false

@@ -50,6 +50,18 @@ impl<B> LimitedBody<B> {
                 data = &data[n..];
                 continue;
             }
+            // Fast path: a whole prefix in this chunk.
+            if self.prefix_len == 0 {
+                if let Some(&[_, a, b, c, d]) = data.get(..5) {
+                    let len = u32::from_be_bytes([a, b, c, d]) as usize;
+                    if len > self.limit {
+                        return Some(len);
+                    }
+                    self.payload_left = len;
+                    data = &data[5..];
+                    continue;
+                }
+            }
             let n = (5 - self.prefix_len).min(data.len());
             self.prefix[self.prefix_len..self.prefix_len + n].copy_from_slice(&data[..n]);
             self.prefix_len += n;
