@@ -47,3 +47,40 @@ fn kitchen_sink_roundtrips() {
     let choice = kitchen_sink::Choice::Many(vec![kitchen_sink::Choice::Text("t".into())]);
     assert_eq!(roundtrip(&choice), choice);
 }
+
+#[tokio::test]
+async fn async_decoding_reads_the_same_values() {
+    use tonic_thrift::codegen::pilota::thrift::TAsyncBinaryProtocol;
+
+    async fn via_async<M: Message + PartialEq + std::fmt::Debug>(m: &M) -> M {
+        let mut buf = bytes::BytesMut::new();
+        m.encode(&mut BinaryOutput::new(&mut buf)).unwrap();
+        let bytes = buf.freeze();
+        let mut p = TAsyncBinaryProtocol::new(&bytes[..]);
+        M::decode_async(&mut p).await.unwrap()
+    }
+
+    let all = kitchen_sink::AllTypes {
+        b: true,
+        maybe: Some("x".into()),
+        negative_id: Some(-5),
+        ..Default::default()
+    };
+    assert_eq!(via_async(&all).await, all);
+    let node = kitchen_sink::Node {
+        value: 1,
+        next: Some(Box::new(kitchen_sink::Node::default())),
+        children: vec![kitchen_sink::Node::default()],
+    };
+    assert_eq!(via_async(&node).await, node);
+    let choice = kitchen_sink::Choice::Many(vec![kitchen_sink::Choice::Number(3)]);
+    assert_eq!(via_async(&choice).await, choice);
+
+    // Invalid UTF-8 is still refused on this path.
+    let bad = [0x0b, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0xff, 0x00];
+    let mut p = TAsyncBinaryProtocol::new(&bad[..]);
+    let err = kitchen_sink::Keywords::decode_async(&mut p)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("utf-8"), "{err}");
+}

@@ -1,8 +1,7 @@
 //! Items that generated code refers to. Not a stable API for hand-written code.
 
 pub use crate::value::{
-    bad_union, field_len, missing_field, missing_result, read_field, read_field_async, write_field,
-    ThriftValue,
+    bad_union, field_len, missing_field, missing_result, read_field, write_field, ThriftValue,
 };
 pub use bytes::Bytes;
 pub use faststr::FastStr;
@@ -49,3 +48,5 @@ pub use tower_service::Service;
 /// The error type of boxed errors in generated bounds.
 pub type StdError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub use crate::balance::{BalanceOptions, ClusterStatus};
+
+pub use crate::codec::decode_async_via_binary;

@@ -395,18 +395,6 @@ pub fn read_field<V: ThriftValue, P: TInputProtocol>(
     V::decode_value(p).map_err(|e| in_field(e, owner, field))
 }
 
-/// Async twin of [`read_field`].
-#[inline]
-pub async fn read_field_async<V: ThriftValue, P: TAsyncInputProtocol>(
-    p: &mut P,
-    owner: &'static str,
-    field: &'static str,
-) -> Result<V, ThriftException> {
-    V::decode_value_async(p)
-        .await
-        .map_err(|e| in_field(e, owner, field))
-}
-
 fn in_field(mut e: ThriftException, owner: &str, field: &str) -> ThriftException {
     e.prepend_msg(&format!("{owner}.{field}: "));
     e

@@ -211,7 +211,7 @@ fn method_wrappers(p: &Program, svc_file: usize, svc_name: &str, m: &Method) -> 
         quote!(#result_name::#v(v) => ::tonic_thrift::codegen::field_len(p, #id, v),)
     });
     let result_wire = format!("{}_result", m.f.name.name);
-    let decode = |is_async: bool| {
+    let decode = || {
         let mut arms = Vec::new();
         if !is_void {
             arms.push(read_arm(
@@ -220,7 +220,6 @@ fn method_wrappers(p: &Program, svc_file: usize, svc_name: &str, m: &Method) -> 
                 &result_wire,
                 "success",
                 |read| quote!(value = ::core::option::Option::Some(#result_name::Success(#read));),
-                is_async,
             ));
         }
         for (t, v) in throws.iter().zip(&exc_variants) {
@@ -230,10 +229,9 @@ fn method_wrappers(p: &Program, svc_file: usize, svc_name: &str, m: &Method) -> 
                 &result_wire,
                 &t.wire_name,
                 |read| quote!(value = ::core::option::Option::Some(#result_name::#v(#read));),
-                is_async,
             ));
         }
-        let field_loop = field_loop(&arms, is_async);
+        let field_loop = field_loop(&arms);
         let missing = if is_void {
             quote!(::core::result::Result::Ok(#result_name::Success(())))
         } else {
@@ -260,7 +258,7 @@ fn method_wrappers(p: &Program, svc_file: usize, svc_name: &str, m: &Method) -> 
             #finish
         }
     };
-    let (decode_sync, decode_async) = (decode(false), decode(true));
+    let decode_sync = decode();
     let encode_body = quote! {
         p.write_struct_begin(&::tonic_thrift::codegen::TStructIdentifier { name: #result_wire })?;
         match self {
@@ -279,13 +277,7 @@ fn method_wrappers(p: &Program, svc_file: usize, svc_name: &str, m: &Method) -> 
             + p.field_stop_len()
             + p.struct_end_len()
     };
-    let message = message_impl(
-        &result_name,
-        &encode_body,
-        &decode_sync,
-        &decode_async,
-        &size_body,
-    );
+    let message = message_impl(&result_name, &encode_body, &decode_sync, &size_body);
 
     let (err_ty, error_enum, from_err, into_err) = if throws.is_empty() {
         (

@@ -206,8 +206,7 @@ pub(crate) fn plain_struct(
             quote!(+ ::tonic_thrift::codegen::field_len(p, #id, &self.#ident))
         }
     });
-    let decode = decode_body(wire_name, specs, false);
-    let decode_async = decode_body(wire_name, specs, true);
+    let decode = decode_body(wire_name, specs);
     // Derive `Default` unless the IDL gives a default value somewhere.
     let derive_default = specs.iter().all(|f| f.default.is_none());
     let default_impl = if derive_default {
@@ -238,7 +237,7 @@ pub(crate) fn plain_struct(
             + p.field_stop_len()
             + p.struct_end_len()
     };
-    let message = message_impl(name, &encode_body, &decode, &decode_async, &size_body);
+    let message = message_impl(name, &encode_body, &decode, &size_body);
     quote! {
         #doc
         #derive
@@ -256,7 +255,6 @@ pub(crate) fn message_impl(
     name: &Ident,
     encode: &TokenStream,
     decode: &TokenStream,
-    decode_async: &TokenStream,
     size: &TokenStream,
 ) -> TokenStream {
     quote! {
@@ -272,14 +270,14 @@ pub(crate) fn message_impl(
             ) -> ::core::result::Result<Self, ::tonic_thrift::codegen::ThriftException> {
                 #decode
             }
-            // Boxed: a concrete future type keeps recursive types
-            // (`struct Node { 1: list<Node> children }`) from forming an
-            // infinitely nested future.
+            // One shared async decoder for every type (see
+            // `tonic_thrift::codec::decode_async_via_binary`); boxed, so
+            // recursive types get a future of finite size.
             #[allow(refining_impl_trait)]
             fn decode_async<P: ::tonic_thrift::codegen::TAsyncInputProtocol>(
                 p: &mut P,
             ) -> ::tonic_thrift::codegen::BoxFuture<'_, ::core::result::Result<Self, ::tonic_thrift::codegen::ThriftException>> {
-                ::std::boxed::Box::pin(async move { #decode_async })
+                ::tonic_thrift::codegen::decode_async_via_binary(p)
             }
             fn size<P: ::tonic_thrift::codegen::TLengthProtocol>(&self, p: &mut P) -> usize {
                 #size
@@ -316,31 +314,30 @@ pub(crate) fn message_impl(
 
 /// The field loop shared by struct decoding: reads fields until STOP,
 /// dispatching known ids with a matching type to `arms`, skipping the rest.
-pub(crate) fn field_loop(arms: &[TokenStream], is_async: bool) -> TokenStream {
-    let aw = if is_async { quote!(.await) } else { quote!() };
+pub(crate) fn field_loop(arms: &[TokenStream]) -> TokenStream {
     let dispatch = if arms.is_empty() {
-        quote!(p.skip(field.field_type) #aw ?;)
+        quote!(p.skip(field.field_type) ?;)
     } else {
         quote! {
             match field.id {
                 #(#arms)*
                 _ => {
-                    p.skip(field.field_type) #aw ?;
+                    p.skip(field.field_type) ?;
                 }
             }
         }
     };
     quote! {
-        p.read_struct_begin() #aw ?;
+        p.read_struct_begin()?;
         loop {
-            let field = p.read_field_begin() #aw ?;
+            let field = p.read_field_begin() ?;
             if field.field_type == ::tonic_thrift::codegen::TType::Stop {
                 break;
             }
             #dispatch
-            p.read_field_end() #aw ?;
+            p.read_field_end() ?;
         }
-        p.read_struct_end() #aw ?;
+        p.read_struct_end() ?;
     }
 }
 
@@ -351,13 +348,8 @@ pub(crate) fn read_arm(
     owner: &str,
     field: &str,
     store: impl FnOnce(TokenStream) -> TokenStream,
-    is_async: bool,
 ) -> TokenStream {
-    let read = if is_async {
-        quote!(::tonic_thrift::codegen::read_field_async::<#ty, _>(p, #owner, #field).await?)
-    } else {
-        quote!(::tonic_thrift::codegen::read_field::<#ty, _>(p, #owner, #field)?)
-    };
+    let read = quote!(::tonic_thrift::codegen::read_field::<#ty, _>(p, #owner, #field)?);
     let store = store(read);
     quote! {
         ::core::option::Option::Some(#id)
@@ -368,7 +360,7 @@ pub(crate) fn read_arm(
     }
 }
 
-fn decode_body(owner: &str, specs: &[FieldSpec], is_async: bool) -> TokenStream {
+fn decode_body(owner: &str, specs: &[FieldSpec]) -> TokenStream {
     let locals = specs.iter().map(|f| {
         let local = format_ident!("f_{}", f.ident.to_string().trim_start_matches("r#"));
         let ty = &f.ty;
@@ -384,11 +376,10 @@ fn decode_body(owner: &str, specs: &[FieldSpec], is_async: bool) -> TokenStream 
                 owner,
                 &f.wire_name,
                 |read| quote!(#local = ::core::option::Option::Some(#read);),
-                is_async,
             )
         })
         .collect();
-    let field_loop = field_loop(&arms, is_async);
+    let field_loop = field_loop(&arms);
     let build = specs.iter().map(|f| {
         let ident = &f.ident;
         let local = format_ident!("f_{}", f.ident.to_string().trim_start_matches("r#"));
@@ -430,27 +421,20 @@ pub(crate) fn union_item(p: &Program, id: DefId, s: &ast::StructLike) -> TokenSt
         let (v, id) = (variant(f), f.id);
         quote!(#name::#v(v) => ::tonic_thrift::codegen::field_len(p, #id, v),)
     });
-    let decode = |is_async: bool| {
+    let decode = || {
         let arms: Vec<TokenStream> = specs
             .iter()
             .map(|f| {
                 let v = variant(f);
-                read_arm(
-                    f.id,
-                    &f.ty,
-                    wire_name,
-                    &f.wire_name,
-                    |read| {
-                        quote! {
-                            value = ::core::option::Option::Some(#name::#v(#read));
-                            set += 1;
-                        }
-                    },
-                    is_async,
-                )
+                read_arm(f.id, &f.ty, wire_name, &f.wire_name, |read| {
+                    quote! {
+                        value = ::core::option::Option::Some(#name::#v(#read));
+                        set += 1;
+                    }
+                })
             })
             .collect();
-        let field_loop = field_loop(&arms, is_async);
+        let field_loop = field_loop(&arms);
         quote! {
             let mut value: ::core::option::Option<Self> = ::core::option::Option::None;
             let mut set = 0usize;
@@ -461,7 +445,7 @@ pub(crate) fn union_item(p: &Program, id: DefId, s: &ast::StructLike) -> TokenSt
             }
         }
     };
-    let (decode_sync, decode_async) = (decode(false), decode(true));
+    let decode_sync = decode();
     let encode_body = quote! {
         p.write_struct_begin(&::tonic_thrift::codegen::TStructIdentifier { name: #wire_name })?;
         match self {
@@ -478,7 +462,7 @@ pub(crate) fn union_item(p: &Program, id: DefId, s: &ast::StructLike) -> TokenSt
             + p.field_stop_len()
             + p.struct_end_len()
     };
-    let message = message_impl(&name, &encode_body, &decode_sync, &decode_async, &size_body);
+    let message = message_impl(&name, &encode_body, &decode_sync, &size_body);
     let default = specs.first().map(|f| {
         let v = variant(f);
         let d = f
