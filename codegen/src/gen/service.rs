@@ -16,7 +16,7 @@ use quote::{format_ident, quote};
 use crate::ast;
 use crate::check::{mode_of, Mode};
 use crate::gen::rust_type::rust_type_up;
-use crate::gen::types::{field_loop, field_specs_at, message_impl, plain_struct, read_arm};
+use crate::gen::types::{field_loop, field_specs_at, message_only_impl, plain_struct, read_arm};
 use crate::gen::{doc_attrs, names};
 use crate::resolve::{DefId, Program};
 
@@ -144,6 +144,7 @@ fn method_wrappers(p: &Program, svc_file: usize, svc_name: &str, m: &Method) -> 
         &args_doc,
         &derive,
         &specs,
+        false,
     );
     let args_impl = if specs.len() == 1 {
         let f = &specs[0];
@@ -277,7 +278,8 @@ fn method_wrappers(p: &Program, svc_file: usize, svc_name: &str, m: &Method) -> 
             + p.field_stop_len()
             + p.struct_end_len()
     };
-    let message = message_impl(&result_name, &encode_body, &decode_sync, &size_body);
+    // Wire wrappers are never fields: `Message` is all they need.
+    let message = message_only_impl(&result_name, &encode_body, &decode_sync, &size_body);
 
     let (err_ty, error_enum, from_err, into_err) = if throws.is_empty() {
         (

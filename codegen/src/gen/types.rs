@@ -144,7 +144,7 @@ pub(crate) fn struct_item(p: &Program, id: DefId, s: &ast::StructLike) -> TokenS
     let name = names::type_ident(&s.name.name);
     let doc = doc_attrs(s.doc.as_deref());
     let derive = derives(hashable_def(p, id, &mut HashSet::new()));
-    let body = plain_struct(&name, &s.name.name, &doc, &derive, &specs);
+    let body = plain_struct(&name, &s.name.name, &doc, &derive, &specs, true);
     let error_impls = if s.kind == StructKind::Exception {
         let wire = &s.name.name;
         quote! {
@@ -168,6 +168,7 @@ pub(crate) fn plain_struct(
     doc: &TokenStream,
     derive: &TokenStream,
     specs: &[FieldSpec],
+    as_value: bool,
 ) -> TokenStream {
     let fields = specs.iter().map(|f| {
         let FieldSpec { ident, ty, doc, .. } = f;
@@ -237,7 +238,11 @@ pub(crate) fn plain_struct(
             + p.field_stop_len()
             + p.struct_end_len()
     };
-    let message = message_impl(name, &encode_body, &decode, &size_body);
+    let message = if as_value {
+        message_impl(name, &encode_body, &decode, &size_body)
+    } else {
+        message_only_impl(name, &encode_body, &decode, &size_body)
+    };
     quote! {
         #doc
         #derive
@@ -252,6 +257,18 @@ pub(crate) fn plain_struct(
 
 /// `Message` + `ThriftValue` impls from their bodies.
 pub(crate) fn message_impl(
+    name: &Ident,
+    encode: &TokenStream,
+    decode: &TokenStream,
+    size: &TokenStream,
+) -> TokenStream {
+    let value = value_impl(name);
+    let message = message_only_impl(name, encode, decode, size);
+    quote!(#message #value)
+}
+
+/// `Message` alone: for wire wrappers (Args/Result), which are never fields.
+pub(crate) fn message_only_impl(
     name: &Ident,
     encode: &TokenStream,
     decode: &TokenStream,
@@ -283,6 +300,12 @@ pub(crate) fn message_impl(
                 #size
             }
         }
+    }
+}
+
+/// `ThriftValue` for a generated struct-like type, through its `Message` impl.
+fn value_impl(name: &Ident) -> TokenStream {
+    quote! {
         impl ::tonic_thrift::codegen::ThriftValue for #name {
             const TTYPE: ::tonic_thrift::codegen::TType = ::tonic_thrift::codegen::TType::Struct;
             #[inline]
