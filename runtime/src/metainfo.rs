@@ -131,9 +131,7 @@ impl MetaInfo {
         key: impl Into<String>,
         value: impl Into<String>,
     ) -> Result<&mut Self, InvalidKey> {
-        let key = key.into();
-        check(&key)?;
-        self.transient.insert(key, value.into());
+        Self::set(&mut self.transient, key.into(), value.into())?;
         Ok(self)
     }
 
@@ -143,9 +141,7 @@ impl MetaInfo {
         key: impl Into<String>,
         value: impl Into<String>,
     ) -> Result<&mut Self, InvalidKey> {
-        let key = key.into();
-        check(&key)?;
-        self.persistent.insert(key, value.into());
+        Self::set(&mut self.persistent, key.into(), value.into())?;
         Ok(self)
     }
 
@@ -155,10 +151,18 @@ impl MetaInfo {
         key: impl Into<String>,
         value: impl Into<String>,
     ) -> Result<&mut Self, InvalidKey> {
-        let key = key.into();
-        check(&key)?;
-        self.backward.insert(key, value.into());
+        Self::set(&mut self.backward, key.into(), value.into())?;
         Ok(self)
+    }
+
+    fn set(
+        map: &mut BTreeMap<String, String>,
+        key: String,
+        value: String,
+    ) -> Result<(), InvalidKey> {
+        check(&key)?;
+        map.insert(key, value);
+        Ok(())
     }
 
     /// The metainfo a client sends: the request's own values, plus the

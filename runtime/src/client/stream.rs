@@ -231,26 +231,57 @@ impl<T: GrpcTransport> StreamClient<T> {
         (invoke, observer)
     }
 
-    /// Calls a `unary` or ping-pong method: Args out, Result in.
-    pub async fn unary<A: ThriftArgs, R: ThriftResult>(
+    /// Runs one call through the client's middleware, on a clone of the
+    /// transport made ready for it.
+    async fn call<In, Out, F, Fut>(
         &mut self,
-        mut request: Request<A::Input>,
+        mut request: Request<In>,
         path: &'static str,
-    ) -> Result<Response<R::Ok>, R::Err> {
-        let (invoke, observer) = self.start(&mut request, path, CallKind::Unary);
+        kind: CallKind,
+        send: F,
+    ) -> Result<Response<Out>, Status>
+    where
+        In: Send + 'static,
+        Out: Send + 'static,
+        F: FnOnce(
+                Grpc<ThriftChannel<T>>,
+                Request<In>,
+                PathAndQuery,
+                Option<Arc<CallObserver>>,
+            ) -> Fut
+            + Send
+            + 'static,
+        Fut: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
+    {
+        let (invoke, observer) = self.start(&mut request, path, kind);
         let mut grpc = self.grpc.clone();
         let codec_observer = observer.clone();
-        let resp = run(request, invoke, move |r: Request<A::Input>| async move {
+        let resp = run(request, invoke, move |r| async move {
             ready(&mut grpc).await?;
-            grpc.unary(
-                r.map(A::from_input),
-                PathAndQuery::from_static(path),
-                ThriftCodec::<A, R>::observed(codec_observer),
-            )
-            .await
+            send(grpc, r, PathAndQuery::from_static(path), codec_observer).await
         })
         .await;
         record(&observer, &resp);
+        resp
+    }
+
+    /// Calls a `unary` or ping-pong method: Args out, Result in.
+    pub async fn unary<A: ThriftArgs, R: ThriftResult>(
+        &mut self,
+        request: Request<A::Input>,
+        path: &'static str,
+    ) -> Result<Response<R::Ok>, R::Err> {
+        let resp = self
+            .call(
+                request,
+                path,
+                CallKind::Unary,
+                |mut grpc, r, path, o| async move {
+                    let codec = ThriftCodec::<A, R>::observed(o);
+                    grpc.unary(r.map(A::from_input), path, codec).await
+                },
+            )
+            .await;
         let (meta, result, ext) = resp?.into_parts();
         result
             .into_outcome()
@@ -260,34 +291,29 @@ impl<T: GrpcTransport> StreamClient<T> {
     /// Calls a server-streaming method.
     pub async fn server_streaming<Req, Resp>(
         &mut self,
-        mut request: Request<Req>,
+        request: Request<Req>,
         path: &'static str,
     ) -> Result<Response<Streaming<Resp>>, Status>
     where
         Req: pilota::thrift::Message + Sync + 'static,
         Resp: pilota::thrift::Message + Sync + 'static,
     {
-        let (invoke, observer) = self.start(&mut request, path, CallKind::ServerStreaming);
-        let mut grpc = self.grpc.clone();
-        let codec_observer = observer.clone();
-        let resp = run(request, invoke, move |r| async move {
-            ready(&mut grpc).await?;
-            grpc.server_streaming(
-                r,
-                PathAndQuery::from_static(path),
-                ThriftCodec::<Req, Resp>::observed(codec_observer),
-            )
-            .await
-        })
-        .await;
-        record(&observer, &resp);
-        resp
+        self.call(
+            request,
+            path,
+            CallKind::ServerStreaming,
+            |mut grpc, r, path, o| async move {
+                let codec = ThriftCodec::<Req, Resp>::observed(o);
+                grpc.server_streaming(r, path, codec).await
+            },
+        )
+        .await
     }
 
     /// Calls a client-streaming method.
     pub async fn client_streaming<S, Req, Resp>(
         &mut self,
-        mut request: Request<S>,
+        request: Request<S>,
         path: &'static str,
     ) -> Result<Response<Resp>, Status>
     where
@@ -295,27 +321,22 @@ impl<T: GrpcTransport> StreamClient<T> {
         Req: pilota::thrift::Message + Sync + 'static,
         Resp: pilota::thrift::Message + Sync + 'static,
     {
-        let (invoke, observer) = self.start(&mut request, path, CallKind::ClientStreaming);
-        let mut grpc = self.grpc.clone();
-        let codec_observer = observer.clone();
-        let resp = run(request, invoke, move |r| async move {
-            ready(&mut grpc).await?;
-            grpc.client_streaming(
-                r,
-                PathAndQuery::from_static(path),
-                ThriftCodec::<Req, Resp>::observed(codec_observer),
-            )
-            .await
-        })
-        .await;
-        record(&observer, &resp);
-        resp
+        self.call(
+            request,
+            path,
+            CallKind::ClientStreaming,
+            |mut grpc, r, path, o| async move {
+                let codec = ThriftCodec::<Req, Resp>::observed(o);
+                grpc.client_streaming(r, path, codec).await
+            },
+        )
+        .await
     }
 
     /// Calls a bidirectional streaming method.
     pub async fn streaming<S, Req, Resp>(
         &mut self,
-        mut request: Request<S>,
+        request: Request<S>,
         path: &'static str,
     ) -> Result<Response<Streaming<Resp>>, Status>
     where
@@ -323,21 +344,16 @@ impl<T: GrpcTransport> StreamClient<T> {
         Req: pilota::thrift::Message + Sync + 'static,
         Resp: pilota::thrift::Message + Sync + 'static,
     {
-        let (invoke, observer) = self.start(&mut request, path, CallKind::Bidi);
-        let mut grpc = self.grpc.clone();
-        let codec_observer = observer.clone();
-        let resp = run(request, invoke, move |r| async move {
-            ready(&mut grpc).await?;
-            grpc.streaming(
-                r,
-                PathAndQuery::from_static(path),
-                ThriftCodec::<Req, Resp>::observed(codec_observer),
-            )
-            .await
-        })
-        .await;
-        record(&observer, &resp);
-        resp
+        self.call(
+            request,
+            path,
+            CallKind::Bidi,
+            |mut grpc, r, path, o| async move {
+                let codec = ThriftCodec::<Req, Resp>::observed(o);
+                grpc.streaming(r, path, codec).await
+            },
+        )
+        .await
     }
 }
 
