@@ -138,6 +138,15 @@ impl Observers {
         self.tracers.push(Arc::new(tracer));
     }
 
+    /// True when nothing would observe a call: no hook, no tracer, and
+    /// `tracing` disabled for this crate's targets.
+    pub fn is_idle(&self) -> bool {
+        self.hooks.is_empty()
+            && self.tracers.is_empty()
+            && !tracing::enabled!(target: "tonic_thrift::call", tracing::Level::DEBUG)
+            && !tracing::enabled!(target: "tonic_thrift::message", tracing::Level::TRACE)
+    }
+
     /// Starts observing a call, or `None` when nothing would observe it
     /// (no hook, no tracer, `tracing` disabled for these targets).
     pub fn start(self: &Arc<Self>, info: Arc<CallInfo>) -> Option<Arc<CallObserver>> {

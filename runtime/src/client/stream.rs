@@ -197,7 +197,7 @@ impl<T: GrpcTransport> StreamClient<T> {
         request: &mut Request<M>,
         path: &'static str,
         kind: CallKind,
-    ) -> (Invoke, Option<Arc<CallObserver>>) {
+    ) -> (Option<Invoke>, Option<Arc<CallObserver>>) {
         let call_opts = request.extensions().get::<CallOptions>().cloned();
         let timeout = call_opts
             .as_ref()
@@ -207,6 +207,10 @@ impl<T: GrpcTransport> StreamClient<T> {
             if request.metadata().get("grpc-timeout").is_none() {
                 request.set_timeout(t);
             }
+        }
+        if self.options.layers.is_empty() && self.options.observers.is_idle() {
+            // Nothing to run or observe: the call goes straight out.
+            return (None, None);
         }
         let (service, method) = names(path);
         let info = Arc::new(CallInfo {
@@ -222,12 +226,12 @@ impl<T: GrpcTransport> StreamClient<T> {
             // transport error caused by a failing send hook with its status.
             request.extensions_mut().insert(ObserverHandle(o.clone()));
         }
-        let invoke = Invoke {
+        let invoke = (!self.options.layers.is_empty()).then(|| Invoke {
             info,
-            layers: (!self.options.layers.is_empty()).then(|| self.options.layers.clone()),
-            read_hooks: Arc::from(Vec::new()),
+            layers: Some(self.options.layers.clone()),
+            read_hooks: crate::server::invoke::no_read_hooks(),
             deadline: None,
-        };
+        });
         (invoke, observer)
     }
 
@@ -380,7 +384,7 @@ async fn ready<T: GrpcTransport>(grpc: &mut Grpc<ThriftChannel<T>>) -> Result<()
 /// Runs a client call through the client's middleware.
 async fn run<In, Out, H, F>(
     request: Request<In>,
-    invoke: Invoke,
+    invoke: Option<Invoke>,
     call: H,
 ) -> Result<Response<Out>, Status>
 where
@@ -391,13 +395,12 @@ where
 {
     // Boxed: the transport's call future is large, and boxing it once keeps
     // it from being copied through every layer of futures above.
-    match invoke.layers {
+    match invoke.and_then(|i| i.layers.map(|stack| (i.info, stack))) {
         None => Box::pin(call(request)).await,
-        Some(stack) => {
+        Some((info, stack)) => {
             // A middleware that panics fails the call with INTERNAL, and the
             // client stays usable.
-            let info = invoke.info.clone();
-            let run = crate::server::invoke::through_layers(request, invoke.info, &stack, call);
+            let run = crate::server::invoke::through_layers(request, info.clone(), &stack, call);
             match std::panic::AssertUnwindSafe(Box::pin(run))
                 .catch_unwind()
                 .await

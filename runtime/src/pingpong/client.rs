@@ -373,7 +373,7 @@ impl PingPongClient {
             info,
             layers: (!self.inner.options.layers.is_empty())
                 .then(|| self.inner.options.layers.clone()),
-            read_hooks: Arc::from(Vec::new()),
+            read_hooks: crate::server::invoke::no_read_hooks(),
             deadline: None,
         };
         let client = self.clone();

@@ -67,7 +67,7 @@ impl Default for ServiceConfig {
             active: ActiveCalls::default(),
             layers: LayerStack::default(),
             observers: Arc::new(Observers::default()),
-            read_hooks: Arc::from(Vec::new()),
+            read_hooks: crate::server::invoke::no_read_hooks(),
         }
     }
 }

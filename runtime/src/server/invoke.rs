@@ -26,6 +26,13 @@ use crate::metainfo::MetaInfo;
 pub type ReadHook =
     Arc<dyn Fn(&CallInfo, &mut MetadataMap, &mut Extensions) -> Result<(), Status> + Send + Sync>;
 
+/// The read hooks of a call without any: shared, so no call allocates them.
+pub(crate) fn no_read_hooks() -> Arc<[ReadHook]> {
+    static NONE: std::sync::LazyLock<Arc<[ReadHook]>> =
+        std::sync::LazyLock::new(|| Arc::from(Vec::new()));
+    NONE.clone()
+}
+
 /// Everything besides the handler that shapes one call.
 pub(crate) struct Invoke {
     pub(crate) info: Arc<CallInfo>,
