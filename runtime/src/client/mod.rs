@@ -8,5 +8,6 @@ mod timeout;
 
 pub use cancel::RespBody;
 pub use options::{CallOptions, StreamOptions};
+pub(crate) use stream::run_call;
 pub use stream::{GrpcTransport, StreamClient, ThriftChannel};
 pub use timeout::{call_with_timeout, recv_timeout, send_timeout};

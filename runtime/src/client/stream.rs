@@ -260,7 +260,7 @@ impl<T: GrpcTransport> StreamClient<T> {
         let (invoke, observer) = self.start(&mut request, path, kind);
         let mut grpc = self.grpc.clone();
         let codec_observer = observer.clone();
-        let resp = run(request, invoke, move |r| async move {
+        let resp = run_call(request, invoke, move |r| async move {
             ready(&mut grpc).await?;
             send(grpc, r, PathAndQuery::from_static(path), codec_observer).await
         })
@@ -381,8 +381,9 @@ async fn ready<T: GrpcTransport>(grpc: &mut Grpc<ThriftChannel<T>>) -> Result<()
         .map_err(|e| Status::unavailable(format!("transport is not ready: {e}")))
 }
 
-/// Runs a client call through the client's middleware.
-async fn run<In, Out, H, F>(
+/// Runs a client call (gRPC or ping-pong) through the client's middleware,
+/// if it has any.
+pub(crate) async fn run_call<In, Out, H, F>(
     request: Request<In>,
     invoke: Option<Invoke>,
     call: H,

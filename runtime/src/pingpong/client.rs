@@ -357,24 +357,30 @@ impl PingPongClient {
             .and_then(|o| o.timeout)
             .or_else(|| request_timeout(&request))
             .or(self.inner.options.timeout);
-        let info = Arc::new(CallInfo {
-            service: self.inner.service,
-            method,
-            kind: if oneway {
-                CallKind::Oneway
-            } else {
-                CallKind::Unary
-            },
-            transport: Transport::PingPong(self.inner.options.framing),
-            peer: None,
-        });
-        let observer = self.inner.options.observers.start(info.clone());
-        let invoke = Invoke {
-            info,
-            layers: (!self.inner.options.layers.is_empty())
-                .then(|| self.inner.options.layers.clone()),
-            read_hooks: crate::server::invoke::no_read_hooks(),
-            deadline: None,
+        let options = &self.inner.options;
+        let (invoke, observer) = if options.layers.is_empty() && options.observers.is_idle() {
+            // Nothing to run or observe: the call goes straight out.
+            (None, None)
+        } else {
+            let info = Arc::new(CallInfo {
+                service: self.inner.service,
+                method,
+                kind: if oneway {
+                    CallKind::Oneway
+                } else {
+                    CallKind::Unary
+                },
+                transport: Transport::PingPong(options.framing),
+                peer: None,
+            });
+            let observer = options.observers.start(info.clone());
+            let invoke = (!options.layers.is_empty()).then(|| Invoke {
+                info,
+                layers: Some(options.layers.clone()),
+                read_hooks: crate::server::invoke::no_read_hooks(),
+                deadline: None,
+            });
+            (invoke, observer)
         };
         let client = self.clone();
         let codec_observer = observer.clone();
@@ -382,7 +388,7 @@ impl PingPongClient {
         // Each attempt stops at the deadline itself (so that the breaker
         // sees the timeout), just before the bound below would.
         let deadline = timeout.and_then(|t| tokio::time::Instant::from_std(start).checked_add(t));
-        let attempt = crate::server::invoke::invoke(request, invoke, move |r| async move {
+        let attempt = crate::client::run_call(request, invoke, move |r| async move {
             client
                 .call_inner::<A, R>(method, r, oneway, timeout, deadline, codec_observer)
                 .await
