@@ -10,6 +10,7 @@ use bytes::{Buf, Bytes};
 use http_body::{Body, Frame, SizeHint};
 use tonic::Status;
 
+use super::limits::StreamHold;
 use crate::observe::CallObserver;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -152,16 +153,32 @@ impl ActiveCalls {
 
     pub(crate) fn enter(&self) -> CallGuard {
         self.0.fetch_add(1, Ordering::Relaxed);
-        CallGuard(self.0.clone())
+        CallGuard {
+            active: self.0.clone(),
+            stream: None,
+        }
     }
 }
 
 /// Decrements the active-call count when dropped.
-pub(crate) struct CallGuard(Arc<AtomicUsize>);
+pub(crate) struct CallGuard {
+    active: Arc<AtomicUsize>,
+    /// The server's stream slot, when stream limits are counted: released
+    /// with the guard, when the response is over.
+    stream: Option<StreamHold>,
+}
+
+impl CallGuard {
+    /// Also holds the stream slot the connection admitted the call with.
+    pub(crate) fn holding(mut self, stream: Option<StreamHold>) -> Self {
+        self.stream = stream;
+        self
+    }
+}
 
 impl Drop for CallGuard {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.active.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -19,6 +19,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::body::{ActiveCalls, CallGuard, GuardedBody, LimitedBody};
 use super::invoke::{self, Invoke, ReadHook};
+use super::limits::StreamHold;
 use crate::call::{CallInfo, CallKind, CallLayer, LayerStack, Transport};
 use crate::codec::{encoded_size, ThriftCodec};
 use crate::metainfo::MetaInfo;
@@ -139,12 +140,13 @@ impl ServiceConfig {
         service: &'static str,
         method: &'static str,
         kind: CallKind,
-        req: http::Request<B>,
+        mut req: http::Request<B>,
     ) -> Result<Begun<B>, HttpResponse>
     where
         B: http_body::Body,
     {
-        let guard = self.active.enter();
+        let hold = req.extensions_mut().remove::<StreamHold>();
+        let guard = self.active.enter().holding(hold);
         let (req, deadline) = match prepare(self, req) {
             Ok(p) => p,
             Err(resp) => return Err(finish(guard, None, resp)),

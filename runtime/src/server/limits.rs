@@ -43,6 +43,22 @@ impl Drop for StreamSlot {
     }
 }
 
+/// A stream slot travelling with its request, from the connection that
+/// admitted the stream to the response body that ends it.
+#[derive(Debug, Clone)]
+pub(crate) struct StreamHold {
+    /// Only held: dropping the last clone releases the slot.
+    _slot: Arc<StreamSlot>,
+}
+
+impl StreamHold {
+    pub(crate) fn new(slot: StreamSlot) -> Self {
+        StreamHold {
+            _slot: Arc::new(slot),
+        }
+    }
+}
+
 fn take(counter: &AtomicUsize, max: Option<usize>) -> bool {
     let n = counter.fetch_add(1, Ordering::AcqRel) + 1;
     match max {

@@ -29,7 +29,7 @@ use tower::ServiceExt;
 
 use super::dispatch::status_response;
 use super::dispatch::PeerAddr;
-use super::limits::{Limits, StreamSlot};
+use super::limits::{Limits, StreamHold};
 use super::rewind::Rewind;
 use crate::pingpong::{serve_connection, PingPongConfig, PingPongRoutes, PingPongService};
 use crate::transport::{detect, Detected, FrameKind};
@@ -519,13 +519,10 @@ async fn serve_http2<IO>(
             if let Some(p) = peer {
                 req.extensions_mut().insert(PeerAddr(p));
             }
-            let resp = route(&routes.services, req).await;
-            Ok(resp.map(|b| {
-                tonic::body::Body::new(SlotBody {
-                    inner: b,
-                    _slot: slot,
-                })
-            }))
+            // Held by the call's response body (see `CallGuard`), so the
+            // stream counts until its last frame is sent.
+            req.extensions_mut().insert(StreamHold::new(slot));
+            Ok(route(&routes.services, req).await)
         }
     });
     let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
@@ -576,32 +573,6 @@ async fn idle_watch(streams: Arc<AtomicUsize>, started: Arc<AtomicU64>, idle: Du
             return;
         }
         seen = now;
-    }
-}
-
-/// A response body that holds a stream slot until the stream is over.
-struct SlotBody {
-    inner: tonic::body::Body,
-    _slot: StreamSlot,
-}
-
-impl http_body::Body for SlotBody {
-    type Data = bytes::Bytes;
-    type Error = Status;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Status>>> {
-        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
     }
 }
 
