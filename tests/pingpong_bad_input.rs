@@ -31,7 +31,7 @@ tonic_thrift::thrift_service!("idl/echo.thrift");
 tonic_thrift::thrift_service!("idl/kitchen_sink.thrift");
 
 use echo::test_service_client::{TestServiceClient, TestServiceStreamClient};
-use echo::test_service_server::{TestService, TestServiceServer};
+use echo::test_service_server::TestServiceServer;
 
 // ---------------------------------------------------------------------------
 // Panics inside the library (connection tasks are spawned: a panic there
@@ -67,60 +67,8 @@ fn assert_no_library_panics() {
     assert!(v.is_empty(), "panics outside the tests: {v:?}");
 }
 
-// ---------------------------------------------------------------------------
-// The echo handler. `EchoPingPong` answers its message; a message
-// `text|N` is answered after N ms.
-
-type BoxStream =
-    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<echo::Response, Status>> + Send>>;
-
-struct Echo;
-
-#[tonic::async_trait]
-impl TestService for Echo {
-    type EchoStream = BoxStream;
-    type EchoServerStream = BoxStream;
-
-    async fn echo(
-        &self,
-        request: Request<Streaming<echo::Request>>,
-    ) -> Result<Response<BoxStream>, Status> {
-        let s = request
-            .into_inner()
-            .map(|m| m.map(|m| echo::Response { message: m.message }));
-        Ok(Response::new(Box::pin(s)))
-    }
-    async fn echo_client(
-        &self,
-        _request: Request<Streaming<echo::Request>>,
-    ) -> Result<Response<echo::Response>, Status> {
-        Err(Status::unimplemented("not here"))
-    }
-    async fn echo_server(
-        &self,
-        _request: Request<echo::Request>,
-    ) -> Result<Response<BoxStream>, Status> {
-        Err(Status::unimplemented("not here"))
-    }
-    async fn echo_unary(
-        &self,
-        request: Request<echo::Request>,
-    ) -> Result<Response<echo::Response>, Status> {
-        self.echo_ping_pong(request).await
-    }
-    async fn echo_ping_pong(
-        &self,
-        request: Request<echo::Request>,
-    ) -> Result<Response<echo::Response>, Status> {
-        let msg = request.into_inner().message;
-        if let Some((_, ms)) = msg.rsplit_once('|') {
-            if let Ok(ms) = ms.parse::<u64>() {
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-            }
-        }
-        Ok(Response::new(echo::Response { message: msg }))
-    }
-}
+mod pingpong_support;
+use pingpong_support::Echo;
 
 async fn start_with(server: tonic_thrift::Server) -> SocketAddr {
     watch_panics();

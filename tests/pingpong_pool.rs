@@ -11,72 +11,20 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
-use tonic::{Code, Request, Response, Status, Streaming};
+use tonic::{Code, Request, Status};
 use tonic_thrift::pingpong::PingPongOptions;
 use tonic_thrift::transport::Framing;
 
 tonic_thrift::thrift_service!("idl/echo.thrift");
 
 use echo::test_service_client::TestServiceClient;
-use echo::test_service_server::{TestService, TestServiceServer};
+use echo::test_service_server::TestServiceServer;
 
-// ---------------------------------------------------------------------------
-// The echo handler: `EchoPingPong` answers its message; a message `text|N`
-// is answered after N ms.
-
-type BoxStream = Pin<Box<dyn futures_util::Stream<Item = Result<echo::Response, Status>> + Send>>;
-
-struct Echo;
-
-#[tonic::async_trait]
-impl TestService for Echo {
-    type EchoStream = BoxStream;
-    type EchoServerStream = BoxStream;
-
-    async fn echo(
-        &self,
-        request: Request<Streaming<echo::Request>>,
-    ) -> Result<Response<BoxStream>, Status> {
-        let s = request
-            .into_inner()
-            .map(|m| m.map(|m| echo::Response { message: m.message }));
-        Ok(Response::new(Box::pin(s)))
-    }
-    async fn echo_client(
-        &self,
-        _request: Request<Streaming<echo::Request>>,
-    ) -> Result<Response<echo::Response>, Status> {
-        Err(Status::unimplemented("not here"))
-    }
-    async fn echo_server(
-        &self,
-        _request: Request<echo::Request>,
-    ) -> Result<Response<BoxStream>, Status> {
-        Err(Status::unimplemented("not here"))
-    }
-    async fn echo_unary(
-        &self,
-        request: Request<echo::Request>,
-    ) -> Result<Response<echo::Response>, Status> {
-        self.echo_ping_pong(request).await
-    }
-    async fn echo_ping_pong(
-        &self,
-        request: Request<echo::Request>,
-    ) -> Result<Response<echo::Response>, Status> {
-        let msg = request.into_inner().message;
-        if let Some((_, ms)) = msg.rsplit_once('|') {
-            if let Ok(ms) = ms.parse::<u64>() {
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-            }
-        }
-        Ok(Response::new(echo::Response { message: msg }))
-    }
-}
+mod pingpong_support;
+use pingpong_support::Echo;
 
 fn req(m: &str) -> echo::Request {
     echo::Request {
