@@ -1,7 +1,7 @@
 //! Constant values → Rust expressions, and `const` definitions → items.
 
 use proc_macro2::{Literal, TokenStream};
-use quote::quote;
+use quote::{quote, ToTokens};
 
 use crate::ast::{self, ConstKind, Definition};
 use crate::gen::{doc_attrs, names, rust_type::rust_type};
@@ -166,16 +166,6 @@ fn float(d: f64) -> TokenStream {
         quote!(f64::INFINITY)
     } else {
         quote!(f64::NEG_INFINITY)
-    }
-}
-
-trait IntoTokens {
-    fn into_token_stream(self) -> TokenStream;
-}
-
-impl IntoTokens for Literal {
-    fn into_token_stream(self) -> TokenStream {
-        quote!(#self)
     }
 }
 
