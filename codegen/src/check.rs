@@ -212,8 +212,8 @@ impl Checker<'_> {
 
     fn enumeration(&mut self, file: usize, e: &ast::Enum) {
         let mut names = HashSet::new();
-        let mut next: i64 = 0;
-        for v in &e.variants {
+        let values = crate::gen::consts::enum_values(e);
+        for (v, &value) in e.variants.iter().zip(&values) {
             if !names.insert(crate::gen::names::camel(&v.name.name)) {
                 self.err(
                     file,
@@ -224,7 +224,6 @@ impl Checker<'_> {
                     ),
                 );
             }
-            let value = v.value.map_or(next, |(n, _)| n);
             if !(i32::MIN as i64..=i32::MAX as i64).contains(&value) {
                 let span = v.value.map_or(v.name.span, |(_, s)| s);
                 self.err(
@@ -233,7 +232,6 @@ impl Checker<'_> {
                     format!("enum value {value} is out of the i32 range"),
                 );
             }
-            next = value.saturating_add(1);
         }
     }
 
@@ -305,11 +303,7 @@ impl Checker<'_> {
             }
             (Ty::Def(id), _) => match self.p.def(*id) {
                 Definition::Enum(e) => match &v.kind {
-                    ConstKind::Int(n) => e
-                        .variants
-                        .iter()
-                        .enumerate()
-                        .any(|(i, _)| crate::gen::consts::enum_values(e)[i] == *n),
+                    ConstKind::Int(n) => crate::gen::consts::enum_values(e).contains(n),
                     ConstKind::Ident(i) => self.p.enum_value(*id, i).is_some(),
                     _ => false,
                 },
