@@ -384,15 +384,19 @@ pub(crate) fn read_arm(
 }
 
 fn decode_body(owner: &str, specs: &[FieldSpec]) -> TokenStream {
-    let locals = specs.iter().map(|f| {
-        let local = format_ident!("f_{}", f.ident.to_string().trim_start_matches("r#"));
+    // One local per field, named after it (`r#type` -> `f_type`).
+    let local_names: Vec<Ident> = specs
+        .iter()
+        .map(|f| format_ident!("f_{}", f.ident.to_string().trim_start_matches("r#")))
+        .collect();
+    let locals = specs.iter().zip(&local_names).map(|(f, local)| {
         let ty = &f.ty;
         quote!(let mut #local: ::core::option::Option<#ty> = ::core::option::Option::None;)
     });
     let arms: Vec<TokenStream> = specs
         .iter()
-        .map(|f| {
-            let local = format_ident!("f_{}", f.ident.to_string().trim_start_matches("r#"));
+        .zip(&local_names)
+        .map(|(f, local)| {
             read_arm(
                 f.id,
                 &f.ty,
@@ -403,9 +407,8 @@ fn decode_body(owner: &str, specs: &[FieldSpec]) -> TokenStream {
         })
         .collect();
     let field_loop = field_loop(&arms);
-    let build = specs.iter().map(|f| {
+    let build = specs.iter().zip(&local_names).map(|(f, local)| {
         let ident = &f.ident;
-        let local = format_ident!("f_{}", f.ident.to_string().trim_start_matches("r#"));
         let wire = &f.wire_name;
         if f.optional {
             quote!(#ident: #local,)
