@@ -15,9 +15,9 @@
 //! It prints one JSON line per case, `{"case":..,"ok":..,"detail":..}`, and
 //! exits with 1 if any case fails, 2 on bad arguments.
 //!
-//! Streaming and `unary` methods go over gRPC (`TestServiceStreamClient` on a
+//! Streaming and `unary` methods go over gRPC (`TestServiceClient` on a
 //! tonic `Channel`); ping-pong methods over TTHeader, TTHeader+Framed, Framed
-//! or Buffered (`TestServiceClient`). Like the Go client, every case runs
+//! or Buffered (`TestServicePingPongClient`). Like the Go client, every case runs
 //! under a 5 s deadline unless it sets its own, and a case that hangs is
 //! failed by a watchdog after 15 s.
 
@@ -36,7 +36,7 @@ tonic_thrift::include_thrift!("echo");
 // ... and the macro path for the methods the server does not have.
 tonic_thrift::thrift_service!("idl/missing.thrift");
 
-use echo::test_service_client::{TestServiceClient, TestServiceStreamClient};
+use echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
 
 /// The deadline of every case that does not set its own (the Go client's `-timeout`).
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -110,10 +110,10 @@ fn transport_seen(tp: &str) -> &'static str {
 /// The clients every case shares (like the Go client's cached clients).
 #[derive(Clone)]
 struct Clients {
-    grpc: TestServiceStreamClient<Channel>,
-    missing_grpc: missing::test_service_client::TestServiceStreamClient<Channel>,
-    pingpong: Vec<(&'static str, TestServiceClient)>,
-    missing_pingpong: missing::test_service_client::TestServiceClient,
+    grpc: TestServiceClient<Channel>,
+    missing_grpc: missing::test_service_client::TestServiceClient<Channel>,
+    pingpong: Vec<(&'static str, TestServicePingPongClient)>,
+    missing_pingpong: missing::test_service_client::TestServicePingPongClient,
 }
 
 impl Clients {
@@ -123,26 +123,26 @@ impl Clients {
             .connect_lazy();
         let options = || PingPongOptions::default().timeout(TIMEOUT);
         Ok(Clients {
-            grpc: TestServiceStreamClient::new(channel.clone()),
-            missing_grpc: missing::test_service_client::TestServiceStreamClient::new(channel),
+            grpc: TestServiceClient::new(channel.clone()),
+            missing_grpc: missing::test_service_client::TestServiceClient::new(channel),
             pingpong: TRANSPORTS
                 .iter()
                 .map(|&(name, framing)| {
                     (
                         name,
-                        TestServiceClient::with_options(addr, options().framing(framing)),
+                        TestServicePingPongClient::with_options(addr, options().framing(framing)),
                     )
                 })
                 .collect(),
             // A stock Kitex client with WithTransportProtocol(TTHeader) sends TTHeader+Framed.
-            missing_pingpong: missing::test_service_client::TestServiceClient::with_options(
+            missing_pingpong: missing::test_service_client::TestServicePingPongClient::with_options(
                 addr,
                 options().framing(Framing::TTHeader { inner_framed: true }),
             ),
         })
     }
 
-    fn pingpong(&self, tp: &str) -> &TestServiceClient {
+    fn pingpong(&self, tp: &str) -> &TestServicePingPongClient {
         self.pingpong
             .iter()
             .find(|(name, _)| *name == tp)

@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status, Streaming};
 // The build.rs path: build.rs compiled idl/echo.thrift into $OUT_DIR/echo.rs.
 tonic_thrift::include_thrift!("echo");
 
-use echo::test_service_client::TestServiceStreamClient;
+use echo::test_service_client::TestServiceClient;
 use echo::test_service_server::{TestService, TestServiceServer};
 use echo::{Request as EchoRequest, Response as EchoResponse};
 
@@ -102,7 +102,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("server listening on {addr}");
 
-    let mut client = TestServiceStreamClient::connect(format!("http://{addr}")).await?;
+    let mut client = TestServiceClient::connect(format!("http://{addr}")).await?;
 
     // Bidirectional: send three messages, read three echoes.
     let outbound = futures_util::stream::iter(["ping", "pong", "done"].map(request));

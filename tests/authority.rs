@@ -47,7 +47,7 @@ async fn authority_is_the_service_name() {
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
     );
     let mut client =
-        echo::test_service_client::TestServiceStreamClient::connect(format!("http://{addr}"))
+        echo::test_service_client::TestServiceClient::connect(format!("http://{addr}"))
             .await
             .unwrap();
     let err = client

@@ -13,14 +13,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use balance_support::echo::test_service::{EchoPingPongArgs, EchoPingPongResult};
-use balance_support::echo::test_service_client::{TestServiceClient, TestServiceStreamClient};
+use balance_support::echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
 use balance_support::{dead_addr, req, who, TestServer};
 use tonic::{Code, Status};
 use tonic_thrift::balance::{
     BalanceOptions, BalancedChannel, ClusterStatus, DnsResolver, Instance, ResolveError, Resolver,
     StaticResolver,
 };
-use tonic_thrift::client::StreamOptions;
+use tonic_thrift::grpc::GrpcOptions;
 use tonic_thrift::pingpong::{PingPongClient, PingPongOptions};
 
 /// A hosts file: what the stub lookup answers, or an error.
@@ -72,18 +72,18 @@ impl Hosts {
 
 /// Both transports over the same discovery settings.
 struct Clients {
-    grpc: TestServiceStreamClient<BalancedChannel>,
+    grpc: TestServiceClient<BalancedChannel>,
     channel: BalancedChannel,
-    pingpong: TestServiceClient,
+    pingpong: TestServicePingPongClient,
 }
 
 impl Clients {
     fn new(balance: BalanceOptions) -> Clients {
         let channel = BalancedChannel::new(balance.clone());
         Clients {
-            grpc: TestServiceStreamClient::with_options(channel.clone(), StreamOptions::default()),
+            grpc: TestServiceClient::with_options(channel.clone(), GrpcOptions::default()),
             channel,
-            pingpong: TestServiceClient::with_balancer(balance, PingPongOptions::default()),
+            pingpong: TestServicePingPongClient::with_balancer(balance, PingPongOptions::default()),
         }
     }
 
@@ -232,8 +232,10 @@ async fn dns_through_the_system_resolver() {
     // `localhost` resolves (to 127.0.0.1 and/or ::1) without a network.
     let a = TestServer::start("a").await;
     let resolver = DnsResolver::new(format!("localhost:{}", a.addr.port()));
-    let client =
-        TestServiceClient::with_balancer(BalanceOptions::new(resolver), PingPongOptions::default());
+    let client = TestServicePingPongClient::with_balancer(
+        BalanceOptions::new(resolver),
+        PingPongOptions::default(),
+    );
     let mut ok = 0;
     for _ in 0..4 {
         // ::1 may be listed but not listened on: at most one connect failure.

@@ -1,7 +1,7 @@
 //! Balancing, circuit breaking, unhealthy instances and retries end to
 //! end, on both transports: gRPC through `BalancedChannel` under the
-//! generated `TestServiceStreamClient`, ping-pong (TTHeader) through the
-//! generated `TestServiceClient::with_balancer`. The test servers say who
+//! generated `TestServiceClient`, ping-pong (TTHeader) through the
+//! generated `TestServicePingPongClient::with_balancer`. The test servers say who
 //! answered and fail on command (see `balance_support`).
 
 mod balance_support;
@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use balance_support::echo::test_service_client::{TestServiceClient, TestServiceStreamClient};
+use balance_support::echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
 use balance_support::{dead_addr, req, who, Mode, TestServer};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
@@ -20,19 +20,19 @@ use tonic_thrift::balance::{
     BalanceOptions, BalancedChannel, BreakerConfig, BreakerState, ConsistentHash, HashKey,
     Idempotent, Instance, RetryPolicy, StaticResolver,
 };
-use tonic_thrift::client::StreamOptions;
+use tonic_thrift::grpc::GrpcOptions;
 use tonic_thrift::metainfo::MetaInfo;
 use tonic_thrift::pingpong::{PingPongClient, PingPongOptions};
 use tonic_thrift::BizStatusError;
 
-type Grpc = TestServiceStreamClient<BalancedChannel>;
+type Grpc = TestServiceClient<BalancedChannel>;
 
 fn grpc(balance: BalanceOptions) -> Grpc {
-    TestServiceStreamClient::with_options(BalancedChannel::new(balance), StreamOptions::default())
+    TestServiceClient::with_options(BalancedChannel::new(balance), GrpcOptions::default())
 }
 
-fn pingpong(balance: BalanceOptions) -> TestServiceClient {
-    TestServiceClient::with_balancer(balance, PingPongOptions::default())
+fn pingpong(balance: BalanceOptions) -> TestServicePingPongClient {
+    TestServicePingPongClient::with_balancer(balance, PingPongOptions::default())
 }
 
 /// A breaker that opens after 10 results at 50 % failures and probes after 300 ms.
@@ -49,7 +49,7 @@ fn small_breaker() -> BreakerConfig {
 #[derive(Clone)]
 enum Client {
     Grpc(Box<Grpc>),
-    PingPong(TestServiceClient),
+    PingPong(TestServicePingPongClient),
 }
 
 impl Client {
@@ -310,9 +310,9 @@ async fn grpc_breaker_opens_probes_and_closes() {
     let channel = BalancedChannel::new(
         BalanceOptions::from_addrs([a.addr(), b.addr()]).breaker(small_breaker()),
     );
-    let client = Client::Grpc(Box::new(TestServiceStreamClient::with_options(
+    let client = Client::Grpc(Box::new(TestServiceClient::with_options(
         channel.clone(),
-        StreamOptions::default(),
+        GrpcOptions::default(),
     )));
     breaker_cycle("grpc", client, || channel.status(), &a, &b).await;
 }
@@ -365,8 +365,7 @@ async fn breakers_are_per_method() {
     let a = TestServer::start("a").await;
     let channel =
         BalancedChannel::new(BalanceOptions::from_addrs([a.addr()]).breaker(small_breaker()));
-    let mut client =
-        TestServiceStreamClient::with_options(channel.clone(), StreamOptions::default());
+    let mut client = TestServiceClient::with_options(channel.clone(), GrpcOptions::default());
     a.control.set(Mode::Unavailable);
     for _ in 0..10 {
         client.echo_unary(req("x")).await.unwrap_err();
@@ -398,8 +397,7 @@ async fn stream_creation_failures_feed_the_breaker() {
     let a = TestServer::start("a").await;
     let channel =
         BalancedChannel::new(BalanceOptions::from_addrs([a.addr()]).breaker(small_breaker()));
-    let mut client =
-        TestServiceStreamClient::with_options(channel.clone(), StreamOptions::default());
+    let mut client = TestServiceClient::with_options(channel.clone(), GrpcOptions::default());
     a.control.set(Mode::Exhausted);
     for _ in 0..10 {
         let e = match client.echo(futures_util::stream::iter([req("x")])).await {
@@ -474,9 +472,9 @@ async fn an_instance_that_fails_to_connect_is_skipped_until_it_recovers() {
     let balance = BalanceOptions::from_addrs([a.addr(), b_addr.clone()])
         .connect_backoff(Duration::from_millis(200), Duration::from_secs(1));
     let channel = BalancedChannel::new(balance.clone());
-    let grpc_client = Client::Grpc(Box::new(TestServiceStreamClient::with_options(
+    let grpc_client = Client::Grpc(Box::new(TestServiceClient::with_options(
         channel.clone(),
-        StreamOptions::default(),
+        GrpcOptions::default(),
     )));
     let pp = pingpong(balance);
     let pp_client = Client::PingPong(pp.clone());
@@ -595,7 +593,7 @@ async fn closer() -> (String, Arc<AtomicUsize>) {
 async fn pingpong_retries_requests_that_were_not_sent() {
     let a = TestServer::start("a").await;
     let dead = dead_addr().await;
-    let client = TestServiceClient::with_balancer(
+    let client = TestServicePingPongClient::with_balancer(
         BalanceOptions::from_addrs([a.addr(), dead]),
         PingPongOptions::default().retry(RetryPolicy::new()),
     );
@@ -613,7 +611,7 @@ async fn pingpong_retries_sent_requests_only_when_idempotent() {
     let (closer_addr, seen) = closer().await;
     let balance = BalanceOptions::from_addrs([closer_addr, a.addr()]).no_breaker();
     // Not idempotent: the calls the closer got fail (it may have acted on them).
-    let plain = TestServiceClient::with_balancer(
+    let plain = TestServicePingPongClient::with_balancer(
         balance.clone(),
         PingPongOptions::default().retry(RetryPolicy::new()),
     );
@@ -629,7 +627,7 @@ async fn pingpong_retries_sent_requests_only_when_idempotent() {
     assert_eq!(seen.load(Ordering::SeqCst), 5);
     // Declared idempotent (by method or per request): retried on `a`, so
     // every call succeeds (the closer still sees its first attempts).
-    let by_method = TestServiceClient::with_balancer(
+    let by_method = TestServicePingPongClient::with_balancer(
         balance.clone(),
         PingPongOptions::default().retry(RetryPolicy::new().idempotent(["EchoPingPong"])),
     );
@@ -643,7 +641,7 @@ async fn pingpong_retries_sent_requests_only_when_idempotent() {
     }
     assert_eq!(a.control.hits() - before, 10);
     assert!(seen.load(Ordering::SeqCst) >= 10, "the closer got calls");
-    let per_request = TestServiceClient::with_balancer(
+    let per_request = TestServicePingPongClient::with_balancer(
         balance,
         PingPongOptions::default().retry(RetryPolicy::new()),
     );
@@ -658,7 +656,7 @@ async fn pingpong_retries_sent_requests_only_when_idempotent() {
 async fn pingpong_retry_budget_bounds_retries() {
     let (c1, seen1) = closer().await;
     let (c2, seen2) = closer().await;
-    let client = TestServiceClient::with_balancer(
+    let client = TestServicePingPongClient::with_balancer(
         BalanceOptions::from_addrs([c1, c2]).no_breaker(),
         PingPongOptions::default().retry(
             RetryPolicy::new()
@@ -683,7 +681,7 @@ async fn pingpong_retry_budget_bounds_retries() {
 async fn a_flapping_instance_does_not_fail_calls_and_comes_back() {
     let a = TestServer::start("a").await;
     let mut b = TestServer::start("b").await;
-    let client = TestServiceClient::with_balancer(
+    let client = TestServicePingPongClient::with_balancer(
         BalanceOptions::from_addrs([a.addr(), b.addr()])
             .connect_backoff(Duration::from_millis(50), Duration::from_millis(200)),
         // Idempotent: a call caught by the server closing its connections

@@ -15,19 +15,17 @@ use tonic_thrift::layer::RateLimitLayer;
 use tonic_thrift::pingpong::{application_exception, PingPongOptions};
 
 /// A bidi stream that stays open (no message, no half-close).
-async fn open_stream(
-    client: &mut TestServiceStreamClient,
-) -> Result<Streaming<echo::Response>, Status> {
+async fn open_stream(client: &mut TestServiceClient) -> Result<Streaming<echo::Response>, Status> {
     let out = futures_util::stream::pending::<echo::Request>();
     client.echo(out).await.map(|r| r.into_inner())
 }
 
 /// A gRPC client on a connection of its own.
-async fn new_conn(server: &Running) -> TestServiceStreamClient {
+async fn new_conn(server: &Running) -> TestServiceClient {
     server.grpc().await
 }
 
-async fn unary_ok(client: &mut TestServiceStreamClient) {
+async fn unary_ok(client: &mut TestServiceClient) {
     let r = client
         .echo_unary(req("ok"))
         .await

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use governance_support::*;
 use tonic::{Code, Request, Status};
 use tonic_thrift::call::{CallInfo, CallKind, Transport};
-use tonic_thrift::client::StreamOptions;
+use tonic_thrift::grpc::GrpcOptions;
 use tonic_thrift::metainfo::MetaInfo;
 use tonic_thrift::observe::{Direction, MessageHook};
 use tonic_thrift::pingpong::{application_exception, ExceptionKind, PingPongOptions};
@@ -106,7 +106,7 @@ async fn layers_see_method_metadata_request_and_response_grpc() {
         serve_svc(TestServiceServer::new(Gov::default()).layer(recording(server_seen.clone())))
             .await;
     let mut client = server
-        .grpc_with(StreamOptions::default().layer(recording(client_seen.clone())))
+        .grpc_with(GrpcOptions::default().layer(recording(client_seen.clone())))
         .await;
     let r = client.echo_unary(with_x_test("hello")).await.unwrap();
     assert_eq!(r.into_inner().message, "hello");
@@ -291,7 +291,7 @@ async fn the_first_layer_added_is_the_outermost() {
     let client_order = log();
     let mut grpc = server
         .grpc_with(
-            StreamOptions::default()
+            GrpcOptions::default()
                 .layer(ordered("a", client_order.clone()))
                 .layer(ordered("b", client_order.clone())),
         )
@@ -389,7 +389,7 @@ async fn hooks_see_every_bidi_message_with_its_exact_size() {
     let server =
         serve_svc(TestServiceServer::new(Gov::default()).message_hook(server_hook.clone())).await;
     let mut grpc = server
-        .grpc_with(StreamOptions::default().message_hook(client_hook.clone()))
+        .grpc_with(GrpcOptions::default().message_hook(client_hook.clone()))
         .await;
     let out = futures_util::stream::iter(["abc", "abc", "abc"].map(req));
     let replies: Vec<_> = grpc.echo(out).await.unwrap().into_inner().collect().await;
@@ -543,7 +543,7 @@ async fn a_server_send_hook_error_ends_the_stream_with_its_status() {
 async fn a_client_recv_hook_error_ends_the_stream_with_its_status() {
     let server = serve_svc(TestServiceServer::new(Gov::default())).await;
     let mut grpc = server
-        .grpc_with(StreamOptions::default().message_hook(Hook {
+        .grpc_with(GrpcOptions::default().message_hook(Hook {
             refuse: Some((Direction::Recv, "bad")),
             ..Hook::default()
         }))
@@ -596,7 +596,7 @@ async fn pingpong_client_hooks_see_the_typed_messages() {
 async fn a_client_send_hook_error_ends_the_stream_with_its_status() {
     let server = serve_svc(TestServiceServer::new(Gov::default())).await;
     let mut grpc = server
-        .grpc_with(StreamOptions::default().message_hook(Hook {
+        .grpc_with(GrpcOptions::default().message_hook(Hook {
             refuse: Some((Direction::Send, "bad")),
             ..Hook::default()
         }))
@@ -628,7 +628,7 @@ async fn a_client_send_hook_error_ends_the_stream_with_its_status() {
 async fn a_client_send_hook_error_fails_the_unary_call_with_its_status() {
     let server = serve_svc(TestServiceServer::new(Gov::default())).await;
     let mut grpc = server
-        .grpc_with(StreamOptions::default().message_hook(Hook {
+        .grpc_with(GrpcOptions::default().message_hook(Hook {
             refuse: Some((Direction::Send, "bad")),
             ..Hook::default()
         }))
@@ -822,7 +822,7 @@ async fn a_panicking_layer_fails_the_call_with_internal() {
         call_next(next, call)
     });
     let mut grpc = server
-        .grpc_with(StreamOptions::default().layer(client_panicky.clone()))
+        .grpc_with(GrpcOptions::default().layer(client_panicky.clone()))
         .await;
     let err = grpc.echo_unary(req("panic-layer")).await.unwrap_err();
     assert_eq!(err.code(), Code::Internal, "client layer: {err:?}");

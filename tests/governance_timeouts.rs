@@ -14,9 +14,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use governance_support::*;
 use tonic::{Code, Request};
-use tonic_thrift::client::{
-    call_with_timeout, recv_timeout, send_timeout, CallOptions, StreamOptions,
-};
+use tonic_thrift::grpc::{call_with_timeout, recv_timeout, send_timeout, CallOptions, GrpcOptions};
 use tonic_thrift::pingpong::PingPongOptions;
 use tonic_thrift::transport::Framing;
 
@@ -41,7 +39,7 @@ async fn gov_server() -> (Running, tokio::sync::mpsc::UnboundedReceiver<GuardEve
 async fn per_call_timeout_wins_over_the_client_timeout_grpc() {
     let (server, mut guards) = gov_server().await;
     let mut client = server
-        .grpc_with(StreamOptions::default().timeout(Duration::from_secs(5)))
+        .grpc_with(GrpcOptions::default().timeout(Duration::from_secs(5)))
         .await;
     let start = Instant::now();
     let err = client
@@ -89,7 +87,7 @@ async fn per_call_timeout_wins_over_the_client_timeout_pingpong() {
 async fn client_level_timeout_applies_when_the_call_sets_none() {
     let (server, _guards) = gov_server().await;
     let mut grpc = server
-        .grpc_with(StreamOptions::default().timeout(Duration::from_millis(150)))
+        .grpc_with(GrpcOptions::default().timeout(Duration::from_millis(150)))
         .await;
     let start = Instant::now();
     let err = grpc.echo_unary(req("sleep:3000")).await.unwrap_err();
@@ -112,7 +110,7 @@ async fn client_level_timeout_applies_when_the_call_sets_none() {
 async fn defaults_no_deadline_and_a_one_second_connect_timeout() {
     let (server, _guards) = gov_server().await;
     assert_eq!(
-        StreamOptions::default().get_connect_timeout(),
+        GrpcOptions::default().get_connect_timeout(),
         Duration::from_secs(1)
     );
     let mut grpc = server.grpc().await;
@@ -343,7 +341,7 @@ async fn the_server_enforces_the_deadline_on_its_own() {
         .connect()
         .await
         .unwrap();
-    let mut grpc = TestServiceStreamClient::new(ServerOnlyDeadline {
+    let mut grpc = TestServiceClient::new(ServerOnlyDeadline {
         inner: channel,
         value: "300m",
     });
@@ -420,9 +418,9 @@ async fn black_hole() -> (
 async fn connect_timeout_bounds_connecting_grpc() {
     let (addr, _held, _listener) = black_hole().await;
     let start = Instant::now();
-    let res = TestServiceStreamClient::connect_with(
+    let res = TestServiceClient::connect_with(
         format!("http://{addr}"),
-        StreamOptions::default().connect_timeout(Duration::from_millis(200)),
+        GrpcOptions::default().connect_timeout(Duration::from_millis(200)),
     )
     .await;
     let took = start.elapsed();
@@ -438,9 +436,9 @@ async fn connect_timeout_bounds_connecting_grpc() {
         l.local_addr().unwrap()
     };
     let start = Instant::now();
-    let res = TestServiceStreamClient::connect_with(
+    let res = TestServiceClient::connect_with(
         format!("http://{closed}"),
-        StreamOptions::default().connect_timeout(Duration::from_millis(200)),
+        GrpcOptions::default().connect_timeout(Duration::from_millis(200)),
     )
     .await;
     assert!(res.is_err());
@@ -450,7 +448,7 @@ async fn connect_timeout_bounds_connecting_grpc() {
 #[tokio::test]
 async fn connect_timeout_bounds_connecting_pingpong() {
     let (addr, _held, _listener) = black_hole().await;
-    let client = TestServiceClient::with_options(
+    let client = TestServicePingPongClient::with_options(
         addr.to_string(),
         PingPongOptions::default().connect_timeout(Duration::from_millis(200)),
     );

@@ -20,7 +20,7 @@ use futures_util::StreamExt;
 use governance_support::*;
 use tonic::Code;
 use tonic_thrift::call::{CallInfo, CallKind, Transport};
-use tonic_thrift::client::StreamOptions;
+use tonic_thrift::grpc::GrpcOptions;
 use tonic_thrift::observe::{CallEnd, Direction, MessageEvent, Tracer};
 use tonic_thrift::pingpong::PingPongOptions;
 use tonic_thrift::transport::Framing;
@@ -107,7 +107,7 @@ async fn a_tracer_sees_a_bidi_stream_of_three_messages() {
     let (server_rec, client_rec) = (Rec::default(), Rec::default());
     let server = serve_svc(TestServiceServer::new(Gov::default()).tracer(server_rec.clone())).await;
     let mut grpc = server
-        .grpc_with(StreamOptions::default().tracer(client_rec.clone()))
+        .grpc_with(GrpcOptions::default().tracer(client_rec.clone()))
         .await;
     let out = futures_util::stream::iter(["abc", "abc", "abc"].map(req));
     let replies: Vec<_> = grpc.echo(out).await.unwrap().into_inner().collect().await;
@@ -161,7 +161,7 @@ async fn a_tracer_sees_the_code_of_a_failing_call() {
     let (server_rec, client_rec) = (Rec::default(), Rec::default());
     let server = serve_svc(TestServiceServer::new(Gov::default()).tracer(server_rec.clone())).await;
     let mut grpc = server
-        .grpc_with(StreamOptions::default().tracer(client_rec.clone()))
+        .grpc_with(GrpcOptions::default().tracer(client_rec.clone()))
         .await;
     let err = grpc.echo_unary(req("fail")).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
@@ -188,7 +188,7 @@ async fn a_tracer_sees_the_code_of_a_stream_failing_midway() {
     let (server_rec, client_rec) = (Rec::default(), Rec::default());
     let server = serve_svc(TestServiceServer::new(Gov::default()).tracer(server_rec.clone())).await;
     let mut grpc = server
-        .grpc_with(StreamOptions::default().tracer(client_rec.clone()))
+        .grpc_with(GrpcOptions::default().tracer(client_rec.clone()))
         .await;
     let out = futures_util::stream::iter(["abc", "fail"].map(req));
     let mut inbound = grpc.echo(out).await.unwrap().into_inner();

@@ -54,7 +54,7 @@ use tonic_thrift::BizStatusError;
 tonic_thrift::include_thrift!("echo");
 
 use echo::test_service::{EchoPingPongArgs, EchoPingPongResult};
-use echo::test_service_client::{TestServiceClient, TestServiceStreamClient};
+use echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
 use echo::test_service_server::{TestService, TestServiceServer};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -609,7 +609,7 @@ fn with_headers(
 #[tokio::test]
 async fn bidi_request_with_metainfo_is_what_kitex_sends() {
     let log = Arc::new(Mutex::new(Vec::new()));
-    let mut client = TestServiceStreamClient::new(request_recorder(log.clone()));
+    let mut client = TestServiceClient::new(request_recorder(log.clone()));
     let mut request = Request::new(futures_util::stream::iter(vec![req("a"), req("b")]));
     request.set_timeout(Duration::from_secs(5));
     MetaInfo::attach(&mut request)
@@ -699,7 +699,7 @@ fn kitex_messages_decode() {
 async fn our_server_echoes_kitex_bytes_with_kitex_headers() {
     let (addr, probe, _stop) = start().await;
     let log = Arc::new(Mutex::new(Vec::new()));
-    let mut client = TestServiceStreamClient::new(response_recorder(channel(addr), log.clone()));
+    let mut client = TestServiceClient::new(response_recorder(channel(addr), log.clone()));
     let mut request = Request::new(futures_util::stream::iter(vec![req("a"), req("b")]));
     MetaInfo::attach(&mut request)
         .set_transient("TEST_KEY", "tv1")
@@ -804,7 +804,7 @@ fn assert_kitex_biz_block(got: &Received, what: &str) {
 async fn our_server_sends_kitex_biz_trailers() {
     let (addr, _probe, _stop) = start().await;
     let log = Arc::new(Mutex::new(Vec::new()));
-    let mut client = TestServiceStreamClient::new(response_recorder(channel(addr), log.clone()));
+    let mut client = TestServiceClient::new(response_recorder(channel(addr), log.clone()));
 
     // Unary: Kitex answers Trailers-Only (unary_biz_error).
     let _ = within("unary call", client.echo_unary(req("biz-error"))).await;
@@ -828,7 +828,7 @@ async fn our_server_sends_kitex_biz_trailers() {
     assert_eq!(to_hex(&bidi.data), to_hex(&hex(KITEX_DATA_OK1)));
 
     // And our client reads them back as the business error.
-    let mut plain = TestServiceStreamClient::new(channel(addr));
+    let mut plain = TestServiceClient::new(channel(addr));
     let status = within("unary call", plain.echo_unary(req("biz-error")))
         .await
         .unwrap_err();
@@ -936,7 +936,7 @@ async fn read_frame(sock: &mut TcpStream) -> (Vec<u8>, Frame) {
 async fn our_ttheader_call_is_what_kitex_sends() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let client = TestServiceClient::with_options(
+    let client = TestServicePingPongClient::with_options(
         addr.to_string(),
         PingPongOptions::default().timeout(Duration::from_secs(5)),
     );
@@ -1048,7 +1048,7 @@ async fn malformed_http2_metainfo_keys_are_dropped() {
         ("rpc-persist-bad%key", "y"),
         ("rpc-persist-", "empty key"),
     ];
-    let mut client = TestServiceStreamClient::new(with_headers(channel(addr), bad));
+    let mut client = TestServiceClient::new(with_headers(channel(addr), bad));
     fn meta<T>(r: &mut Request<T>) {
         MetaInfo::attach(r)
             .set_transient("TEST_KEY", "tv1")
@@ -1196,7 +1196,7 @@ fn non_json_biz_transport() -> impl tower::Service<
 #[tokio::test]
 async fn biz_extra_that_is_not_json_still_gives_the_business_error() {
     // gRPC, from the wire (Trailers-Only).
-    let mut client = TestServiceStreamClient::new(non_json_biz_transport());
+    let mut client = TestServiceClient::new(non_json_biz_transport());
     let s = within("unary", client.echo_unary(req("x")))
         .await
         .unwrap_err();
@@ -1211,7 +1211,7 @@ async fn biz_extra_that_is_not_json_still_gives_the_business_error() {
 
     // gRPC, through our server (a handler status with `biz-extra: not json`).
     let (addr, _probe, _stop) = start().await;
-    let mut client = TestServiceStreamClient::new(channel(addr));
+    let mut client = TestServiceClient::new(channel(addr));
     let s = within("unary", client.echo_unary(req("biz-not-json")))
         .await
         .unwrap_err();
@@ -1221,7 +1221,7 @@ async fn biz_extra_that_is_not_json_still_gives_the_business_error() {
     // string keys biz-status / biz-message / biz-extra.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let fake = listener.local_addr().unwrap();
-    let client = TestServiceClient::new(fake.to_string());
+    let client = TestServicePingPongClient::new(fake.to_string());
     let call = tokio::spawn(async move { client.echo_ping_pong(req("x")).await });
     let (mut sock, _) = within("accept", listener.accept()).await.unwrap();
     let (_, frame) = read_frame(&mut sock).await;
@@ -1258,7 +1258,7 @@ async fn unparsable_grpc_timeout_is_invalid_argument() {
     let (addr, probe, _stop) = start().await;
     for bad in ["abc", "123456789S", "5", "1.5S", "-1S", "5s"] {
         let mut client =
-            TestServiceStreamClient::new(with_headers(channel(addr), vec![("grpc-timeout", bad)]));
+            TestServiceClient::new(with_headers(channel(addr), vec![("grpc-timeout", bad)]));
         let s = within("unary", client.echo_unary(req("x")))
             .await
             .unwrap_err();
@@ -1298,7 +1298,7 @@ async fn unparsable_grpc_timeout_is_invalid_argument() {
 
     // A valid one still works through the same path.
     let mut client =
-        TestServiceStreamClient::new(with_headers(channel(addr), vec![("grpc-timeout", "5S")]));
+        TestServiceClient::new(with_headers(channel(addr), vec![("grpc-timeout", "5S")]));
     let r = within("unary", client.echo_unary(req("x"))).await.unwrap();
     assert_eq!(r.into_inner().message, "x");
 }
@@ -1323,7 +1323,7 @@ async fn client_deadline_before_response_headers_is_deadline_exceeded() {
             });
         }
     });
-    let mut client = TestServiceStreamClient::new(channel(addr));
+    let mut client = TestServiceClient::new(channel(addr));
     let timeout = 300u64;
     for what in ["unary", "bidi"] {
         let start = std::time::Instant::now();

@@ -10,7 +10,7 @@ use tonic_thrift::transport::Framing;
 
 tonic_thrift::thrift_service!("idl/echo.thrift");
 
-use echo::test_service_client::{TestServiceClient, TestServiceStreamClient};
+use echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
 use echo::test_service_server::{TestService, TestServiceServer};
 
 type BoxStream =
@@ -103,7 +103,7 @@ const FRAMINGS: [Framing; 4] = [
 async fn every_framing_round_trips_on_the_grpc_port() {
     let (addr, _stop) = start().await;
     for framing in FRAMINGS {
-        let client = TestServiceClient::with_options(
+        let client = TestServicePingPongClient::with_options(
             addr.to_string(),
             PingPongOptions::default().framing(framing),
         );
@@ -113,7 +113,7 @@ async fn every_framing_round_trips_on_the_grpc_port() {
         assert_eq!(r.into_inner().message, format!("Some({framing:?})"));
     }
     // gRPC on the same port still works.
-    let mut grpc = TestServiceStreamClient::connect(format!("http://{addr}"))
+    let mut grpc = TestServiceClient::connect(format!("http://{addr}"))
         .await
         .unwrap();
     let r = grpc.echo_unary(req("over grpc")).await.unwrap();
@@ -124,7 +124,7 @@ async fn every_framing_round_trips_on_the_grpc_port() {
 async fn handler_error_is_an_internal_error_exception() {
     let (addr, _stop) = start().await;
     for framing in FRAMINGS {
-        let client = TestServiceClient::with_options(
+        let client = TestServicePingPongClient::with_options(
             addr.to_string(),
             PingPongOptions::default().framing(framing),
         );
@@ -141,7 +141,7 @@ async fn handler_error_is_an_internal_error_exception() {
 #[tokio::test]
 async fn sequential_and_concurrent_calls() {
     let (addr, _stop) = start().await;
-    let client = TestServiceClient::new(addr.to_string());
+    let client = TestServicePingPongClient::new(addr.to_string());
     for i in 0..1000 {
         let m = format!("m{i}");
         let r = client.echo_ping_pong(req(&m)).await.unwrap();
@@ -167,7 +167,7 @@ async fn sequential_and_concurrent_calls() {
 #[tokio::test]
 async fn the_call_timeout_reaches_the_server_and_fails_the_call() {
     let (addr, _stop) = start().await;
-    let client = TestServiceClient::with_options(
+    let client = TestServicePingPongClient::with_options(
         addr.to_string(),
         PingPongOptions::default().timeout(Duration::from_millis(200)),
     );

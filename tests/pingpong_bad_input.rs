@@ -30,7 +30,7 @@ use tonic_thrift::FastStr;
 tonic_thrift::thrift_service!("idl/echo.thrift");
 tonic_thrift::thrift_service!("idl/kitchen_sink.thrift");
 
-use echo::test_service_client::{TestServiceClient, TestServiceStreamClient};
+use echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
 use echo::test_service_server::TestServiceServer;
 
 // ---------------------------------------------------------------------------
@@ -309,20 +309,20 @@ fn exception_of(f: &Frame) -> (MessageHeader, ApplicationException) {
 
 struct Witnesses {
     addr: SocketAddr,
-    grpc: TestServiceStreamClient,
-    pingpong: TestServiceClient,
+    grpc: TestServiceClient,
+    pingpong: TestServicePingPongClient,
     raw: Raw,
     seq: i32,
 }
 
 impl Witnesses {
     async fn open(addr: SocketAddr) -> Witnesses {
-        let mut grpc = TestServiceStreamClient::connect(format!("http://{addr}"))
+        let mut grpc = TestServiceClient::connect(format!("http://{addr}"))
             .await
             .unwrap();
         let r = grpc.echo_unary(req("grpc before")).await.unwrap();
         assert_eq!(r.into_inner().message, "grpc before");
-        let pingpong = TestServiceClient::with_options(
+        let pingpong = TestServicePingPongClient::with_options(
             addr.to_string(),
             PingPongOptions::default().max_connections(1),
         );
@@ -349,14 +349,14 @@ impl Witnesses {
             self.seq += 1;
             self.raw.echo(Framing::Framed, self.seq, "raw after").await;
             for framing in FRAMINGS {
-                let fresh = TestServiceClient::with_options(
+                let fresh = TestServicePingPongClient::with_options(
                     self.addr.to_string(),
                     PingPongOptions::default().framing(framing),
                 );
                 let r = fresh.echo_ping_pong(req("new")).await;
                 assert_eq!(r.unwrap().into_inner().message, "new", "{what} {framing:?}");
             }
-            let mut grpc = TestServiceStreamClient::connect(format!("http://{}", self.addr))
+            let mut grpc = TestServiceClient::connect(format!("http://{}", self.addr))
                 .await
                 .unwrap();
             let r = grpc.echo_unary(req("new grpc")).await.unwrap();
@@ -901,7 +901,7 @@ async fn undecodable_args_get_a_protocol_error_exception() {
 // oneway
 
 use kitchen_sink::sink;
-use kitchen_sink::sink_client::SinkClient;
+use kitchen_sink::sink_client::SinkPingPongClient;
 use kitchen_sink::sink_server::{Sink, SinkServer};
 
 type SinkStream = std::pin::Pin<
@@ -1042,7 +1042,7 @@ async fn oneway_gets_no_reply_but_runs() {
 
     // Through the generated client, on one pooled connection.
     for framing in FRAMINGS {
-        let client = SinkClient::with_options(
+        let client = SinkPingPongClient::with_options(
             addr.to_string(),
             PingPongOptions::default()
                 .framing(framing)
@@ -1110,7 +1110,7 @@ async fn pipelined_requests_are_answered_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http2_and_pingpong_on_one_port_at_once() {
     let addr = start().await;
-    let mut grpc = TestServiceStreamClient::connect(format!("http://{addr}"))
+    let mut grpc = TestServiceClient::connect(format!("http://{addr}"))
         .await
         .unwrap();
     let (tx, rx) = mpsc::channel::<echo::Request>(4);
@@ -1134,7 +1134,7 @@ async fn http2_and_pingpong_on_one_port_at_once() {
     for t in 0..16 {
         let framing = FRAMINGS[t % FRAMINGS.len()];
         callers.push(tokio::spawn(async move {
-            let client = TestServiceClient::with_options(
+            let client = TestServicePingPongClient::with_options(
                 addr.to_string(),
                 PingPongOptions::default().framing(framing),
             );

@@ -20,7 +20,7 @@ use tonic_thrift::transport::Framing;
 
 tonic_thrift::thrift_service!("idl/echo.thrift");
 
-use echo::test_service_client::TestServiceClient;
+use echo::test_service_client::TestServicePingPongClient;
 use echo::test_service_server::TestServiceServer;
 
 mod pingpong_support;
@@ -32,7 +32,7 @@ fn req(m: &str) -> echo::Request {
     }
 }
 
-async fn echo(client: &TestServiceClient, m: &str) -> Result<String, Status> {
+async fn echo(client: &TestServicePingPongClient, m: &str) -> Result<String, Status> {
     client
         .echo_ping_pong(req(m))
         .await
@@ -229,7 +229,7 @@ async fn pool_stays_within_max_connections_under_64_callers() {
         Framing::Framed,
     ] {
         let h = Harness::start(tonic_thrift::Server::builder()).await;
-        let client = TestServiceClient::with_options(
+        let client = TestServicePingPongClient::with_options(
             h.addr.to_string(),
             PingPongOptions::default()
                 .framing(framing)
@@ -276,7 +276,7 @@ async fn pool_stays_within_max_connections_under_64_callers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_are_closed_after_the_idle_timeout() {
     let h = Harness::start(tonic_thrift::Server::builder()).await;
-    let client = TestServiceClient::with_options(
+    let client = TestServicePingPongClient::with_options(
         h.addr.to_string(),
         PingPongOptions::default().idle_timeout(Duration::from_millis(100)),
     );
@@ -306,7 +306,8 @@ async fn idle_connections_are_closed_after_the_idle_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_connections_are_replaced() {
     let h = Harness::start(tonic_thrift::Server::builder()).await;
-    let client = TestServiceClient::with_options(h.addr.to_string(), PingPongOptions::default());
+    let client =
+        TestServicePingPongClient::with_options(h.addr.to_string(), PingPongOptions::default());
     // Four connections in the pool.
     let calls: Vec<_> = (0..4)
         .map(|i| {
@@ -359,7 +360,8 @@ async fn server_idle_timeout_shorter_than_the_pools() {
     let h =
         Harness::start(tonic_thrift::Server::builder().idle_timeout(Duration::from_millis(100)))
             .await;
-    let client = TestServiceClient::with_options(h.addr.to_string(), PingPongOptions::default());
+    let client =
+        TestServicePingPongClient::with_options(h.addr.to_string(), PingPongOptions::default());
     for round in 0..3 {
         assert_eq!(echo(&client, "x").await.unwrap(), "x");
         wait_until("the server closes the idle connection", || {
@@ -404,7 +406,7 @@ async fn connect_timeout_gives_unavailable() {
     );
 
     let connect_timeout = Duration::from_millis(300);
-    let client = TestServiceClient::with_options(
+    let client = TestServicePingPongClient::with_options(
         addr.to_string(),
         PingPongOptions::default().connect_timeout(connect_timeout),
     );
@@ -431,7 +433,7 @@ async fn connect_timeout_gives_unavailable() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
-    let client = TestServiceClient::with_options(
+    let client = TestServicePingPongClient::with_options(
         free.to_string(),
         PingPongOptions::default().connect_timeout(Duration::from_secs(5)),
     );
@@ -462,7 +464,7 @@ async fn call_timeout_gives_deadline_exceeded_and_the_pool_stays_usable() {
         Framing::Buffered,
     ] {
         let h = Harness::start(tonic_thrift::Server::builder()).await;
-        let client = TestServiceClient::with_options(
+        let client = TestServicePingPongClient::with_options(
             h.addr.to_string(),
             PingPongOptions::default()
                 .framing(framing)
@@ -518,7 +520,7 @@ async fn call_timeout_gives_deadline_exceeded_and_the_pool_stays_usable() {
         assert!(client.idle_connections() <= 1);
 
         // A per-call deadline takes precedence over the client's.
-        let long = TestServiceClient::with_options(
+        let long = TestServicePingPongClient::with_options(
             h.addr.to_string(),
             PingPongOptions::default()
                 .framing(framing)
@@ -546,7 +548,7 @@ async fn call_timeout_gives_deadline_exceeded_and_the_pool_stays_usable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn call_timeout_is_deadline_exceeded_even_when_the_servers_deadline_fires_first() {
     let h = Harness::start(tonic_thrift::Server::builder()).await;
-    let client = TestServiceClient::with_options(
+    let client = TestServicePingPongClient::with_options(
         h.addr.to_string(),
         PingPongOptions::default()
             .max_connections(4)
@@ -575,7 +577,7 @@ async fn client_idle_timeout_below_the_servers_avoids_stale_connections() {
     let h =
         Harness::start(tonic_thrift::Server::builder().idle_timeout(Duration::from_millis(100)))
             .await;
-    let client = TestServiceClient::with_options(
+    let client = TestServicePingPongClient::with_options(
         h.addr.to_string(),
         PingPongOptions::default().idle_timeout(Duration::from_millis(60)),
     );
@@ -597,7 +599,7 @@ async fn shutdown_lets_calls_in_progress_finish() {
     // gRPC.
     let h = Harness::start(tonic_thrift::Server::builder()).await;
     let mut grpc =
-        echo::test_service_client::TestServiceStreamClient::connect(format!("http://{}", h.addr))
+        echo::test_service_client::TestServiceClient::connect(format!("http://{}", h.addr))
             .await
             .unwrap();
     let call = tokio::spawn(async move {
@@ -619,7 +621,7 @@ async fn shutdown_lets_calls_in_progress_finish() {
         Framing::Buffered,
     ] {
         let h = Harness::start(tonic_thrift::Server::builder()).await;
-        let client = TestServiceClient::with_options(
+        let client = TestServicePingPongClient::with_options(
             h.addr.to_string(),
             PingPongOptions::default().framing(framing),
         );

@@ -21,7 +21,7 @@ use common::{
     content_type, raw_client, raw_streaming, raw_unary, serve, thrift_args, thrift_message_struct,
     thrift_result, Running,
 };
-use echo::test_service_client::TestServiceStreamClient;
+use echo::test_service_client::TestServiceClient;
 use echo::test_service_server::TestServiceServer;
 
 const THRIFT: &str = "application/grpc+thrift";
@@ -132,7 +132,7 @@ async fn server_limit_refuses_oversized_messages_with_resource_exhausted() {
             .add_service(TestServiceServer::new(Echo::default()).max_decoding_message_size(1024)),
     )
     .await;
-    let mut client = TestServiceStreamClient::new(server.channel().await);
+    let mut client = TestServiceClient::new(server.channel().await);
     let big = "x".repeat(2048);
 
     let status = client
@@ -170,8 +170,7 @@ async fn server_limit_refuses_oversized_messages_with_resource_exhausted() {
 #[tokio::test]
 async fn client_limit_refuses_oversized_replies_with_resource_exhausted() {
     let server = start().await;
-    let mut client =
-        TestServiceStreamClient::new(server.channel().await).max_decoding_message_size(1024);
+    let mut client = TestServiceClient::new(server.channel().await).max_decoding_message_size(1024);
     let big = "y".repeat(2048);
 
     let status = client
@@ -217,7 +216,7 @@ async fn payloads_that_are_not_thrift_fail_and_the_server_keeps_serving() {
     let server = start().await;
 
     // A bidirectional stream open across the bad calls, on its own connection.
-    let mut streaming = TestServiceStreamClient::new(server.channel().await);
+    let mut streaming = TestServiceClient::new(server.channel().await);
     let (tx, rx) = mpsc::channel(4);
     let outbound =
         futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|m| (m, rx)) });
@@ -275,7 +274,7 @@ async fn payloads_that_are_not_thrift_fail_and_the_server_keeps_serving() {
     }
     drop(tx);
     assert!(inbound.next().await.is_none());
-    let mut client = TestServiceStreamClient::new(channel);
+    let mut client = TestServiceClient::new(channel);
     let reply = client.echo_unary(req("normal")).await.expect("normal call");
     assert_eq!(reply.into_inner().message, "normal");
     server.stop().await;

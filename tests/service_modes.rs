@@ -15,7 +15,7 @@ use tonic::Code;
 
 use common::macro_path::{echo, req, Echo};
 use common::{eventually, next_event, serve, stream_end, Event, Running};
-use echo::test_service_client::TestServiceStreamClient;
+use echo::test_service_client::TestServiceClient;
 use echo::test_service_server::TestServiceServer;
 
 /// The build.rs path: `build.rs` compiled `idl/echo.thrift` into `$OUT_DIR`.
@@ -26,11 +26,11 @@ mod build_path {
 
 const ONE_SECOND: Duration = Duration::from_secs(1);
 
-async fn start() -> (Running, TestServiceStreamClient) {
+async fn start() -> (Running, TestServiceClient) {
     let server =
         serve(tonic_thrift::Server::builder().add_service(TestServiceServer::new(Echo::default())))
             .await;
-    let client = TestServiceStreamClient::new(server.channel().await);
+    let client = TestServiceClient::new(server.channel().await);
     (server, client)
 }
 
@@ -39,7 +39,7 @@ fn texts(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}{i}")).collect()
 }
 
-async fn bidi_roundtrip(client: &mut TestServiceStreamClient, sent: Vec<String>) -> Vec<String> {
+async fn bidi_roundtrip(client: &mut TestServiceClient, sent: Vec<String>) -> Vec<String> {
     let outbound = futures_util::stream::iter(sent.into_iter().map(req));
     let mut inbound = client.echo(outbound).await.expect("echo").into_inner();
     let mut got = Vec::new();
@@ -228,7 +228,7 @@ async fn handler_error_mid_stream_reaches_the_client_after_the_messages_sent() {
 /// modes just like the macro path.
 #[tokio::test]
 async fn build_rs_path_streaming() {
-    use build_path::echo::test_service_client::TestServiceStreamClient as BuiltClient;
+    use build_path::echo::test_service_client::TestServiceClient as BuiltClient;
     use build_path::echo::test_service_server::TestServiceServer as BuiltServer;
 
     let server = serve(
@@ -295,7 +295,7 @@ fn assert_stream_failed(e: Event, what: &str) {
 /// Opens a bidirectional stream with one message echoed; returns the sender
 /// of further messages and the response stream.
 async fn open_bidi(
-    client: &mut TestServiceStreamClient,
+    client: &mut TestServiceClient,
     events: &mut mpsc::UnboundedReceiver<Event>,
 ) -> (
     mpsc::Sender<echo::Request>,
@@ -317,7 +317,7 @@ async fn open_bidi(
 #[tokio::test]
 async fn cancel_bidi_by_dropping_the_response_mid_stream() {
     let (server, counter, mut events) = start_reporting().await;
-    let mut client = TestServiceStreamClient::new(server.channel().await);
+    let mut client = TestServiceClient::new(server.channel().await);
 
     let (tx, inbound) = open_bidi(&mut client, &mut events).await;
     assert_eq!(counter.active_calls(), 1, "one stream open");
@@ -345,7 +345,7 @@ async fn cancel_bidi_by_dropping_the_response_mid_stream() {
 #[tokio::test]
 async fn cancel_bidi_by_dropping_the_response_while_the_request_stays_open() {
     let (server, counter, mut events) = start_reporting().await;
-    let mut client = TestServiceStreamClient::new(server.channel().await);
+    let mut client = TestServiceClient::new(server.channel().await);
 
     let (tx, inbound) = open_bidi(&mut client, &mut events).await;
     drop(inbound);
@@ -364,7 +364,7 @@ async fn cancel_bidi_by_dropping_the_response_while_the_request_stays_open() {
 #[tokio::test]
 async fn cancel_client_streaming_call_by_dropping_its_future() {
     let (server, counter, mut events) = start_reporting().await;
-    let client = TestServiceStreamClient::new(server.channel().await);
+    let client = TestServiceClient::new(server.channel().await);
 
     let (tx, rx) = mpsc::channel(4);
     let outbound =
@@ -423,9 +423,7 @@ async fn disconnect_mid_bidi_stream() {
     let events = std::sync::Arc::new(tokio::sync::Mutex::new(events));
     let ev = events.clone();
     on_doomed_runtime(move || async move {
-        let mut client = TestServiceStreamClient::connect(url)
-            .await
-            .expect("connect");
+        let mut client = TestServiceClient::connect(url).await.expect("connect");
         let mut events = ev.lock().await;
         let (tx, inbound) = open_bidi(&mut client, &mut events).await;
         (tx, inbound, client)
@@ -448,9 +446,7 @@ async fn disconnect_mid_server_stream() {
     let (server, counter, _events) = start_reporting().await;
     let url = server.url();
     on_doomed_runtime(move || async move {
-        let mut client = TestServiceStreamClient::connect(url)
-            .await
-            .expect("connect");
+        let mut client = TestServiceClient::connect(url).await.expect("connect");
         let mut inbound = client
             .echo_server(req("100000000:long"))
             .await
@@ -474,7 +470,7 @@ async fn disconnect_mid_server_stream() {
 #[tokio::test]
 async fn cancel_server_stream_by_dropping_the_response() {
     let (server, counter, _events) = start_reporting().await;
-    let mut client = TestServiceStreamClient::new(server.channel().await);
+    let mut client = TestServiceClient::new(server.channel().await);
     let mut inbound = client
         .echo_server(req("100000000:long"))
         .await

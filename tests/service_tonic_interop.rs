@@ -23,7 +23,7 @@ use common::{
     content_type, eventually, raw_client, raw_streaming, raw_unary, serve_tonic, thrift_args,
     thrift_message_struct, thrift_result, BytesCodec,
 };
-use echo::test_service_client::TestServiceStreamClient;
+use echo::test_service_client::TestServiceClient;
 use echo::test_service_server::TestServiceServer;
 
 /// A hand-written gRPC service `other.Other`: every method answers the
@@ -64,7 +64,7 @@ async fn plain_tonic_server_hosts_our_service_next_to_another() {
     let routes = tonic::service::Routes::new(svc).add_service(Other);
     let server = serve_tonic(tonic::transport::Server::builder().add_routes(routes)).await;
     let channel = server.channel().await;
-    let mut client = TestServiceStreamClient::new(channel.clone());
+    let mut client = TestServiceClient::new(channel.clone());
 
     // Bidirectional.
     let outbound = futures_util::stream::iter(["a", "b", "c"].map(req));

@@ -1,6 +1,6 @@
 //! tonic-thrift: the echo server (`idl/echo.thrift` through the macro) and
-//! the client side of every workload, gRPC (`TestServiceStreamClient`) and
-//! ping-pong (`TestServiceClient`).
+//! the client side of every workload, gRPC (`TestServiceClient`) and
+//! ping-pong (`TestServicePingPongClient`).
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -22,7 +22,7 @@ mod gen {
 }
 
 use gen::echo;
-use gen::echo::test_service_client::{TestServiceClient, TestServiceStreamClient};
+use gen::echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
 use gen::echo::test_service_server::{TestService, TestServiceServer};
 
 type BoxStream = Pin<Box<dyn Stream<Item = Result<echo::Response, Status>> + Send>>;
@@ -103,8 +103,8 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener) -> BenchResult<()> 
         .map_err(|e| format!("server failed: {e}"))
 }
 
-async fn connect(addr: SocketAddr) -> BenchResult<TestServiceStreamClient> {
-    TestServiceStreamClient::connect(format!("http://{addr}"))
+async fn connect(addr: SocketAddr) -> BenchResult<TestServiceClient> {
+    TestServiceClient::connect(format!("http://{addr}"))
         .await
         .map_err(|e| format!("connecting to {addr}: {e}"))
 }
@@ -118,7 +118,7 @@ fn request(message: &FastStr) -> echo::Request {
 /// One bidi stream: one exchange to open it, then (timed) `n` messages sent
 /// by tonic's body task while this task receives and checks the echoes.
 async fn bidi_once(
-    client: &mut TestServiceStreamClient,
+    client: &mut TestServiceClient,
     payload: &FastStr,
     n: usize,
 ) -> BenchResult<Report> {
@@ -166,7 +166,7 @@ pub(crate) async fn bidi(addr: SocketAddr, size: usize, n: usize) -> BenchResult
 }
 
 async fn server_stream_once(
-    client: &mut TestServiceStreamClient,
+    client: &mut TestServiceClient,
     size: usize,
     n: usize,
 ) -> BenchResult<Report> {
@@ -202,7 +202,7 @@ pub(crate) async fn server_stream(addr: SocketAddr, size: usize, n: usize) -> Be
 }
 
 struct UnaryCaller {
-    client: TestServiceStreamClient,
+    client: TestServiceClient,
     payload: FastStr,
 }
 
@@ -233,7 +233,7 @@ pub(crate) async fn unary(
 }
 
 struct PingPongCaller {
-    client: TestServiceClient,
+    client: TestServicePingPongClient,
     payload: FastStr,
 }
 
@@ -260,7 +260,7 @@ pub(crate) async fn ping_pong(
         PpFraming::TTHeader => Framing::TTHeader { inner_framed: true },
         PpFraming::Framed => Framing::Framed,
     };
-    let client = TestServiceClient::with_options(
+    let client = TestServicePingPongClient::with_options(
         addr.to_string(),
         PingPongOptions::default()
             .framing(framing)

@@ -171,18 +171,18 @@ pub(crate) async fn serve(
 // Client, in the shape of tonic-build's output.
 
 #[derive(Clone)]
-struct TestServiceClient {
+struct TestServicePingPongClient {
     inner: tonic::client::Grpc<Channel>,
 }
 
-impl TestServiceClient {
+impl TestServicePingPongClient {
     async fn connect(addr: SocketAddr) -> BenchResult<Self> {
         let channel = tonic::transport::Endpoint::new(format!("http://{addr}"))
             .map_err(|e| e.to_string())?
             .connect()
             .await
             .map_err(|e| format!("connecting to {addr}: {e}"))?;
-        Ok(TestServiceClient {
+        Ok(TestServicePingPongClient {
             inner: tonic::client::Grpc::new(channel),
         })
     }
@@ -240,7 +240,11 @@ fn request(message: &str) -> EchoRequest {
     }
 }
 
-async fn bidi_once(client: &mut TestServiceClient, payload: &str, n: usize) -> BenchResult<Report> {
+async fn bidi_once(
+    client: &mut TestServicePingPongClient,
+    payload: &str,
+    n: usize,
+) -> BenchResult<Report> {
     let (go, gate) = tokio::sync::oneshot::channel::<()>();
     let msg = payload.to_owned();
     let first = futures_util::stream::once(std::future::ready(request(&msg)));
@@ -278,14 +282,14 @@ async fn bidi_once(client: &mut TestServiceClient, payload: &str, n: usize) -> B
 }
 
 pub(crate) async fn bidi(addr: SocketAddr, size: usize, n: usize) -> BenchResult<Report> {
-    let mut client = TestServiceClient::connect(addr).await?;
+    let mut client = TestServicePingPongClient::connect(addr).await?;
     let payload = common::payload(size);
     bidi_once(&mut client, &payload, (n / 10).max(1)).await?;
     bidi_once(&mut client, &payload, n).await
 }
 
 async fn server_stream_once(
-    client: &mut TestServiceClient,
+    client: &mut TestServicePingPongClient,
     size: usize,
     n: usize,
 ) -> BenchResult<Report> {
@@ -315,13 +319,13 @@ async fn server_stream_once(
 }
 
 pub(crate) async fn server_stream(addr: SocketAddr, size: usize, n: usize) -> BenchResult<Report> {
-    let mut client = TestServiceClient::connect(addr).await?;
+    let mut client = TestServicePingPongClient::connect(addr).await?;
     server_stream_once(&mut client, size, (n / 10).max(1)).await?;
     server_stream_once(&mut client, size, n).await
 }
 
 struct UnaryCaller {
-    client: TestServiceClient,
+    client: TestServicePingPongClient,
     payload: String,
 }
 
@@ -342,7 +346,7 @@ pub(crate) async fn unary(
     callers: usize,
     n: usize,
 ) -> BenchResult<Report> {
-    let client = TestServiceClient::connect(addr).await?;
+    let client = TestServicePingPongClient::connect(addr).await?;
     let payload = common::payload(size);
     common::warm_then_measure(callers, n, || UnaryCaller {
         client: client.clone(),
@@ -356,7 +360,7 @@ pub(crate) async fn idle_streams(
     streams: usize,
     server_pid: u32,
 ) -> BenchResult<Report> {
-    let client = TestServiceClient::connect(addr).await?;
+    let client = TestServicePingPongClient::connect(addr).await?;
     let payload = common::payload(16);
     crate::idle::measure(streams, server_pid, move |release| {
         let mut client = client.clone();

@@ -22,12 +22,12 @@ use tonic::{Request, Response, Status, Streaming};
 use tonic_thrift::balance::{
     BalanceOptions, BalancedChannel, BreakerConfig, ClusterStatus, RetryPolicy, RoundRobin,
 };
-use tonic_thrift::client::StreamOptions;
+use tonic_thrift::grpc::GrpcOptions;
 use tonic_thrift::pingpong::PingPongOptions;
 
 tonic_thrift::include_thrift!("echo");
 
-use echo::test_service_client::{TestServiceClient, TestServiceStreamClient};
+use echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
 use echo::test_service_server::{TestService, TestServiceServer};
 
 type BoxError = Box<dyn std::error::Error>;
@@ -183,9 +183,10 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
         )
         .connect_backoff(Duration::from_millis(20), Duration::from_millis(20));
     let channel = BalancedChannel::new(balance.clone());
-    let mut grpc = TestServiceStreamClient::with_options(channel.clone(), StreamOptions::default());
-    let pingpong = TestServiceClient::with_balancer(balance.clone(), PingPongOptions::default());
-    let retrying = TestServiceClient::with_balancer(
+    let mut grpc = TestServiceClient::with_options(channel.clone(), GrpcOptions::default());
+    let pingpong =
+        TestServicePingPongClient::with_balancer(balance.clone(), PingPongOptions::default());
+    let retrying = TestServicePingPongClient::with_balancer(
         balance,
         PingPongOptions::default().retry(RetryPolicy::new()),
     );
@@ -239,7 +240,7 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
         "  ping-pong with retries (connect failures retried on a): {failed} of 10 calls failed"
     );
     // A client of b alone: once its breaker is open, calls fail at once.
-    let b_only = TestServiceClient::with_balancer(
+    let b_only = TestServicePingPongClient::with_balancer(
         BalanceOptions::from_addrs([b_addr.to_string()])
             .breaker(BreakerConfig::new().min_samples(3))
             .connect_backoff(Duration::from_millis(20), Duration::from_millis(20)),

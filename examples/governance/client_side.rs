@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use tonic::Request;
-use tonic_thrift::client::{CallOptions, StreamOptions};
+use tonic_thrift::grpc::{CallOptions, GrpcOptions};
 use tonic_thrift::pingpong::PingPongOptions;
 
 use crate::demo::{
-    outcome, req, serve, Demo, LogLayer, PrintHook, TestServiceClient, TestServiceServer,
-    TestServiceStreamClient,
+    outcome, req, serve, Demo, LogLayer, PrintHook, TestServiceClient, TestServicePingPongClient,
+    TestServiceServer,
 };
 
 /// Runs the client-side part.
@@ -27,13 +27,13 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("server listening on {}", server.addr);
 
     // Every call of this client has a 1 s deadline unless it sets its own.
-    let options = StreamOptions::default()
+    let options = GrpcOptions::default()
         .timeout(Duration::from_secs(1))
         .connect_timeout(Duration::from_millis(500))
         .layer(LogLayer { side: "client" })
         .message_hook(PrintHook { side: "client" });
     let mut grpc =
-        TestServiceStreamClient::connect_with(format!("http://{}", server.addr), options).await?;
+        TestServiceClient::connect_with(format!("http://{}", server.addr), options).await?;
 
     println!("\n-- a unary call within the client's 1 s deadline");
     let r = grpc.echo_unary(req("hello")).await;
@@ -62,7 +62,7 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     println!("\n-- a ping-pong (TTHeader) call through the same kind of layer, 200 ms deadline");
-    let pp = TestServiceClient::with_options(
+    let pp = TestServicePingPongClient::with_options(
         server.addr.to_string(),
         PingPongOptions::default()
             .timeout(Duration::from_millis(200))

@@ -13,7 +13,7 @@ use tonic_thrift::observe::{CallEnd, MessageEvent, MessageHook, Tracer};
 
 tonic_thrift::include_thrift!("echo");
 
-pub use echo::test_service_client::{TestServiceClient, TestServiceStreamClient};
+pub use echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
 pub use echo::test_service_server::{TestService, TestServiceServer};
 
 /// `Request { message }`.

@@ -8,8 +8,8 @@ use tonic_thrift::layer::RateLimitLayer;
 use tonic_thrift::pingpong::PingPongOptions;
 
 use crate::demo::{
-    outcome, req, serve, Demo, PrintTracer, TestServiceClient, TestServiceServer,
-    TestServiceStreamClient,
+    outcome, req, serve, Demo, PrintTracer, TestServiceClient, TestServicePingPongClient,
+    TestServiceServer,
 };
 
 /// Runs the server-side part.
@@ -30,7 +30,7 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
         "server listening on {} (rate limit: burst 3 per method, 1/s)",
         server.addr
     );
-    let mut grpc = TestServiceStreamClient::connect(format!("http://{}", server.addr)).await?;
+    let mut grpc = TestServiceClient::connect(format!("http://{}", server.addr)).await?;
 
     println!("\n-- 5 gRPC calls at once to EchoUnary");
     let calls = (0..5).map(|i| {
@@ -46,7 +46,10 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     println!("\n-- 4 ping-pong calls to EchoPingPong (a bucket of its own)");
-    let pp = TestServiceClient::with_options(server.addr.to_string(), PingPongOptions::default());
+    let pp = TestServicePingPongClient::with_options(
+        server.addr.to_string(),
+        PingPongOptions::default(),
+    );
     for i in 0..4 {
         let r = pp.echo_ping_pong(req(format!("pp {i}"))).await;
         println!("ping-pong {i}: {}", outcome(&r));
@@ -67,7 +70,7 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let _ = server.stop.send(());
     println!("shutdown signalled: no new connections; the stream may finish");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let late = TestServiceClient::with_options(
+    let late = TestServicePingPongClient::with_options(
         server.addr.to_string(),
         PingPongOptions::default()
             .timeout(Duration::from_millis(300))

@@ -18,7 +18,7 @@ pub use std::sync::LazyLock;
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 pub use crate::call::{Call, CallInfo, CallLayer, CallResponse, CallService};
-pub use crate::client::{GrpcTransport, StreamClient, StreamOptions};
+pub use crate::grpc::{GrpcClient, GrpcOptions, GrpcTransport};
 pub use crate::method::{ThriftArgs, ThriftResult};
 pub use crate::observe::{MessageHook, Tracer};
 pub use crate::pingpong::{

@@ -29,8 +29,8 @@
 //! | [`codec`] | bounds-checked Thrift Binary protocols; the tonic codec |
 //! | [`transport`] | ping-pong framings (TTHeader, Framed, Buffered) and protocol detection |
 //! | [`server`] | [`Server`]: one port for gRPC and ping-pong, limits, graceful shutdown |
-//! | [`client`] | the gRPC client under generated `XxxStreamClient`s, options, step timeouts |
-//! | [`pingpong`] | the ping-pong server loop, client and pool under generated `XxxClient`s |
+//! | [`grpc`] | the gRPC client under generated `XxxClient`s, options, step timeouts |
+//! | [`pingpong`] | the ping-pong server loop, client and pool under generated `XxxPingPongClient`s |
 //! | [`call`] | middleware: tower layers over a call, one stack for both transports |
 //! | [`observe`] | per-message hooks, tracers, `tracing` events |
 //! | [`layer`] | ready-made layers (rate limit) |
@@ -44,10 +44,10 @@
 
 pub mod balance;
 pub mod call;
-pub mod client;
 pub mod codec;
 #[doc(hidden)]
 pub mod codegen;
+pub mod grpc;
 pub mod layer;
 pub mod metainfo;
 mod method;

@@ -51,7 +51,7 @@ use tonic_thrift::BizStatusError;
 
 tonic_thrift::include_thrift!("echo");
 
-pub use echo::test_service_client::{TestServiceClient, TestServiceStreamClient};
+pub use echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
 pub use echo::test_service_server::{TestService, TestServiceServer};
 
 /// Response streams of the handler.
@@ -207,13 +207,13 @@ async fn forward(
     }
     let resp = match kind {
         "grpc" => {
-            let mut c = TestServiceStreamClient::connect(format!("http://{addr}"))
+            let mut c = TestServiceClient::connect(format!("http://{addr}"))
                 .await
                 .map_err(|e| Status::unavailable(e.to_string()))?;
             c.echo_unary(out).await?
         }
         "pp" => {
-            TestServiceClient::new(addr.to_string())
+            TestServicePingPongClient::new(addr.to_string())
                 .echo_ping_pong(out)
                 .await?
         }
@@ -358,25 +358,25 @@ impl Running {
     }
 
     /// A gRPC client with default options.
-    pub async fn grpc(&self) -> TestServiceStreamClient {
-        TestServiceStreamClient::connect(self.url())
+    pub async fn grpc(&self) -> TestServiceClient {
+        TestServiceClient::connect(self.url())
             .await
             .expect("connect")
     }
 
     /// A gRPC client with `options`.
-    pub async fn grpc_with(
-        &self,
-        options: tonic_thrift::client::StreamOptions,
-    ) -> TestServiceStreamClient {
-        TestServiceStreamClient::connect_with(self.url(), options)
+    pub async fn grpc_with(&self, options: tonic_thrift::grpc::GrpcOptions) -> TestServiceClient {
+        TestServiceClient::connect_with(self.url(), options)
             .await
             .expect("connect")
     }
 
     /// A ping-pong client with `options`.
-    pub fn pingpong(&self, options: tonic_thrift::pingpong::PingPongOptions) -> TestServiceClient {
-        TestServiceClient::with_options(self.addr.to_string(), options)
+    pub fn pingpong(
+        &self,
+        options: tonic_thrift::pingpong::PingPongOptions,
+    ) -> TestServicePingPongClient {
+        TestServicePingPongClient::with_options(self.addr.to_string(), options)
     }
 
     /// Raises the shutdown signal (the serve future keeps running).

@@ -5,7 +5,7 @@
 //!   `{Method}Error` enum handlers return and callers get back;
 //! - `<service>_server`: the handler trait and `XxxServer<T>`, a tower
 //!   `Service` + `NamedService`;
-//! - `<service>_client`: `XxxStreamClient<T>` over a tonic `Channel`.
+//! - `<service>_client`: `XxxClient<T>` over a tonic `Channel`.
 //!
 //! Methods of `extends` bases are flattened into the derived service, as
 //! Kitex does.
@@ -704,7 +704,7 @@ fn client(
     full_name: &str,
     wrappers: &Ident,
 ) -> TokenStream {
-    let client_name = format_ident!("{}StreamClient", s.name.name);
+    let client_name = format_ident!("{}Client", s.name.name);
     let svc_name = s.name.name.as_str();
     let fns = methods.iter().map(|m| {
         let ident = &m.ident;
@@ -781,7 +781,7 @@ fn client(
             quote!(&self),
         )
     });
-    let pingpong_name = format_ident!("{}Client", s.name.name);
+    let pingpong_name = format_ident!("{}PingPongClient", s.name.name);
     let pingpong_doc = format!(" A client for the ping-pong methods of `{svc_name}` over TTHeader (default), Framed or Buffered, with a connection pool.");
     let pingpong = quote! {
         #[doc = #pingpong_doc]
@@ -829,7 +829,7 @@ fn client(
         #[doc = #doc]
         #[derive(Debug, Clone)]
         pub struct #client_name<T = ::tonic_thrift::codegen::tonic::transport::Channel> {
-            inner: ::tonic_thrift::codegen::StreamClient<T>,
+            inner: ::tonic_thrift::codegen::GrpcClient<T>,
         }
 
         impl #client_name<::tonic_thrift::codegen::tonic::transport::Channel> {
@@ -846,7 +846,7 @@ fn client(
             /// middleware, hooks, tracers, limits).
             pub async fn connect_with<D>(
                 dst: D,
-                options: ::tonic_thrift::codegen::StreamOptions,
+                options: ::tonic_thrift::codegen::GrpcOptions,
             ) -> ::core::result::Result<Self, ::tonic_thrift::codegen::tonic::transport::Error>
             where
                 D: ::core::convert::TryInto<::tonic_thrift::codegen::tonic::transport::Endpoint>,
@@ -864,11 +864,11 @@ fn client(
         impl<T: ::tonic_thrift::codegen::GrpcTransport> #client_name<T> {
             /// A client over an HTTP/2 transport such as a tonic `Channel`.
             pub fn new(transport: T) -> Self {
-                Self { inner: ::tonic_thrift::codegen::StreamClient::new(transport) }
+                Self { inner: ::tonic_thrift::codegen::GrpcClient::new(transport) }
             }
             /// A client over an HTTP/2 transport, with `options`.
-            pub fn with_options(transport: T, options: ::tonic_thrift::codegen::StreamOptions) -> Self {
-                Self { inner: ::tonic_thrift::codegen::StreamClient::with_options(transport, options) }
+            pub fn with_options(transport: T, options: ::tonic_thrift::codegen::GrpcOptions) -> Self {
+                Self { inner: ::tonic_thrift::codegen::GrpcClient::with_options(transport, options) }
             }
             /// Limits the size of received messages (default 4 MiB); larger
             /// ones fail the call with `RESOURCE_EXHAUSTED`.

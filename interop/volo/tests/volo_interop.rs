@@ -9,7 +9,7 @@
 //!    bidirectional stream is open on the same port.
 //! 2. A volo-thrift server serves `EchoPingPong` (TTHeader, Framed and
 //!    Buffered codecs); our
-//!    generated `TestServiceClient` calls it over every framing the server
+//!    generated `TestServicePingPongClient` calls it over every framing the server
 //!    accepts, including a handler error that must come back as an
 //!    application exception.
 
@@ -32,7 +32,7 @@ mod ours {
     tonic_thrift::thrift_service!("../../idl/echo.thrift");
 }
 
-use echo::test_service_client::{TestServiceClient, TestServiceStreamClient};
+use echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
 use echo::test_service_server::{TestService, TestServiceServer};
 use ours::echo;
 
@@ -257,7 +257,7 @@ async fn volo_handler_error_from_our_server_is_an_application_exception() {
 async fn volo_and_our_clients_while_a_grpc_stream_is_open_on_the_same_port() {
     let (addr, _stop) = start_ours().await;
 
-    let mut grpc = TestServiceStreamClient::connect(format!("http://{addr}"))
+    let mut grpc = TestServiceClient::connect(format!("http://{addr}"))
         .await
         .unwrap();
     let (tx, rx) = tokio::sync::mpsc::channel::<echo::Request>(16);
@@ -286,7 +286,7 @@ async fn volo_and_our_clients_while_a_grpc_stream_is_open_on_the_same_port() {
         Framing::Buffered,
     ] {
         tasks.push(tokio::spawn(async move {
-            let client = TestServiceClient::with_options(
+            let client = TestServicePingPongClient::with_options(
                 addr.to_string(),
                 PingPongOptions::default().framing(framing),
             );
@@ -390,7 +390,7 @@ async fn our_client_against_a_volo_server() {
     for codec in VoloCodec::ALL {
         let addr = start_volo(codec).await;
         for &framing in our_framings_for(codec) {
-            let client = TestServiceClient::with_options(
+            let client = TestServicePingPongClient::with_options(
                 addr.to_string(),
                 PingPongOptions::default()
                     .framing(framing)
@@ -431,7 +431,7 @@ async fn a_volo_handler_error_reaches_our_client_as_an_application_exception() {
     for codec in VoloCodec::ALL {
         let addr = start_volo(codec).await;
         for &framing in our_framings_for(codec) {
-            let client = TestServiceClient::with_options(
+            let client = TestServicePingPongClient::with_options(
                 addr.to_string(),
                 PingPongOptions::default()
                     .framing(framing)

@@ -19,8 +19,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type EndpointFn = Arc<dyn Fn(Endpoint) -> Endpoint + Send + Sync>;
 
 /// A gRPC transport over the instances of a service: give it to
-/// `StreamClient::with_options` or to a generated
-/// `XxxStreamClient::new` / `with_options`.
+/// `GrpcClient::with_options` or to a generated
+/// `XxxClient::new` / `with_options`.
 ///
 /// Each new stream or call (each HTTP/2 request) goes to the instance the
 /// load balancer picks; its messages then all go there (as in Kitex,
@@ -44,11 +44,11 @@ type EndpointFn = Arc<dyn Fn(Endpoint) -> Endpoint + Send + Sync>;
 ///
 /// ```no_run
 /// use tonic_thrift::balance::{BalanceOptions, BalancedChannel};
-/// use tonic_thrift::client::{StreamClient, StreamOptions};
+/// use tonic_thrift::grpc::{GrpcClient, GrpcOptions};
 ///
 /// # async fn f() {
 /// let channel = BalancedChannel::new(BalanceOptions::from_addrs(["10.0.0.1:8888", "10.0.0.2:8888"]));
-/// let client = StreamClient::with_options(channel, StreamOptions::default());
+/// let client = GrpcClient::with_options(channel, GrpcOptions::default());
 /// # let _ = client;
 /// # }
 /// ```
@@ -69,7 +69,7 @@ impl BalancedChannel {
     /// Balances over the instances `balance` finds; connections time out
     /// after 1 s.
     pub fn new(balance: BalanceOptions) -> Self {
-        let defaults = crate::client::StreamOptions::default();
+        let defaults = crate::grpc::GrpcOptions::default();
         Self::with_endpoint(balance, move |e| defaults.configure_endpoint(e))
     }
 

@@ -22,7 +22,7 @@ use super::resolver::{Discovery, Instance, Resolved, Resolver, StaticResolver};
 /// resolver's first answer.
 ///
 /// Give it to `BalancedChannel::new` (gRPC) or to a generated
-/// `XxxClient::with_balancer` (ping-pong).
+/// `XxxPingPongClient::with_balancer` (ping-pong).
 ///
 /// ```
 /// use tonic_thrift::balance::{BalanceOptions, BreakerConfig, WeightedRandom};

@@ -19,23 +19,23 @@
 //! `circuit open for `Service.Method` on every instance …`, or
 //! `no available instance for … : N failed to connect recently …`.
 //!
-//! **gRPC**: a [`BalancedChannel`] is a transport for `StreamClient` and the
-//! generated `XxxStreamClient`; one lazily-connected HTTP/2 connection per
+//! **gRPC**: a [`BalancedChannel`] is a transport for `GrpcClient` and the
+//! generated `XxxClient`; one lazily-connected HTTP/2 connection per
 //! instance.
 //!
 //! ```no_run
 //! use tonic_thrift::balance::{BalanceOptions, BalancedChannel};
-//! use tonic_thrift::client::{StreamClient, StreamOptions};
+//! use tonic_thrift::grpc::{GrpcClient, GrpcOptions};
 //!
 //! # async fn f() {
 //! let channel = BalancedChannel::new(BalanceOptions::from_addrs(["10.0.0.1:8888", "10.0.0.2:8888"]));
-//! let client = StreamClient::with_options(channel, StreamOptions::default());
-//! // generated: TestServiceStreamClient::with_options(channel, options)
+//! let client = GrpcClient::with_options(channel, GrpcOptions::default());
+//! // generated: TestServiceClient::with_options(channel, options)
 //! # let _ = client;
 //! # }
 //! ```
 //!
-//! **Ping-pong**: `XxxClient::with_balancer(balance, options)` (or
+//! **Ping-pong**: `XxxPingPongClient::with_balancer(balance, options)` (or
 //! `PingPongClient::balanced`) keeps a connection pool per instance
 //! (`PingPongOptions::max_connections` is per instance) and picks an
 //! instance per call; `PingPongOptions::retry` turns retries on.
@@ -49,7 +49,7 @@
 //!     .load_balancer(ConsistentHash::by_metainfo("USER_ID"));
 //! let options = PingPongOptions::default().retry(RetryPolicy::new().idempotent(["Get"]));
 //! let client = PingPongClient::balanced(balance, "TestService", options);
-//! // generated: TestServiceClient::with_balancer(balance, options)
+//! // generated: TestServicePingPongClient::with_balancer(balance, options)
 //! # let _ = client;
 //! # }
 //! ```

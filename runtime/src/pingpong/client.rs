@@ -1,4 +1,4 @@
-//! The ping-pong client under every generated `XxxClient`: one call per
+//! The ping-pong client under every generated `XxxPingPongClient`: one call per
 //! connection at a time, over a bounded pool of connections.
 
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -16,8 +16,8 @@ use crate::balance::{
     BalanceOptions, Cluster, ClusterStatus, Idempotent, Outcome, RetryBudget, RetryPolicy,
 };
 use crate::call::{Call, CallInfo, CallKind, CallResponse, CallService, LayerStack, Transport};
-use crate::client::CallOptions;
 use crate::codec::{BinaryInput, BinaryOutput};
+use crate::grpc::CallOptions;
 use crate::metainfo::MetaInfo;
 use crate::method::{ThriftArgs, ThriftResult};
 use crate::observe::{CallObserver, Direction, MessageHook, Observers, Tracer};
@@ -388,7 +388,7 @@ impl PingPongClient {
         // Each attempt stops at the deadline itself (so that the breaker
         // sees the timeout), just before the bound below would.
         let deadline = timeout.and_then(|t| tokio::time::Instant::from_std(start).checked_add(t));
-        let attempt = crate::client::run_call(request, invoke, move |r| async move {
+        let attempt = crate::grpc::run_call(request, invoke, move |r| async move {
             client
                 .call_inner::<A, R>(method, r, oneway, timeout, deadline, codec_observer)
                 .await

@@ -1,4 +1,4 @@
-//! Clients: [`StreamClient`] carries streaming and `unary` methods (and,
+//! Clients: [`GrpcClient`] carries streaming and `unary` methods (and,
 //! until the ping-pong transports land, ping-pong methods) over gRPC.
 
 mod cancel;
@@ -7,7 +7,7 @@ mod stream;
 mod timeout;
 
 pub use cancel::RespBody;
-pub use options::{CallOptions, StreamOptions};
+pub use options::{CallOptions, GrpcOptions};
 pub(crate) use stream::run_call;
-pub use stream::{GrpcTransport, StreamClient, ThriftChannel};
+pub use stream::{GrpcClient, GrpcTransport, ThriftChannel};
 pub use timeout::{call_with_timeout, recv_timeout, send_timeout};

@@ -1,4 +1,4 @@
-//! Client options: for every call of a client ([`StreamOptions`], the
+//! Client options: for every call of a client ([`GrpcOptions`], the
 //! seed's `streamclient.Option`; [`crate::pingpong::PingPongOptions`] for
 //! ping-pong clients) and for one call ([`CallOptions`], the seed's
 //! `streamcall.Option`, which takes precedence).
@@ -17,16 +17,16 @@ use crate::server::dispatch::DEFAULT_MAX_DECODING_MESSAGE_SIZE;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tonic_thrift::client::StreamOptions;
+/// use tonic_thrift::grpc::GrpcOptions;
 ///
-/// let options = StreamOptions::default()
+/// let options = GrpcOptions::default()
 ///     .timeout(Duration::from_secs(5))
 ///     .connect_timeout(Duration::from_millis(500));
 /// # let _ = options;
 /// ```
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct StreamOptions {
+pub struct GrpcOptions {
     pub(crate) timeout: Option<Duration>,
     pub(crate) connect_timeout: Duration,
     pub(crate) max_decoding_message_size: usize,
@@ -35,9 +35,9 @@ pub struct StreamOptions {
     pub(crate) observers: Arc<Observers>,
 }
 
-impl Default for StreamOptions {
+impl Default for GrpcOptions {
     fn default() -> Self {
-        StreamOptions {
+        GrpcOptions {
             timeout: None,
             connect_timeout: Duration::from_secs(1),
             max_decoding_message_size: DEFAULT_MAX_DECODING_MESSAGE_SIZE,
@@ -48,7 +48,7 @@ impl Default for StreamOptions {
     }
 }
 
-impl StreamOptions {
+impl GrpcOptions {
     /// The deadline of every stream and call, from its creation (sent as
     /// `grpc-timeout`, enforced by both sides). A call's own deadline
     /// ([`CallOptions::timeout`] or `Request::set_timeout`) wins.
@@ -136,7 +136,7 @@ impl StreamOptions {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tonic_thrift::client::CallOptions;
+/// use tonic_thrift::grpc::CallOptions;
 ///
 /// let mut request = tonic::Request::new(());
 /// CallOptions::new().timeout(Duration::from_millis(200)).apply(&mut request);

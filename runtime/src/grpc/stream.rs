@@ -1,4 +1,4 @@
-//! The gRPC client under every generated `XxxStreamClient`.
+//! The gRPC client under every generated `XxxClient`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,7 +13,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::cancel;
 use std::sync::Arc;
 
-use super::options::{CallOptions, StreamOptions};
+use super::options::{CallOptions, GrpcOptions};
 use crate::call::{CallInfo, CallKind, Transport};
 use crate::codec::ThriftCodec;
 use crate::metainfo::MetaInfo;
@@ -25,7 +25,7 @@ use crate::server::invoke::Invoke;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// What a [`StreamClient`] can run on: any tower service taking HTTP/2
+/// What a [`GrpcClient`] can run on: any tower service taking HTTP/2
 /// requests with a tonic body, such as [`tonic::transport::Channel`].
 pub trait GrpcTransport:
     tower_service::Service<
@@ -132,12 +132,12 @@ impl<T: GrpcTransport> tower_service::Service<http::Request<tonic::body::Body>>
 
 /// A gRPC client for Thrift methods, over any [`GrpcTransport`].
 ///
-/// Generated `XxxStreamClient` types wrap one and call it with each
+/// Generated `XxxClient` types wrap one and call it with each
 /// method's path and wire types.
 #[derive(Debug, Clone)]
-pub struct StreamClient<T> {
+pub struct GrpcClient<T> {
     transport: T,
-    options: StreamOptions,
+    options: GrpcOptions,
     grpc: Grpc<ThriftChannel<T>>,
 }
 
@@ -149,19 +149,19 @@ fn names(path: &'static str) -> (&'static str, &'static str) {
     (service.rsplit('.').next().unwrap_or(service), method)
 }
 
-impl<T: GrpcTransport> StreamClient<T> {
+impl<T: GrpcTransport> GrpcClient<T> {
     /// A client over `transport` with default options.
     pub fn new(transport: T) -> Self {
-        Self::with_options(transport, StreamOptions::default())
+        Self::with_options(transport, GrpcOptions::default())
     }
 
     /// A client over `transport` with `options`.
-    pub fn with_options(transport: T, options: StreamOptions) -> Self {
+    pub fn with_options(transport: T, options: GrpcOptions) -> Self {
         let channel = ThriftChannel {
             inner: transport.clone(),
             max_decoding_message_size: options.max_decoding_message_size,
         };
-        StreamClient {
+        GrpcClient {
             transport,
             // Our own limit (LimitedBody) answers first, with RESOURCE_EXHAUSTED.
             grpc: Grpc::new(channel)
@@ -172,7 +172,7 @@ impl<T: GrpcTransport> StreamClient<T> {
     }
 
     /// The client's options.
-    pub fn options(&self) -> &StreamOptions {
+    pub fn options(&self) -> &GrpcOptions {
         &self.options
     }
 
