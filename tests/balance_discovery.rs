@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use balance_support::echo::test_service::{EchoPingPongArgs, EchoPingPongResult};
+use tonic_thrift::{OneArg as EchoPingPongArgs0, ValueResult};
+type EchoPingPongArgs = EchoPingPongArgs0<balance_support::echo::Request, 1>;
+type EchoPingPongResult = ValueResult<balance_support::echo::Response>;
 use balance_support::echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
 use balance_support::{dead_addr, req, who, TestServer};
 use tonic::{Code, Status};

@@ -124,7 +124,8 @@ async fn round_robin_over_two_servers_on_both_transports() {
 
 #[tokio::test]
 async fn pingpong_keeps_a_pool_per_instance() {
-    use balance_support::echo::test_service::{EchoPingPongArgs, EchoPingPongResult};
+    type EchoPingPongArgs = tonic_thrift::OneArg<balance_support::echo::Request, 1>;
+    type EchoPingPongResult = tonic_thrift::ValueResult<balance_support::echo::Response>;
     let a = TestServer::start("a").await;
     let b = TestServer::start("b").await;
     let client = PingPongClient::balanced(

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use tonic_thrift::codec::BinaryOutput;
-use tonic_thrift::codegen::Message;
+use tonic_thrift::Message;
 
 mod from_build_rs {
     tonic_thrift::include_thrift!("echo");

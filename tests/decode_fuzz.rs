@@ -28,7 +28,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use shared::{Color, Item};
 use tonic_thrift::codec::{BinaryInput, BinaryOutput};
-use tonic_thrift::codegen::{Message, OrderedFloat};
+use tonic_thrift::{Message, OrderedFloat};
 
 // ---------------------------------------------------------------------------
 // A global allocator that tracks, per thread, the bytes live and the peak.

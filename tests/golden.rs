@@ -13,9 +13,10 @@ use bytes::{Bytes, BytesMut};
 use kitchen_sink::{AllTypes, Choice, Containers, Node};
 use shared::{Color, Item};
 use tonic_thrift::codec::{BinaryInput, BinaryOutput};
-use tonic_thrift::codegen::pilota::thrift::{TMessageIdentifier, TMessageType};
-use tonic_thrift::codegen::{Message, TInputProtocol, TOutputProtocol};
+use tonic_thrift::codec::{TInputProtocol, TOutputProtocol};
+use tonic_thrift::codec::{TMessageIdentifier, TMessageType};
 use tonic_thrift::FastStr;
+use tonic_thrift::Message;
 
 /// Hex with optional spaces (for readability) to bytes.
 fn hex(s: &str) -> Vec<u8> {
@@ -215,7 +216,7 @@ fn recursive_node() {
 fn strict_message_header() {
     // version 0x8001 | type CALL, name "Get", seq 1, then the arguments.
     let want = hex("80010001 00000003 476574 00000001 0a 0001 0000000000000001 00");
-    let args = kitchen_sink::sink::GetArgs { id: 1 };
+    let args = tonic_thrift::OneArg::<i64, 1>(1);
     let mut buf = BytesMut::new();
     let mut p = BinaryOutput::new(&mut buf);
     p.write_message_begin(&TMessageIdentifier::new(
@@ -234,7 +235,10 @@ fn strict_message_header() {
     assert_eq!(header.name, "Get");
     assert_eq!(header.message_type, TMessageType::Call);
     assert_eq!(header.sequence_number, 1);
-    assert_eq!(kitchen_sink::sink::GetArgs::decode(&mut p).unwrap(), args);
+    assert_eq!(
+        tonic_thrift::OneArg::<i64, 1>::decode(&mut p).unwrap(),
+        args
+    );
     p.read_message_end().unwrap();
     assert!(bytes.is_empty());
 }

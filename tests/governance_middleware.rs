@@ -19,7 +19,9 @@ use tonic_thrift::observe::{Direction, MessageHook};
 use tonic_thrift::pingpong::{application_exception, ExceptionKind, PingPongOptions};
 use tonic_thrift::transport::Framing;
 
-use echo::test_service::{EchoPingPongArgs, EchoPingPongResult, EchoUnaryArgs, EchoUnaryResult};
+/// The wire wrappers of `EchoUnary` and `EchoPingPong` (one argument, a value result).
+type EchoArgs = tonic_thrift::OneArg<echo::Request, 1>;
+type EchoResult = tonic_thrift::ValueResult<echo::Response>;
 
 const TTHEADER: Framing = Framing::TTHeader {
     inner_framed: false,
@@ -70,11 +72,11 @@ fn recording(
         Box::pin(async move {
             let resp = call_next(next, call).await;
             let response = resp.as_ref().ok().and_then(|r| {
-                r.message::<EchoUnaryResult>()
-                    .map(|EchoUnaryResult::Success(v)| v.message.to_string())
+                r.message::<EchoResult>()
+                    .map(|tonic_thrift::ValueResult(v)| v.message.to_string())
                     .or_else(|| {
-                        r.message::<EchoPingPongResult>()
-                            .map(|EchoPingPongResult::Success(v)| v.message.to_string())
+                        r.message::<EchoResult>()
+                            .map(|tonic_thrift::ValueResult(v)| v.message.to_string())
                     })
             });
             seen.lock().unwrap().push(Seen {
@@ -331,17 +333,11 @@ fn text_of(m: &dyn Any) -> Option<String> {
     if let Some(r) = m.downcast_ref::<echo::Response>() {
         return Some(r.message.to_string());
     }
-    if let Some(a) = m.downcast_ref::<EchoUnaryArgs>() {
-        return Some(a.req.message.to_string());
+    if let Some(a) = m.downcast_ref::<EchoArgs>() {
+        return Some(a.0.message.to_string());
     }
-    if let Some(a) = m.downcast_ref::<EchoPingPongArgs>() {
-        return Some(a.req.message.to_string());
-    }
-    if let Some(EchoUnaryResult::Success(r)) = m.downcast_ref::<EchoUnaryResult>() {
-        return Some(r.message.to_string());
-    }
-    if let Some(EchoPingPongResult::Success(r)) = m.downcast_ref::<EchoPingPongResult>() {
-        return Some(r.message.to_string());
+    if let Some(r) = m.downcast_ref::<EchoResult>() {
+        return Some(r.0.message.to_string());
     }
     None
 }

@@ -42,7 +42,6 @@ use tonic::codegen::Body as _;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status, Streaming};
 use tonic_thrift::codec::{BinaryInput, BinaryOutput};
-use tonic_thrift::codegen::Message;
 use tonic_thrift::metainfo::MetaInfo;
 use tonic_thrift::pingpong::PingPongOptions;
 use tonic_thrift::transport::{
@@ -50,10 +49,15 @@ use tonic_thrift::transport::{
     Framing, MessageHeader, MessageType, TTHeader,
 };
 use tonic_thrift::BizStatusError;
+use tonic_thrift::Message;
 
 tonic_thrift::include_thrift!("echo");
 
-use echo::test_service::{EchoPingPongArgs, EchoPingPongResult};
+use tonic_thrift::{OneArg, ValueResult};
+
+/// The wire wrappers of `EchoPingPong`: one argument (field 1), a value result.
+type EchoPingPongArgs = OneArg<echo::Request, 1>;
+type EchoPingPongResult = ValueResult<echo::Response>;
 use echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
 use echo::test_service_server::{TestService, TestServiceServer};
 
@@ -896,7 +900,7 @@ fn kitex_ttheader_call_decodes() {
         ("EchoPingPong", MessageType::Call, 1)
     );
     let args = EchoPingPongArgs::decode(&mut BinaryInput::new(&mut body)).unwrap();
-    assert_eq!(args.req.message, "hello");
+    assert_eq!(args.0.message, "hello");
     assert!(body.is_empty());
 
     let reply = decode_one(&hex(KITEX_TTHEADER_REPLY));
@@ -908,7 +912,7 @@ fn kitex_ttheader_call_decodes() {
         ("EchoPingPong", MessageType::Reply, 1)
     );
     match EchoPingPongResult::decode(&mut BinaryInput::new(&mut body)).unwrap() {
-        EchoPingPongResult::Success(r) => assert_eq!(r.message, "hello"),
+        ValueResult(r) => assert_eq!(r.message, "hello"),
         #[allow(unreachable_patterns)]
         other => panic!("not a success: {other:?}"),
     }
@@ -1089,7 +1093,7 @@ fn ttheader_call(seq_id: i32, strings: &[(&str, &str)], msg: &str) -> Vec<u8> {
             seq_id,
         },
     );
-    EchoPingPongArgs { req: req(msg) }
+    OneArg::<_, 1>(req(msg))
         .encode(&mut BinaryOutput::new(&mut message))
         .unwrap();
     let mut header = TTHeader {
@@ -1121,7 +1125,7 @@ fn pingpong_reply(frame: &Frame) -> Result<String, String> {
         return Err(format!("{:?}: {:?}", msg.message_type, body));
     }
     match EchoPingPongResult::decode(&mut BinaryInput::new(&mut body)) {
-        Ok(EchoPingPongResult::Success(r)) => Ok(r.message.to_string()),
+        Ok(ValueResult(r)) => Ok(r.message.to_string()),
         #[allow(unreachable_patterns)]
         Ok(other) => Err(format!("{other:?}")),
         Err(e) => Err(format!("{e} (header {:?})", frame.header)),

@@ -900,8 +900,8 @@ async fn undecodable_args_get_a_protocol_error_exception() {
 // ---------------------------------------------------------------------------
 // oneway
 
-use kitchen_sink::sink;
 use kitchen_sink::sink_client::SinkPingPongClient;
+use kitchen_sink::sink_server as sink;
 use kitchen_sink::sink_server::{Sink, SinkServer};
 
 type SinkStream = std::pin::Pin<
@@ -1052,12 +1052,12 @@ async fn oneway_gets_no_reply_but_runs() {
         client.fire(FastStr::new("via client")).await.unwrap();
         let ev = within(5, "oneway handler", events.recv()).await.unwrap();
         assert_eq!(ev, "via client");
-        let r = client.add(20, 22).await.unwrap();
+        let r = client.add(sink::AddArgs { a: 20, b: 22 }).await.unwrap();
         assert_eq!(r.into_inner(), 42, "{framing:?}");
         for i in 0..5 {
             client.fire(FastStr::new(format!("e{i}"))).await.unwrap();
         }
-        let r = client.add(1, 2).await.unwrap();
+        let r = client.add(sink::AddArgs { a: 1, b: 2 }).await.unwrap();
         assert_eq!(r.into_inner(), 3, "{framing:?}");
         // The handlers ran before the later call was answered (replies go
         // out in request order), in any order among themselves.

@@ -21,12 +21,15 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use bytes::{Bytes, BytesMut};
-use kitchen_sink::{sink, AllTypes, Choice, Containers, Keywords, Node, Oops};
+use kitchen_sink::sink_server as sink;
+use kitchen_sink::{AllTypes, Choice, Containers, Keywords, Node, Oops};
 use shared::{Color, Item, NotFound};
 use tonic_thrift::codec::{BinaryInput, BinaryOutput};
-use tonic_thrift::codegen::pilota::thrift::{TMessageIdentifier, TMessageType};
-use tonic_thrift::codegen::{Message, OrderedFloat, TInputProtocol, TOutputProtocol};
+use tonic_thrift::codec::{TInputProtocol, TOutputProtocol};
+use tonic_thrift::codec::{TMessageIdentifier, TMessageType};
 use tonic_thrift::FastStr;
+use tonic_thrift::{Message, OrderedFloat};
+use tonic_thrift::{OneArg, ValueResult, VoidResult};
 
 // ---------------------------------------------------------------------------
 // The Python peer
@@ -565,7 +568,7 @@ fn python_encoded_expectations() -> Vec<(&'static str, &'static str, Check)> {
         ),
         // Service wrappers (generated `{Method}Args` / `{Method}Result`)
         // against thriftpy2's `{Method}_args` / `{Method}_result`.
-        ("sink_get_args", "GetArgs", exact(sink::GetArgs { id: -5 })),
+        ("sink_get_args", "GetArgs", exact(OneArg::<i64, 1>(-5))),
         (
             "sink_get_result_success",
             "GetResult",
@@ -597,35 +600,25 @@ fn python_encoded_expectations() -> Vec<(&'static str, &'static str, Check)> {
             "AddArgs",
             exact(sink::AddArgs { a: 1, b: -2 }),
         ),
-        (
-            "sink_add_result",
-            "AddResult",
-            exact(sink::AddResult::Success(3)),
-        ),
-        (
-            "sink_nothing_result",
-            "NothingResult",
-            exact(sink::NothingResult::Success(())),
-        ),
+        ("sink_add_result", "AddResult", exact(ValueResult(3))),
+        ("sink_nothing_result", "NothingResult", exact(VoidResult)),
         (
             "sink_fire_args",
             "FireArgs",
-            exact(sink::FireArgs { event: s("e") }),
+            exact(OneArg::<FastStr, 1>(s("e"))),
         ),
         (
             "sink_unary_args",
             "UnaryArgs",
-            value(sink::UnaryArgs {
-                req: Containers {
-                    ints: vec![1],
-                    ..Default::default()
-                },
-            }),
+            value(OneArg::<Containers, 1>(Containers {
+                ints: vec![1],
+                ..Default::default()
+            })),
         ),
         (
             "base_ping_result",
             "PingResult",
-            exact(shared::base::PingResult::Success(s("pong"))),
+            exact(ValueResult(s("pong"))),
         ),
         // Whole messages (strict header + wrapper struct).
         (
@@ -644,7 +637,7 @@ fn python_encoded_expectations() -> Vec<(&'static str, &'static str, Check)> {
         (
             "envelope_call",
             "envelope",
-            envelope("Get", TMessageType::Call, -1, sink::GetArgs { id: 77 }),
+            envelope("Get", TMessageType::Call, -1, OneArg::<i64, 1>(77)),
         ),
     ]
 }
@@ -770,7 +763,7 @@ fn rust_encoded_cases() -> Vec<(&'static str, Vec<u8>)> {
             "item_unknown_enum_max",
             encode(&item(4, Some(""), Color::from_value(i32::MAX))),
         ),
-        ("sink_get_args", encode(&sink::GetArgs { id: 42 })),
+        ("sink_get_args", encode(&OneArg::<i64, 1>(42))),
         (
             "sink_get_result_success",
             encode(&sink::GetResult::Success(item(
@@ -791,25 +784,17 @@ fn rust_encoded_cases() -> Vec<(&'static str, Vec<u8>)> {
             encode(&sink::GetResult::Oops(Oops::default())),
         ),
         ("sink_add_args", encode(&sink::AddArgs { a: 1, b: -2 })),
-        ("sink_add_result", encode(&sink::AddResult::Success(3))),
-        (
-            "sink_nothing_result",
-            encode(&sink::NothingResult::Success(())),
-        ),
-        ("sink_fire_args", encode(&sink::FireArgs { event: s("e") })),
+        ("sink_add_result", encode(&ValueResult(3))),
+        ("sink_nothing_result", encode(&VoidResult)),
+        ("sink_fire_args", encode(&OneArg::<FastStr, 1>(s("e")))),
         (
             "sink_unary_args",
-            encode(&sink::UnaryArgs {
-                req: Containers::default(),
-            }),
+            encode(&OneArg::<Containers, 1>(Containers::default())),
         ),
-        (
-            "base_ping_result",
-            encode(&shared::base::PingResult::Success(s("pong"))),
-        ),
+        ("base_ping_result", encode(&ValueResult(s("pong")))),
         (
             "envelope_call",
-            encode_message("Get", TMessageType::Call, 7, &sink::GetArgs { id: 42 }),
+            encode_message("Get", TMessageType::Call, 7, &OneArg::<i64, 1>(42)),
         ),
         (
             "envelope_reply",
@@ -826,9 +811,7 @@ fn rust_encoded_cases() -> Vec<(&'static str, Vec<u8>)> {
                 "Fire",
                 TMessageType::OneWay,
                 0,
-                &sink::FireArgs {
-                    event: s("\u{e9}v"),
-                },
+                &OneArg::<FastStr, 1>(s("\u{e9}v")),
             ),
         ),
     ]

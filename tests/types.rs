@@ -3,7 +3,7 @@
 tonic_thrift::thrift_service!("idl/kitchen_sink.thrift");
 
 use tonic_thrift::codec::{BinaryInput, BinaryOutput};
-use tonic_thrift::codegen::Message;
+use tonic_thrift::Message;
 
 fn roundtrip<M: Message + PartialEq + std::fmt::Debug>(m: &M) -> M {
     let mut buf = bytes::BytesMut::new();
@@ -50,7 +50,7 @@ fn kitchen_sink_roundtrips() {
 
 #[tokio::test]
 async fn async_decoding_reads_the_same_values() {
-    use tonic_thrift::codegen::pilota::thrift::TAsyncBinaryProtocol;
+    use tonic_thrift::codec::TAsyncBinaryProtocol;
 
     async fn via_async<M: Message + PartialEq + std::fmt::Debug>(m: &M) -> M {
         let mut buf = bytes::BytesMut::new();

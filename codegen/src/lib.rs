@@ -63,7 +63,7 @@ pub fn generate(
         return Err((Errors(errors), files));
     }
     Ok(Generated {
-        tokens: gen::generate(&program),
+        tokens: gen::generate(&program, &gen::Switches::default()),
         files,
     })
 }

@@ -1,9 +1,15 @@
 //! Items that generated code refers to. Not a stable API for hand-written code.
 
+pub use crate::method::{OneArg, ValueResult, VoidResult, WholeArgs};
 pub use crate::value::{
-    bad_union, field_len, missing_field, missing_result, read_field, write_field, ThriftValue,
+    bad_union, field_len, missing_field, missing_result, read_field, read_into, read_struct,
+    required, skip, struct_len, write_field, write_struct, ThriftStruct, ThriftValue, UnionSlot,
 };
+// Prelude names, so that an IDL type called `Result` or `Option` cannot
+// shadow them inside generated impls (which glob-import this module).
 pub use bytes::Bytes;
+pub use core::option::Option::{self, None, Some};
+pub use core::result::Result::{self, Err, Ok};
 pub use faststr::FastStr;
 pub use ordered_float::OrderedFloat;
 pub use pilota;
@@ -13,6 +19,8 @@ pub use pilota::thrift::{
 };
 pub use std::collections::{HashMap, HashSet};
 pub use std::sync::LazyLock;
+pub use tonic::transport::{Channel, Endpoint};
+pub use tonic::{IntoRequest, IntoStreamingRequest, Request, Response, Status, Streaming};
 
 /// A boxed, `Send` future, as returned by generated async decoders.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -50,3 +58,9 @@ pub type StdError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub use crate::balance::{BalanceOptions, ClusterStatus};
 
 pub use crate::codec::decode_async_via_binary;
+
+/// The reply to a ping-pong call of a method `service` does not have.
+pub fn pingpong_unknown_method_reply(service: &str, method: &str) -> ReplyFuture {
+    let e = crate::pingpong::unknown_method(service, method);
+    Box::pin(async move { Reply::Exception(e) })
+}

@@ -59,11 +59,15 @@ mod timeout;
 pub mod transport;
 mod value;
 
+pub use bytes::Bytes;
 pub use faststr::FastStr;
-pub use method::{ThriftArgs, ThriftResult};
+pub use method::{OneArg, ThriftArgs, ThriftResult, ValueResult, VoidResult, WholeArgs};
+pub use ordered_float::OrderedFloat;
+pub use pilota::thrift::Message;
 pub use server::Server;
 pub use status::BizStatusError;
 pub use timeout::{format_grpc_timeout, parse_grpc_timeout};
+pub use tonic;
 pub use tonic_thrift_macros::thrift_service;
 pub use value::ThriftValue;
 

@@ -18,9 +18,9 @@ use bytes::Bytes;
 use faststr::FastStr;
 use ordered_float::OrderedFloat;
 use pilota::thrift::{
-    new_protocol_exception, ProtocolExceptionKind, TAsyncInputProtocol, TInputProtocol,
-    TLengthProtocol, TListIdentifier, TMapIdentifier, TOutputProtocol, TSetIdentifier, TType,
-    ThriftException,
+    new_protocol_exception, Message, ProtocolExceptionKind, TAsyncInputProtocol, TInputProtocol,
+    TLengthProtocol, TListIdentifier, TMapIdentifier, TOutputProtocol, TSetIdentifier,
+    TStructIdentifier, TType, ThriftException,
 };
 
 /// A Rust value that has a Thrift wire form.
@@ -164,32 +164,41 @@ impl ThriftValue for Bytes {
     }
 }
 
-impl<T: ThriftValue + Sync + 'static> ThriftValue for Box<T> {
-    const TTYPE: TType = T::TTYPE;
+/// A generated struct, union or exception: its value encoding is its
+/// [`Message`] encoding, tagged [`TType::Struct`].
+///
+/// Generated code implements this marker (one line per type) instead of
+/// writing a `ThriftValue` impl of its own; `Box<T>` (used for recursive
+/// fields) is a struct value whenever `T` is.
+pub trait ThriftStruct: Message + Sync + 'static {}
+
+impl<T: ThriftStruct> ThriftStruct for Box<T> {}
+
+impl<T: ThriftStruct> ThriftValue for T {
+    const TTYPE: TType = TType::Struct;
 
     #[inline]
     fn encode_value<P: TOutputProtocol>(&self, p: &mut P) -> Result<(), ThriftException> {
-        (**self).encode_value(p)
+        self.encode(p)
     }
 
     #[inline]
     fn decode_value<P: TInputProtocol>(p: &mut P) -> Result<Self, ThriftException> {
-        T::decode_value(p).map(Box::new)
+        T::decode(p)
     }
 
+    #[inline]
     fn decode_value_async<P: TAsyncInputProtocol>(
         p: &mut P,
     ) -> impl Future<Output = Result<Self, ThriftException>> + Send {
-        // Boxed so that recursive types (a struct holding a `Box` of itself)
-        // get a future of finite size.
-        let fut: std::pin::Pin<Box<dyn Future<Output = Result<T, ThriftException>> + Send + '_>> =
-            Box::pin(T::decode_value_async(p));
-        async move { fut.await.map(Box::new) }
+        // Generated types return a boxed future here, so recursive types
+        // (a struct holding a `Box` of itself) get a future of finite size.
+        T::decode_async(p)
     }
 
     #[inline]
     fn value_len<P: TLengthProtocol>(&self, p: &mut P) -> usize {
-        (**self).value_len(p)
+        self.size(p)
     }
 }
 
@@ -431,4 +440,138 @@ pub fn missing_result(method: &'static str) -> ThriftException {
         ProtocolExceptionKind::InvalidData,
         format!("{method}: the result holds neither a value nor a declared exception"),
     )
+}
+
+/// Writes a struct: its header, the fields `fields` writes, the stop byte.
+#[inline]
+pub fn write_struct<P: TOutputProtocol>(
+    p: &mut P,
+    name: &'static str,
+    fields: impl FnOnce(&mut P) -> Result<(), ThriftException>,
+) -> Result<(), ThriftException> {
+    p.write_struct_begin(&TStructIdentifier { name })?;
+    fields(p)?;
+    p.write_field_stop()?;
+    p.write_struct_end()
+}
+
+/// The encoded size of a struct whose fields `fields` measures.
+#[inline]
+pub fn struct_len<P: TLengthProtocol>(
+    p: &mut P,
+    name: &'static str,
+    fields: impl FnOnce(&mut P) -> usize,
+) -> usize {
+    let begin = p.struct_begin_len(&TStructIdentifier { name });
+    begin + fields(p) + p.field_stop_len() + p.struct_end_len()
+}
+
+/// Reads a struct: calls `field` with the id and type of every field until
+/// the stop byte. `field` reads the value (or skips it); fields without an
+/// id are skipped here.
+#[inline]
+pub fn read_struct<P: TInputProtocol>(
+    p: &mut P,
+    mut field: impl FnMut(&mut P, i16, TType) -> Result<(), ThriftException>,
+) -> Result<(), ThriftException> {
+    p.read_struct_begin()?;
+    loop {
+        let header = p.read_field_begin()?;
+        if header.field_type == TType::Stop {
+            break;
+        }
+        match header.id {
+            Some(id) => field(p, id, header.field_type)?,
+            None => skip(p, header.field_type)?,
+        }
+        p.read_field_end()?;
+    }
+    p.read_struct_end()
+}
+
+/// Reads one field into `slot` when its wire type is the declared one, and
+/// skips it otherwise (a peer with another IDL version), naming the struct
+/// and field in the error on failure.
+#[inline]
+pub fn read_into<V: ThriftValue, P: TInputProtocol>(
+    p: &mut P,
+    ttype: TType,
+    slot: &mut Option<V>,
+    owner: &'static str,
+    field: &'static str,
+) -> Result<(), ThriftException> {
+    if ttype == V::TTYPE {
+        *slot = Some(read_field(p, owner, field)?);
+        Ok(())
+    } else {
+        skip(p, ttype)
+    }
+}
+
+/// Skips one value of `ttype` (an unknown field).
+#[inline]
+pub fn skip<P: TInputProtocol>(p: &mut P, ttype: TType) -> Result<(), ThriftException> {
+    p.skip(ttype).map(drop)
+}
+
+/// The value of a `required` field, or the error naming it when it is absent.
+#[inline]
+pub fn required<V>(
+    value: Option<V>,
+    owner: &'static str,
+    field: &'static str,
+) -> Result<V, ThriftException> {
+    value.ok_or_else(|| missing_field(owner, field))
+}
+
+/// Collects the one field of a union (or of a method's Result struct) while
+/// it is decoded.
+#[derive(Debug)]
+pub struct UnionSlot<U> {
+    value: Option<U>,
+    set: usize,
+}
+
+impl<U> Default for UnionSlot<U> {
+    fn default() -> Self {
+        UnionSlot {
+            value: None,
+            set: 0,
+        }
+    }
+}
+
+impl<U> UnionSlot<U> {
+    /// Reads the field's value and keeps it as the variant `wrap` makes;
+    /// a field of another wire type is skipped.
+    #[inline]
+    pub fn read<V: ThriftValue, P: TInputProtocol>(
+        &mut self,
+        p: &mut P,
+        ttype: TType,
+        wrap: impl FnOnce(V) -> U,
+        owner: &'static str,
+        field: &'static str,
+    ) -> Result<(), ThriftException> {
+        if ttype != V::TTYPE {
+            return skip(p, ttype);
+        }
+        let value = read_field(p, owner, field)?;
+        self.value = Some(wrap(value));
+        self.set += 1;
+        Ok(())
+    }
+
+    /// The union's value: exactly one field must have been set.
+    pub fn finish(self, owner: &'static str) -> Result<U, ThriftException> {
+        match self.value {
+            Some(v) if self.set == 1 => Ok(v),
+            _ => Err(bad_union(owner, self.set)),
+        }
+    }
+
+    /// The last field read, if any (for Result structs).
+    pub fn into_value(self) -> Option<U> {
+        self.value
+    }
 }

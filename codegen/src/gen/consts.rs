@@ -68,11 +68,11 @@ fn value_expr_in(
         (Ty::Double, ConstKind::Int(n)) => Literal::f64_suffixed(*n as f64).into_token_stream(),
         (Ty::Double, ConstKind::Double(d)) => float(*d),
         (Ty::String, ConstKind::String(s)) => {
-            quote!(::tonic_thrift::codegen::FastStr::from_static_str(#s))
+            quote!(::tonic_thrift::FastStr::from_static_str(#s))
         }
         (Ty::Binary, ConstKind::String(s)) => {
             let b = Literal::byte_string(s.as_bytes());
-            quote!(::tonic_thrift::codegen::Bytes::from_static(#b))
+            quote!(::tonic_thrift::Bytes::from_static(#b))
         }
         (Ty::List(e), ConstKind::List(items)) => {
             let items = items
@@ -151,7 +151,7 @@ fn key_expr(
 ) -> TokenStream {
     let e = value_expr_in(p, file, module, ty, v, depth);
     if matches!(p.underlying(ty), Ty::Double) {
-        quote!(::tonic_thrift::codegen::OrderedFloat(#e))
+        quote!(::tonic_thrift::OrderedFloat(#e))
     } else {
         e
     }
@@ -226,8 +226,8 @@ pub(crate) fn const_item(p: &Program, file: usize, c: &ast::Const) -> TokenStrea
             let e = value_expr_in(p, value_file, file, &ty, value, 0);
             quote! {
                 #doc
-                pub static #name: ::tonic_thrift::codegen::LazyLock<#t> =
-                    ::tonic_thrift::codegen::LazyLock::new(|| #e);
+                pub static #name: ::std::sync::LazyLock<#t> =
+                    ::std::sync::LazyLock::new(|| #e);
             }
         }
     }

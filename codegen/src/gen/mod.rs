@@ -2,7 +2,9 @@
 //!
 //! One `pub mod` per IDL file (the main file and each include), named by
 //! `namespace rs` or the file stem; modules refer to each other through
-//! `super::`. Generated code names only `::tonic_thrift::codegen::…` paths.
+//! `super::`. Generated code names only `::tonic_thrift::codegen::…` paths
+//! (glob-imported in service modules and in the `const _` blocks that hold
+//! each type's encoding) and the public `::tonic_thrift::{FastStr, Bytes}`.
 
 pub(crate) mod consts;
 pub(crate) mod names;
@@ -27,8 +29,30 @@ pub(crate) fn doc_attrs(doc: Option<&str>) -> TokenStream {
     }
 }
 
+/// Which parts of each service to generate (all by default), like
+/// tonic-build's `build_server` / `build_client`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Switches {
+    /// `<service>_server`: the handler trait and `XxxServer`.
+    pub(crate) server: bool,
+    /// `XxxClient`: the gRPC client.
+    pub(crate) client: bool,
+    /// `XxxPingPongClient`: the ping-pong client.
+    pub(crate) pingpong_client: bool,
+}
+
+impl Default for Switches {
+    fn default() -> Self {
+        Switches {
+            server: true,
+            client: true,
+            pingpong_client: true,
+        }
+    }
+}
+
 /// Generates every module of the program.
-pub(crate) fn generate(p: &Program) -> TokenStream {
+pub(crate) fn generate(p: &Program, switches: &Switches) -> TokenStream {
     let modules = p.files.iter().enumerate().map(|(fi, f)| {
         let items = f.doc.definitions.iter().enumerate().map(|(di, d)| {
             let id = DefId { file: fi, def: di };
@@ -38,7 +62,7 @@ pub(crate) fn generate(p: &Program) -> TokenStream {
                 Definition::Enum(e) => types::enum_item(e),
                 Definition::Typedef(t) => types::typedef_item(p, fi, t),
                 Definition::Const(c) => consts::const_item(p, fi, c),
-                Definition::Service(s) => service::service_items(p, id, s),
+                Definition::Service(s) => service::service_items(p, id, s, switches),
             }
         });
         let name = names::ident(&p.modules[fi]);
@@ -47,7 +71,6 @@ pub(crate) fn generate(p: &Program) -> TokenStream {
             #[doc = #doc]
             #[allow(
                 dead_code,
-                missing_docs,
                 non_camel_case_types,
                 clippy::large_enum_variant,
                 clippy::too_many_arguments,

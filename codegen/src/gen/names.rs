@@ -122,6 +122,104 @@ pub(crate) fn type_ident(name: &str) -> Ident {
     ident(name)
 }
 
+/// The CamelCase names that `tonic_thrift::codegen` exports, which every
+/// generated module glob-imports (keep in step with the runtime's
+/// `codegen.rs`). A generated name in a service module that equals one of
+/// these gets a trailing `_`; an IDL type that equals one is named
+/// `self::Name` inside generated impls.
+const CODEGEN_NAMES: &[&str] = &[
+    "Arc",
+    "BalanceOptions",
+    "Body",
+    "BoxFuture",
+    "Call",
+    "CallInfo",
+    "CallLayer",
+    "CallResponse",
+    "CallService",
+    "Channel",
+    "ClusterStatus",
+    "Context",
+    "Endpoint",
+    "Err",
+    "Future",
+    "GrpcClient",
+    "GrpcOptions",
+    "GrpcTransport",
+    "HashMap",
+    "HashSet",
+    "Infallible",
+    "IntoRequest",
+    "IntoStreamingRequest",
+    "Layer",
+    "LazyLock",
+    "Message",
+    "MessageHook",
+    "MethodKind",
+    "NamedService",
+    "None",
+    "Ok",
+    "OneArg",
+    "Option",
+    "OrderedFloat",
+    "Pin",
+    "PingPongClient",
+    "PingPongOptions",
+    "PingPongService",
+    "Poll",
+    "Request",
+    "Response",
+    "Result",
+    "Service",
+    "ServiceConfig",
+    "Some",
+    "Status",
+    "StdError",
+    "Stream",
+    "Streaming",
+    "TAsyncInputProtocol",
+    "TInputProtocol",
+    "TLengthProtocol",
+    "TOutputProtocol",
+    "TStructIdentifier",
+    "TType",
+    "ThriftArgs",
+    "ThriftException",
+    "ThriftResult",
+    "ThriftStruct",
+    "ThriftValue",
+    "Tracer",
+    "UnionSlot",
+    "ValueResult",
+    "VoidResult",
+    "WholeArgs",
+    "Bytes",
+    "FastStr",
+    "CallContext",
+    "Reply",
+    "ReplyFuture",
+];
+
+/// An identifier for a name the generator makes up in a service module,
+/// kept clear of the names `tonic_thrift::codegen` exports.
+pub(crate) fn generated(name: &str) -> Ident {
+    if CODEGEN_NAMES.contains(&name) {
+        ident(&format!("{name}_"))
+    } else {
+        ident(name)
+    }
+}
+
+/// How generated impls (inside a block that glob-imports
+/// `tonic_thrift::codegen`) name the IDL type `name` of their own module.
+pub(crate) fn local_path(name: &Ident) -> proc_macro2::TokenStream {
+    if CODEGEN_NAMES.contains(&name.to_string().as_str()) {
+        quote::quote!(self::#name)
+    } else {
+        quote::quote!(#name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,22 +24,22 @@ pub(crate) fn rust_type_up(p: &Program, from: usize, ty: &Ty, key: bool, up: usi
         Ty::I16 => quote!(i16),
         Ty::I32 => quote!(i32),
         Ty::I64 => quote!(i64),
-        Ty::Double if key => quote!(::tonic_thrift::codegen::OrderedFloat<f64>),
+        Ty::Double if key => quote!(::tonic_thrift::OrderedFloat<f64>),
         Ty::Double => quote!(f64),
-        Ty::String => quote!(::tonic_thrift::codegen::FastStr),
-        Ty::Binary => quote!(::tonic_thrift::codegen::Bytes),
+        Ty::String => quote!(::tonic_thrift::FastStr),
+        Ty::Binary => quote!(::tonic_thrift::Bytes),
         Ty::List(e) => {
             let e = rust_type_up(p, from, e, key, up);
             quote!(::std::vec::Vec<#e>)
         }
         Ty::Set(e) => {
             let e = rust_type_up(p, from, e, true, up);
-            quote!(::tonic_thrift::codegen::HashSet<#e>)
+            quote!(::std::collections::HashSet<#e>)
         }
         Ty::Map(k, v) => {
             let k = rust_type_up(p, from, k, true, up);
             let v = rust_type_up(p, from, v, false, up);
-            quote!(::tonic_thrift::codegen::HashMap<#k, #v>)
+            quote!(::std::collections::HashMap<#k, #v>)
         }
         Ty::Def(id) => {
             if key {
@@ -72,7 +72,9 @@ pub(crate) fn def_path(p: &Program, from: usize, id: DefId) -> TokenStream {
 pub(crate) fn def_path_up(p: &Program, from: usize, id: DefId, up: usize) -> TokenStream {
     let name = names::type_ident(&crate::resolve::def_name(p.def(id)).name);
     let supers = (0..up).map(|_| quote!(super::));
-    if id.file == from {
+    if id.file == from && up == 0 {
+        names::local_path(&name)
+    } else if id.file == from {
         quote!(#(#supers)* #name)
     } else {
         let m = names::ident(&p.modules[id.file]);

@@ -13,6 +13,7 @@ use crate::gen::{doc_attrs, names};
 use crate::resolve::{DefId, Program, Ty};
 
 /// One field as the generator sees it.
+#[derive(Clone)]
 pub(crate) struct FieldSpec {
     /// Field id on the wire.
     pub(crate) id: i16,
@@ -130,21 +131,30 @@ fn hashable(p: &Program, t: &Ty, seen: &mut HashSet<DefId>) -> bool {
     }
 }
 
-fn derives(hashable: bool) -> TokenStream {
+/// The traits a type derives (the list inside `#[derive(..)]`).
+pub(crate) fn derives(hashable: bool) -> TokenStream {
     if hashable {
-        quote!(#[derive(Debug, Clone, PartialEq, Eq, Hash)])
+        quote!(Debug, Clone, PartialEq, Eq, Hash)
     } else {
-        quote!(#[derive(Debug, Clone, PartialEq)])
+        quote!(Debug, Clone, PartialEq)
     }
 }
 
-/// A struct or exception (or any wrapper struct such as method arguments).
+/// A struct or exception.
 pub(crate) fn struct_item(p: &Program, id: DefId, s: &ast::StructLike) -> TokenStream {
     let specs = field_specs(p, id.file, Some(id), &s.fields);
     let name = names::type_ident(&s.name.name);
-    let doc = doc_attrs(s.doc.as_deref());
+    let kind = if s.kind == StructKind::Exception {
+        "exception"
+    } else {
+        "struct"
+    };
+    let doc = doc_or(
+        s.doc.as_deref(),
+        &format!("The Thrift {kind} `{}`.", s.name.name),
+    );
     let derive = derives(hashable_def(p, id, &mut HashSet::new()));
-    let body = plain_struct(&name, &s.name.name, &doc, &derive, &specs, true);
+    let body = plain_struct(&name, &s.name.name, &doc, &derive, &specs, Role::Value);
     let error_impls = if s.kind == StructKind::Exception {
         let wire = &s.name.name;
         quote! {
@@ -161,58 +171,73 @@ pub(crate) fn struct_item(p: &Program, id: DefId, s: &ast::StructLike) -> TokenS
     quote!(#body #error_impls)
 }
 
-/// The struct, its `Default`, `Message` and `ThriftValue` impls.
+/// `doc` as doc attributes, else one line of `fallback`.
+pub(crate) fn doc_or(doc: Option<&str>, fallback: &str) -> TokenStream {
+    match doc {
+        Some(d) => doc_attrs(Some(d)),
+        None => {
+            let text = format!(" {fallback}");
+            quote!(#[doc = #text])
+        }
+    }
+}
+
+/// What a generated struct is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// An IDL struct or exception: a value that can be a field.
+    Value,
+    /// A method's Args struct: only ever a whole message.
+    Args,
+}
+
+/// An integer literal for a field id (unsuffixed; negative ids are legal).
+pub(crate) fn id_lit(id: i16) -> TokenStream {
+    let abs = proc_macro2::Literal::u16_unsuffixed(id.unsigned_abs());
+    if id < 0 {
+        quote!(-#abs)
+    } else {
+        quote!(#abs)
+    }
+}
+
+/// The struct, its `Default`, and its encoding.
 pub(crate) fn plain_struct(
     name: &Ident,
     wire_name: &str,
     doc: &TokenStream,
     derive: &TokenStream,
     specs: &[FieldSpec],
-    as_value: bool,
+    role: Role,
 ) -> TokenStream {
     let fields = specs.iter().map(|f| {
-        let FieldSpec { ident, ty, doc, .. } = f;
+        let FieldSpec { ident, ty, .. } = f;
+        let doc = if f.doc.is_empty() {
+            let text = format!(" `{}` (field {}).", f.wire_name, f.id);
+            quote!(#[doc = #text])
+        } else {
+            f.doc.clone()
+        };
         if f.optional {
             quote!(#doc pub #ident: ::core::option::Option<#ty>,)
         } else {
             quote!(#doc pub #ident: #ty,)
         }
     });
-    let defaults = specs.iter().map(|f| {
-        let ident = &f.ident;
-        match (&f.default, f.optional) {
-            (Some(d), true) => quote!(#ident: ::core::option::Option::Some(#d),),
-            (Some(d), false) => quote!(#ident: #d,),
-            (None, true) => quote!(#ident: ::core::option::Option::None,),
-            (None, false) => quote!(#ident: ::core::default::Default::default(),),
-        }
-    });
-    let encode = specs.iter().map(|f| {
-        let (ident, id) = (&f.ident, f.id);
-        if f.optional {
-            quote! {
-                if let ::core::option::Option::Some(v) = &self.#ident {
-                    ::tonic_thrift::codegen::write_field(p, #id, v)?;
-                }
-            }
-        } else {
-            quote!(::tonic_thrift::codegen::write_field(p, #id, &self.#ident)?;)
-        }
-    });
-    let size = specs.iter().map(|f| {
-        let (ident, id) = (&f.ident, f.id);
-        if f.optional {
-            quote!(+ self.#ident.as_ref().map_or(0, |v| ::tonic_thrift::codegen::field_len(p, #id, v)))
-        } else {
-            quote!(+ ::tonic_thrift::codegen::field_len(p, #id, &self.#ident))
-        }
-    });
-    let decode = decode_body(wire_name, specs);
     // Derive `Default` unless the IDL gives a default value somewhere.
     let derive_default = specs.iter().all(|f| f.default.is_none());
     let default_impl = if derive_default {
         TokenStream::new()
     } else {
+        let defaults = specs.iter().map(|f| {
+            let ident = &f.ident;
+            match (&f.default, f.optional) {
+                (Some(d), true) => quote!(#ident: ::core::option::Option::Some(#d),),
+                (Some(d), false) => quote!(#ident: #d,),
+                (None, true) => quote!(#ident: ::core::option::Option::None,),
+                (None, false) => quote!(#ident: ::core::default::Default::default(),),
+            }
+        });
         quote! {
             impl ::core::default::Default for #name {
                 fn default() -> Self {
@@ -221,165 +246,110 @@ pub(crate) fn plain_struct(
             }
         }
     };
-    let default_derive = if derive_default {
-        quote!(#[derive(Default)])
+    let derive = if derive_default {
+        quote!(#[derive(#derive, Default)])
     } else {
-        TokenStream::new()
+        quote!(#[derive(#derive)])
     };
-    let encode_body = quote! {
-        p.write_struct_begin(&::tonic_thrift::codegen::TStructIdentifier { name: #wire_name })?;
-        #(#encode)*
-        p.write_field_stop()?;
-        p.write_struct_end()
-    };
-    let size_body = quote! {
-        p.struct_begin_len(&::tonic_thrift::codegen::TStructIdentifier { name: #wire_name })
-            #(#size)*
-            + p.field_stop_len()
-            + p.struct_end_len()
-    };
-    let message = if as_value {
-        message_impl(name, &encode_body, &decode, &size_body)
-    } else {
-        message_only_impl(name, &encode_body, &decode, &size_body)
-    };
+    let encoding = struct_encoding(name, wire_name, specs, role);
     quote! {
         #doc
         #derive
-        #default_derive
         pub struct #name {
             #(#fields)*
         }
         #default_impl
-        #message
+        #encoding
     }
 }
 
-/// `Message` + `ThriftValue` impls from their bodies.
+/// The `Message` impl of a struct (and `ThriftStruct` for values).
+fn struct_encoding(name: &Ident, wire_name: &str, specs: &[FieldSpec], role: Role) -> TokenStream {
+    let writes: Vec<TokenStream> = specs
+        .iter()
+        .map(|f| {
+            let (ident, id) = (&f.ident, id_lit(f.id));
+            if f.optional {
+                quote! {
+                    if let Some(v) = &self.#ident {
+                        write_field(p, #id, v)?;
+                    }
+                }
+            } else {
+                quote!(write_field(p, #id, &self.#ident)?;)
+            }
+        })
+        .collect();
+    let encode = match (specs, writes.as_slice()) {
+        ([], _) => quote!(write_struct(p, #wire_name, |_| Ok(()))),
+        ([f], _) if !f.optional => {
+            let (ident, id) = (&f.ident, id_lit(f.id));
+            quote!(write_struct(p, #wire_name, |p| write_field(p, #id, &self.#ident)))
+        }
+        _ => quote! {
+            write_struct(p, #wire_name, |p| {
+                #(#writes)*
+                Ok(())
+            })
+        },
+    };
+    let lens = specs.iter().map(|f| {
+        let (ident, id) = (&f.ident, id_lit(f.id));
+        if f.optional {
+            quote!(self.#ident.as_ref().map_or(0, |v| field_len(p, #id, v)))
+        } else {
+            quote!(field_len(p, #id, &self.#ident))
+        }
+    });
+    let size = if specs.is_empty() {
+        quote!(struct_len(p, #wire_name, |_| 0))
+    } else {
+        quote!(struct_len(p, #wire_name, |p| #(#lens)+*))
+    };
+    let decode = decode_body(wire_name, specs);
+    message_impl(name, role == Role::Value, &encode, &decode, &size)
+}
+
+/// `Message` (and, for values, `ThriftStruct`) for `name`, inside a
+/// `const _` block that glob-imports `tonic_thrift::codegen`: the bodies use
+/// short names, and no IDL name can shadow them.
 pub(crate) fn message_impl(
     name: &Ident,
+    is_value: bool,
     encode: &TokenStream,
     decode: &TokenStream,
     size: &TokenStream,
 ) -> TokenStream {
-    let value = value_impl(name);
-    let message = message_only_impl(name, encode, decode, size);
-    quote!(#message #value)
-}
-
-/// `Message` alone: for wire wrappers (Args/Result), which are never fields.
-pub(crate) fn message_only_impl(
-    name: &Ident,
-    encode: &TokenStream,
-    decode: &TokenStream,
-    size: &TokenStream,
-) -> TokenStream {
-    quote! {
-        impl ::tonic_thrift::codegen::Message for #name {
-            fn encode<P: ::tonic_thrift::codegen::TOutputProtocol>(
-                &self,
-                p: &mut P,
-            ) -> ::core::result::Result<(), ::tonic_thrift::codegen::ThriftException> {
-                #encode
-            }
-            fn decode<P: ::tonic_thrift::codegen::TInputProtocol>(
-                p: &mut P,
-            ) -> ::core::result::Result<Self, ::tonic_thrift::codegen::ThriftException> {
-                #decode
-            }
-            // One shared async decoder for every type (see
-            // `tonic_thrift::codec::decode_async_via_binary`); boxed, so
-            // recursive types get a future of finite size.
-            #[allow(refining_impl_trait)]
-            fn decode_async<P: ::tonic_thrift::codegen::TAsyncInputProtocol>(
-                p: &mut P,
-            ) -> ::tonic_thrift::codegen::BoxFuture<'_, ::core::result::Result<Self, ::tonic_thrift::codegen::ThriftException>> {
-                ::tonic_thrift::codegen::decode_async_via_binary(p)
-            }
-            fn size<P: ::tonic_thrift::codegen::TLengthProtocol>(&self, p: &mut P) -> usize {
-                #size
-            }
-        }
-    }
-}
-
-/// `ThriftValue` for a generated struct-like type, through its `Message` impl.
-fn value_impl(name: &Ident) -> TokenStream {
-    quote! {
-        impl ::tonic_thrift::codegen::ThriftValue for #name {
-            const TTYPE: ::tonic_thrift::codegen::TType = ::tonic_thrift::codegen::TType::Struct;
-            #[inline]
-            fn encode_value<P: ::tonic_thrift::codegen::TOutputProtocol>(
-                &self,
-                p: &mut P,
-            ) -> ::core::result::Result<(), ::tonic_thrift::codegen::ThriftException> {
-                ::tonic_thrift::codegen::Message::encode(self, p)
-            }
-            #[inline]
-            fn decode_value<P: ::tonic_thrift::codegen::TInputProtocol>(
-                p: &mut P,
-            ) -> ::core::result::Result<Self, ::tonic_thrift::codegen::ThriftException> {
-                <Self as ::tonic_thrift::codegen::Message>::decode(p)
-            }
-            #[inline]
-            async fn decode_value_async<P: ::tonic_thrift::codegen::TAsyncInputProtocol>(
-                p: &mut P,
-            ) -> ::core::result::Result<Self, ::tonic_thrift::codegen::ThriftException> {
-                <Self as ::tonic_thrift::codegen::Message>::decode_async(p).await
-            }
-            #[inline]
-            fn value_len<P: ::tonic_thrift::codegen::TLengthProtocol>(&self, p: &mut P) -> usize {
-                ::tonic_thrift::codegen::Message::size(self, p)
-            }
-        }
-    }
-}
-
-/// The field loop shared by struct decoding: reads fields until STOP,
-/// dispatching known ids with a matching type to `arms`, skipping the rest.
-pub(crate) fn field_loop(arms: &[TokenStream]) -> TokenStream {
-    let dispatch = if arms.is_empty() {
-        quote!(p.skip(field.field_type) ?;)
+    let path = names::local_path(name);
+    let marker = if is_value {
+        quote!(impl ThriftStruct for #path {})
     } else {
-        quote! {
-            match field.id {
-                #(#arms)*
-                _ => {
-                    p.skip(field.field_type) ?;
-                }
-            }
-        }
+        TokenStream::new()
     };
     quote! {
-        p.read_struct_begin()?;
-        loop {
-            let field = p.read_field_begin() ?;
-            if field.field_type == ::tonic_thrift::codegen::TType::Stop {
-                break;
+        const _: () = {
+            use ::tonic_thrift::codegen::*;
+            #marker
+            impl Message for #path {
+                fn encode<P: TOutputProtocol>(&self, p: &mut P) -> Result<(), ThriftException> {
+                    #encode
+                }
+                fn decode<P: TInputProtocol>(p: &mut P) -> Result<Self, ThriftException> {
+                    #decode
+                }
+                // One shared async decoder for every type, boxed so that
+                // recursive types get a future of finite size.
+                #[allow(refining_impl_trait)]
+                fn decode_async<P: TAsyncInputProtocol>(
+                    p: &mut P,
+                ) -> BoxFuture<'_, Result<Self, ThriftException>> {
+                    decode_async_via_binary(p)
+                }
+                fn size<P: TLengthProtocol>(&self, p: &mut P) -> usize {
+                    #size
+                }
             }
-            #dispatch
-            p.read_field_end() ?;
-        }
-        p.read_struct_end() ?;
-    }
-}
-
-/// A match arm reading field `id` of Rust type `ty` into the expression `target`.
-pub(crate) fn read_arm(
-    id: i16,
-    ty: &TokenStream,
-    owner: &str,
-    field: &str,
-    store: impl FnOnce(TokenStream) -> TokenStream,
-) -> TokenStream {
-    let read = quote!(::tonic_thrift::codegen::read_field::<#ty, _>(p, #owner, #field)?);
-    let store = store(read);
-    quote! {
-        ::core::option::Option::Some(#id)
-            if field.field_type == <#ty as ::tonic_thrift::codegen::ThriftValue>::TTYPE =>
-        {
-            #store
-        }
+        };
     }
 }
 
@@ -389,31 +359,28 @@ fn decode_body(owner: &str, specs: &[FieldSpec]) -> TokenStream {
         .iter()
         .map(|f| format_ident!("f_{}", f.ident.to_string().trim_start_matches("r#")))
         .collect();
-    let locals = specs.iter().zip(&local_names).map(|(f, local)| {
-        let ty = &f.ty;
-        quote!(let mut #local: ::core::option::Option<#ty> = ::core::option::Option::None;)
+    let arms = specs.iter().zip(&local_names).map(|(f, local)| {
+        let (id, wire) = (id_lit(f.id), &f.wire_name);
+        quote!(#id => read_into(p, ttype, &mut #local, #owner, #wire),)
     });
-    let arms: Vec<TokenStream> = specs
-        .iter()
-        .zip(&local_names)
-        .map(|(f, local)| {
-            read_arm(
-                f.id,
-                &f.ty,
-                owner,
-                &f.wire_name,
-                |read| quote!(#local = ::core::option::Option::Some(#read);),
-            )
-        })
-        .collect();
-    let field_loop = field_loop(&arms);
+    let read = if specs.is_empty() {
+        quote!(read_struct(p, |p, _, ttype| skip(p, ttype))?;)
+    } else {
+        quote! {
+            #(let mut #local_names = None;)*
+            read_struct(p, |p, id, ttype| match id {
+                #(#arms)*
+                _ => skip(p, ttype),
+            })?;
+        }
+    };
     let build = specs.iter().zip(&local_names).map(|(f, local)| {
         let ident = &f.ident;
         let wire = &f.wire_name;
         if f.optional {
             quote!(#ident: #local,)
         } else if f.required {
-            quote!(#ident: #local.ok_or_else(|| ::tonic_thrift::codegen::missing_field(#owner, #wire))?,)
+            quote!(#ident: required(#local, #owner, #wire)?,)
         } else if let Some(d) = &f.default {
             quote!(#ident: #local.unwrap_or_else(|| #d),)
         } else {
@@ -421,9 +388,8 @@ fn decode_body(owner: &str, specs: &[FieldSpec]) -> TokenStream {
         }
     });
     quote! {
-        #(#locals)*
-        #field_loop
-        ::core::result::Result::Ok(Self { #(#build)* })
+        #read
+        Ok(Self { #(#build)* })
     }
 }
 
@@ -432,63 +398,51 @@ pub(crate) fn union_item(p: &Program, id: DefId, s: &ast::StructLike) -> TokenSt
     let specs = field_specs(p, id.file, Some(id), &s.fields);
     let name = names::type_ident(&s.name.name);
     let wire_name = s.name.name.as_str();
-    let doc = doc_attrs(s.doc.as_deref());
+    let doc = doc_or(
+        s.doc.as_deref(),
+        &format!("The Thrift union `{wire_name}`: exactly one of its fields."),
+    );
     let derive = derives(hashable_def(p, id, &mut HashSet::new()));
     let variant = |f: &FieldSpec| names::ident(&names::camel(&f.wire_name));
     let variants = specs.iter().map(|f| {
-        let (v, ty, doc) = (variant(f), &f.ty, &f.doc);
+        let (v, ty) = (variant(f), &f.ty);
+        let doc = if f.doc.is_empty() {
+            let text = format!(" `{}` (field {}).", f.wire_name, f.id);
+            quote!(#[doc = #text])
+        } else {
+            f.doc.clone()
+        };
         quote!(#doc #v(#ty),)
     });
-    let encode = specs.iter().map(|f| {
-        let (v, id) = (variant(f), f.id);
-        quote!(#name::#v(v) => ::tonic_thrift::codegen::write_field(p, #id, v)?,)
-    });
-    let size = specs.iter().map(|f| {
-        let (v, id) = (variant(f), f.id);
-        quote!(#name::#v(v) => ::tonic_thrift::codegen::field_len(p, #id, v),)
-    });
-    let decode = || {
-        let arms: Vec<TokenStream> = specs
-            .iter()
-            .map(|f| {
-                let v = variant(f);
-                read_arm(f.id, &f.ty, wire_name, &f.wire_name, |read| {
-                    quote! {
-                        value = ::core::option::Option::Some(#name::#v(#read));
-                        set += 1;
-                    }
-                })
-            })
-            .collect();
-        let field_loop = field_loop(&arms);
-        quote! {
-            let mut value: ::core::option::Option<Self> = ::core::option::Option::None;
-            let mut set = 0usize;
-            #field_loop
-            match value {
-                ::core::option::Option::Some(v) if set == 1 => ::core::result::Result::Ok(v),
-                _ => ::core::result::Result::Err(::tonic_thrift::codegen::bad_union(#wire_name, set)),
-            }
-        }
+    let variant_list: Vec<Ident> = specs.iter().map(variant).collect();
+    let encode = variant_specs(
+        &specs,
+        &variant_list,
+        |v, id| quote!(Self::#v(v) => write_field(p, #id, v),),
+    );
+    let size = variant_specs(
+        &specs,
+        &variant_list,
+        |v, id| quote!(Self::#v(v) => field_len(p, #id, v),),
+    );
+    let (encode, size) = if specs.is_empty() {
+        (
+            quote!(write_struct(p, #wire_name, |_| match *self {})),
+            quote!(struct_len(p, #wire_name, |_| match *self {})),
+        )
+    } else {
+        (
+            quote!(write_struct(p, #wire_name, |p| match self { #(#encode)* })),
+            quote!(struct_len(p, #wire_name, |p| match self { #(#size)* })),
+        )
     };
-    let decode_sync = decode();
-    let encode_body = quote! {
-        p.write_struct_begin(&::tonic_thrift::codegen::TStructIdentifier { name: #wire_name })?;
-        match self {
-            #(#encode)*
-        }
-        p.write_field_stop()?;
-        p.write_struct_end()
-    };
-    let size_body = quote! {
-        p.struct_begin_len(&::tonic_thrift::codegen::TStructIdentifier { name: #wire_name })
-            + match self {
-                #(#size)*
-            }
-            + p.field_stop_len()
-            + p.struct_end_len()
-    };
-    let message = message_impl(&name, &encode_body, &decode_sync, &size_body);
+    let decode = slot_decode(
+        wire_name,
+        &specs,
+        &variant_list,
+        quote!(slot.finish(#wire_name)),
+    );
+    let message = message_impl(&name, true, &encode, &decode, &size);
     let default = specs.first().map(|f| {
         let v = variant(f);
         let d = f
@@ -506,12 +460,48 @@ pub(crate) fn union_item(p: &Program, id: DefId, s: &ast::StructLike) -> TokenSt
     });
     quote! {
         #doc
-        #derive
+        #[derive(#derive)]
         pub enum #name {
             #(#variants)*
         }
         #default
         #message
+    }
+}
+
+/// One token stream per field, from its variant and id.
+pub(crate) fn variant_specs(
+    specs: &[FieldSpec],
+    variants: &[Ident],
+    each: impl Fn(&Ident, TokenStream) -> TokenStream,
+) -> Vec<TokenStream> {
+    specs
+        .iter()
+        .zip(variants)
+        .map(|(f, v)| each(v, id_lit(f.id)))
+        .collect()
+}
+
+/// The decoder of a union-like type (a union, or a method's Result enum):
+/// each field becomes a variant in a `UnionSlot`; `finish` turns the slot
+/// into the value.
+pub(crate) fn slot_decode(
+    owner: &str,
+    specs: &[FieldSpec],
+    variants: &[Ident],
+    finish: TokenStream,
+) -> TokenStream {
+    let arms = specs.iter().zip(variants).map(|(f, v)| {
+        let (id, wire) = (id_lit(f.id), &f.wire_name);
+        quote!(#id => slot.read(p, ttype, Self::#v, #owner, #wire),)
+    });
+    quote! {
+        let mut slot = UnionSlot::default();
+        read_struct(p, |p, id, ttype| match id {
+            #(#arms)*
+            _ => skip(p, ttype),
+        })?;
+        #finish
     }
 }
 
@@ -523,7 +513,10 @@ pub(crate) fn variant_ident(e: &ast::Enum, i: usize) -> Ident {
 /// An enum: a Rust enum with a catch-all variant for values this IDL does not know.
 pub(crate) fn enum_item(e: &ast::Enum) -> TokenStream {
     let name = names::type_ident(&e.name.name);
-    let doc = doc_attrs(e.doc.as_deref());
+    let doc = doc_or(
+        e.doc.as_deref(),
+        &format!("The Thrift enum `{}`.", e.name.name),
+    );
     let values = enum_values(e);
     let idents: Vec<Ident> = (0..e.variants.len()).map(|i| variant_ident(e, i)).collect();
     let unknown = if idents.iter().any(|i| i == "Unknown") {
@@ -531,10 +524,15 @@ pub(crate) fn enum_item(e: &ast::Enum) -> TokenStream {
     } else {
         format_ident!("Unknown")
     };
-    let variants = e.variants.iter().zip(&idents).map(|(v, ident)| {
-        let doc = doc_attrs(v.doc.as_deref());
-        quote!(#doc #ident,)
-    });
+    let variants = e
+        .variants
+        .iter()
+        .zip(&idents)
+        .zip(&values)
+        .map(|((v, ident), value)| {
+            let doc = doc_or(v.doc.as_deref(), &format!("`{}` = {value}.", v.name.name));
+            quote!(#doc #ident,)
+        });
     let to_value = idents.iter().zip(&values).map(|(ident, v)| {
         let v = *v as i32;
         quote!(#name::#ident => #v,)
@@ -550,6 +548,7 @@ pub(crate) fn enum_item(e: &ast::Enum) -> TokenStream {
         None => quote!(#name::#unknown(0)),
     };
     let wire = e.name.name.as_str();
+    let path = names::local_path(&name);
     quote! {
         #doc
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -597,32 +596,30 @@ pub(crate) fn enum_item(e: &ast::Enum) -> TokenStream {
                 }
             }
         }
-        impl ::tonic_thrift::codegen::ThriftValue for #name {
-            const TTYPE: ::tonic_thrift::codegen::TType = ::tonic_thrift::codegen::TType::I32;
-            #[inline]
-            fn encode_value<P: ::tonic_thrift::codegen::TOutputProtocol>(
-                &self,
-                p: &mut P,
-            ) -> ::core::result::Result<(), ::tonic_thrift::codegen::ThriftException> {
-                p.write_i32(self.value())
+        const _: () = {
+            use ::tonic_thrift::codegen::*;
+            impl ThriftValue for #path {
+                const TTYPE: TType = TType::I32;
+                #[inline]
+                fn encode_value<P: TOutputProtocol>(&self, p: &mut P) -> Result<(), ThriftException> {
+                    p.write_i32(self.value())
+                }
+                #[inline]
+                fn decode_value<P: TInputProtocol>(p: &mut P) -> Result<Self, ThriftException> {
+                    p.read_i32().map(Self::from_value)
+                }
+                #[inline]
+                async fn decode_value_async<P: TAsyncInputProtocol>(
+                    p: &mut P,
+                ) -> Result<Self, ThriftException> {
+                    p.read_i32().await.map(Self::from_value)
+                }
+                #[inline]
+                fn value_len<P: TLengthProtocol>(&self, p: &mut P) -> usize {
+                    p.i32_len(self.value())
+                }
             }
-            #[inline]
-            fn decode_value<P: ::tonic_thrift::codegen::TInputProtocol>(
-                p: &mut P,
-            ) -> ::core::result::Result<Self, ::tonic_thrift::codegen::ThriftException> {
-                p.read_i32().map(Self::from_value)
-            }
-            #[inline]
-            async fn decode_value_async<P: ::tonic_thrift::codegen::TAsyncInputProtocol>(
-                p: &mut P,
-            ) -> ::core::result::Result<Self, ::tonic_thrift::codegen::ThriftException> {
-                p.read_i32().await.map(Self::from_value)
-            }
-            #[inline]
-            fn value_len<P: ::tonic_thrift::codegen::TLengthProtocol>(&self, p: &mut P) -> usize {
-                p.i32_len(self.value())
-            }
-        }
+        };
     }
 }
 
@@ -633,7 +630,10 @@ pub(crate) fn typedef_item(p: &Program, file: usize, t: &ast::Typedef) -> TokenS
     };
     let name = names::type_ident(&t.name.name);
     let rt = rust_type(p, file, &ty, false);
-    let doc = doc_attrs(t.doc.as_deref());
+    let doc = doc_or(
+        t.doc.as_deref(),
+        &format!("The Thrift typedef `{}`.", t.name.name),
+    );
     quote! {
         #doc
         pub type #name = #rt;

@@ -10,3 +10,11 @@ pub use async_decode::decode_async_via_binary;
 pub use binary_input::{BinaryInput, InputBuf, MAX_STRUCT_DEPTH, ZERO_COPY_THRESHOLD};
 pub use binary_output::BinaryOutput;
 pub use grpc::{encoded_size, ThriftCodec, ThriftDecoder, ThriftEncoder};
+/// The protocol traits [`BinaryInput`] and [`BinaryOutput`] implement, and
+/// the message-envelope types, from pilota (the Thrift library under
+/// tonic-thrift), so that encoding and decoding by hand needs no direct
+/// pilota dependency.
+pub use pilota::thrift::{
+    TAsyncBinaryProtocol, TAsyncInputProtocol, TInputProtocol, TLengthProtocol, TMessageIdentifier,
+    TMessageType, TOutputProtocol, ThriftException,
+};

@@ -4,7 +4,7 @@
 tonic_thrift::thrift_service!("idl/kitchen_sink.thrift");
 
 use tonic_thrift::codec::{BinaryInput, BinaryOutput};
-use tonic_thrift::codegen::Message;
+use tonic_thrift::Message;
 
 fn main() {
     let node = kitchen_sink::Node {
