@@ -25,7 +25,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic at byte offset `span.start` of `src`, the text of `file`.
-    pub fn at(file: &Path, src: &str, span: Span, message: impl Into<String>) -> Self {
+    pub(crate) fn at(file: &Path, src: &str, span: Span, message: impl Into<String>) -> Self {
         let offset = floor_char_boundary(src, span.start.min(src.len()));
         let line_start = src[..offset].rfind('\n').map_or(0, |i| i + 1);
         let line_end = src[offset..].find('\n').map_or(src.len(), |i| offset + i);

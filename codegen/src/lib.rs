@@ -23,11 +23,11 @@
 //! Every problem in the IDL becomes a [`Diagnostic`] naming the file, line
 //! and column; all independent problems are reported together as [`Errors`].
 
-pub mod ast;
+mod ast;
 mod check;
 mod diag;
 mod gen;
-pub mod parse;
+mod parse;
 mod resolve;
 
 use std::path::{Path, PathBuf};
