@@ -108,6 +108,41 @@ impl fmt::Display for Errors {
 
 impl std::error::Error for Errors {}
 
+/// Why [`generate`](crate::generate) failed: every problem found in the IDL, and the files that were read.
+///
+/// Displays exactly as [`Errors`] does. The files are kept so that a caller
+/// can still watch them and retry once one of them changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerateError {
+    errors: Errors,
+    files: Vec<PathBuf>,
+}
+
+impl GenerateError {
+    pub(crate) fn new(errors: Errors, files: Vec<PathBuf>) -> Self {
+        GenerateError { errors, files }
+    }
+
+    /// Every problem found, each naming its file, line and column.
+    pub fn errors(&self) -> &Errors {
+        &self.errors
+    }
+
+    /// Every IDL file read before failing (the main file and the includes
+    /// that could be read), canonical paths.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+}
+
+impl fmt::Display for GenerateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.errors.fmt(f)
+    }
+}
+
+impl std::error::Error for GenerateError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::ast::{self, Definition, Span, StructKind, TypeKind};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Errors, GenerateError};
 pub(crate) use load::SourceFile;
 
 /// A definition: file index and index into that file's definitions.
@@ -84,6 +84,29 @@ impl Program {
             },
             errors,
         )
+    }
+
+    /// Loads `root` and everything it includes, then runs every check: the
+    /// front end shared by the generator and the descriptor. On success the
+    /// program is checked, so names resolve and modes are valid.
+    pub(crate) fn load_checked(
+        root: &Path,
+        include_dirs: &[PathBuf],
+        base: Option<&Path>,
+    ) -> Result<Program, GenerateError> {
+        let (program, mut errors) = Program::load(root, include_dirs, base);
+        errors.extend(crate::check::check(&program));
+        if errors.is_empty() {
+            Ok(program)
+        } else {
+            errors.dedup();
+            Err(GenerateError::new(Errors(errors), program.paths()))
+        }
+    }
+
+    /// The canonical path of every file read.
+    pub(crate) fn paths(&self) -> Vec<PathBuf> {
+        self.files.iter().map(|f| f.path.clone()).collect()
     }
 
     /// The definition behind an id.
@@ -355,7 +378,8 @@ pub(crate) fn diagnostics_of(files: &[(&str, &str)]) -> Vec<String> {
     }
     let out = match crate::generate(&dir.join(files[0].0), &[], Some(&dir)) {
         Ok(_) => Vec::new(),
-        Err((errors, _)) => errors
+        Err(e) => e
+            .errors()
             .0
             .iter()
             .map(|d| format!("{}:{}:{}: {}", d.file.display(), d.line, d.col, d.message))
@@ -439,7 +463,7 @@ mod tests {
         let dir = std::env::temp_dir();
         let err = crate::generate(&dir.join("no/such/file.thrift"), &[], Some(&dir))
             .expect_err("an error");
-        let d = &err.0 .0[0];
+        let d = &err.errors().0[0];
         assert_eq!(d.file, std::path::Path::new("no/such/file.thrift"));
         assert!(
             d.message
