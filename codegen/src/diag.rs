@@ -26,17 +26,15 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic at byte offset `span.start` of `src`, the text of `file`.
     pub(crate) fn at(file: &Path, src: &str, span: Span, message: impl Into<String>) -> Self {
-        let offset = floor_char_boundary(src, span.start.min(src.len()));
-        let line_start = src[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let (offset, start) = line_start(src, span.start);
         let line_end = src[offset..].find('\n').map_or(src.len(), |i| offset + i);
-        let line = src[..offset].matches('\n').count() + 1;
-        let col = src[line_start..offset].chars().count() + 1;
+        let (line, col) = line_col(src, span.start);
         Diagnostic {
             file: file.to_path_buf(),
             line,
             col,
             message: message.into(),
-            source_line: src[line_start..line_end].trim_end_matches('\r').to_string(),
+            source_line: src[start..line_end].trim_end_matches('\r').to_string(),
         }
     }
 
@@ -50,6 +48,22 @@ impl Diagnostic {
             source_line: String::new(),
         }
     }
+}
+
+/// The 1-based line and column (counted in characters) of byte `offset` of
+/// `src`; an offset past the end or inside a character is clamped.
+pub(crate) fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let (offset, start) = line_start(src, offset);
+    let line = src[..offset].matches('\n').count() + 1;
+    let col = src[start..offset].chars().count() + 1;
+    (line, col)
+}
+
+/// `offset` clamped to a character boundary of `src`, and the offset where
+/// its line starts.
+fn line_start(src: &str, offset: usize) -> (usize, usize) {
+    let offset = floor_char_boundary(src, offset.min(src.len()));
+    (offset, src[..offset].rfind('\n').map_or(0, |i| i + 1))
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -108,7 +122,8 @@ impl fmt::Display for Errors {
 
 impl std::error::Error for Errors {}
 
-/// Why [`generate`](crate::generate) failed: every problem found in the IDL, and the files that were read.
+/// Why [`generate`](crate::generate) or [`descriptor::load`](crate::descriptor::load)
+/// failed: every problem found in the IDL, and the files that were read.
 ///
 /// Displays exactly as [`Errors`] does. The files are kept so that a caller
 /// can still watch them and retry once one of them changes.

@@ -18,13 +18,25 @@
 //!
 //! and in the crate: `tonic_thrift::include_thrift!("echo");`.
 //!
+//! # At run time: the descriptor
+//!
+//! Tools that work with an IDL at run time (a generic client, JSON ⇄ Thrift
+//! transcoding, a `describe` command) use [`descriptor::load`] instead of
+//! generating code. It runs the same loader, resolver and checker and returns
+//! a [`descriptor::Descriptor`]: the files, services (with full gRPC names and
+//! the methods of `extends` bases), methods and their modes, and a type table
+//! with field ids, enum values, typedefs, annotations and source positions.
+//! The syntax tree itself is not public.
+//!
 //! # Errors
 //!
 //! Every problem in the IDL becomes a [`Diagnostic`] naming the file, line
-//! and column; all independent problems are reported together as [`Errors`].
+//! and column; all independent problems are reported together as [`Errors`],
+//! inside the [`GenerateError`] of [`generate`] and [`descriptor::load`].
 
 mod ast;
 mod check;
+pub mod descriptor;
 mod diag;
 mod gen;
 mod parse;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::ast::{self, Definition, Span, StructKind, TypeKind};
 use crate::diag::{Diagnostic, Errors, GenerateError};
-pub(crate) use load::SourceFile;
+pub(crate) use load::{include_name, SourceFile};
 
 /// A definition: file index and index into that file's definitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -274,6 +274,51 @@ impl Program {
                 ),
             )),
         }
+    }
+
+    /// The package of a file on the gRPC path: the last segment of
+    /// `namespace go`, else the lower-cased file stem (as Kitex does).
+    ///
+    /// Mirrors `package()` in `gen/service.rs`; a test in the descriptor
+    /// checks that both give the generated `NamedService::NAME`.
+    pub(crate) fn package(&self, file: usize) -> String {
+        let f = &self.files[file];
+        f.doc
+            .namespaces
+            .iter()
+            .find(|n| n.scope.name == "go")
+            .map(|n| n.name.name.rsplit('.').next().unwrap_or("").to_string())
+            .unwrap_or_else(|| {
+                f.path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().to_lowercase())
+                    .unwrap_or_default()
+            })
+    }
+
+    /// A service and the services it extends, derived first, base last.
+    /// Stops at a cycle (reported by the checker) or after 64 links.
+    pub(crate) fn service_chain<'a>(
+        &'a self,
+        id: DefId,
+        s: &'a ast::Service,
+    ) -> Vec<(DefId, &'a ast::Service)> {
+        let mut chain = vec![(id, s)];
+        let mut cur = s
+            .extends
+            .as_ref()
+            .and_then(|e| self.lookup_service(id.file, e).ok());
+        while let Some((bid, b)) = cur {
+            if chain.len() > 64 || chain.iter().any(|(c, _)| *c == bid) {
+                break;
+            }
+            chain.push((bid, b));
+            cur = b
+                .extends
+                .as_ref()
+                .and_then(|e| self.lookup_service(bid.file, e).ok());
+        }
+        chain
     }
 
     /// Finds the value of an enum named by a constant identifier such as
