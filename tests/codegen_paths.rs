@@ -21,7 +21,7 @@ fn build_rs_output_equals_the_generator_output() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let written = std::fs::read_to_string(Path::new(env!("OUT_DIR")).join("echo.rs")).unwrap();
     let generated = tonic_thrift_build::generate(&root.join("idl/echo.thrift"), &[], Some(root))
-        .unwrap_or_else(|(e, _)| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e}"));
     let rendered =
         tonic_thrift_build::render(&generated.tokens, Path::new("idl/echo.thrift")).unwrap();
     assert_eq!(written, rendered);

@@ -261,7 +261,7 @@ fn diagnostics() {
                 failures.push(format!("{case}: generated code, expected errors"));
                 continue;
             }
-            Err((errors, _)) => errors.0,
+            Err(e) => e.errors().0.clone(),
         };
         let actual: Vec<String> = errors
             .iter()

@@ -7,77 +7,72 @@
 
 /// A half-open byte range `start..end` into the source text of one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Span {
+pub(crate) struct Span {
     /// Offset of the first byte.
-    pub start: usize,
+    pub(crate) start: usize,
     /// Offset one past the last byte.
-    pub end: usize,
+    pub(crate) end: usize,
 }
 
 impl Span {
     /// A span covering `start..end`.
-    pub fn new(start: usize, end: usize) -> Self {
+    pub(crate) fn new(start: usize, end: usize) -> Self {
         Span { start, end }
-    }
-
-    /// The smallest span covering both `self` and `other`.
-    pub fn to(self, other: Span) -> Span {
-        Span::new(self.start.min(other.start), self.end.max(other.end))
     }
 }
 
 /// A name as written, possibly dotted (`shared.Item`), with its span.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ident {
+pub(crate) struct Ident {
     /// The text of the name.
-    pub name: String,
+    pub(crate) name: String,
     /// Where it was written.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// One annotation `key = "value"` from a `( ... )` list.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Annotation {
+pub(crate) struct Annotation {
     /// The key, possibly dotted (`streaming.mode`).
-    pub key: Ident,
+    pub(crate) key: Ident,
     /// The string value (empty when the annotation has no `= value`).
-    pub value: String,
+    pub(crate) value: String,
     /// Span of the value literal (or of the key when there is no value).
-    pub value_span: Span,
+    pub(crate) value_span: Span,
 }
 
 /// A parsed `.thrift` file.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Document {
+pub(crate) struct Document {
     /// `include` statements, in order.
-    pub includes: Vec<Include>,
+    pub(crate) includes: Vec<Include>,
     /// `namespace` statements, in order.
-    pub namespaces: Vec<Namespace>,
+    pub(crate) namespaces: Vec<Namespace>,
     /// Definitions, in order.
-    pub definitions: Vec<Definition>,
+    pub(crate) definitions: Vec<Definition>,
 }
 
 /// `include "path.thrift"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Include {
+pub(crate) struct Include {
     /// The path as written in the literal.
-    pub path: String,
+    pub(crate) path: String,
     /// Span of the string literal.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// `namespace <scope> <name>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Namespace {
+pub(crate) struct Namespace {
     /// The language scope (`rs`, `go`, `*`, ...).
-    pub scope: Ident,
+    pub(crate) scope: Ident,
     /// The namespace name (`echo`, `a.b.c`).
-    pub name: Ident,
+    pub(crate) name: Ident,
 }
 
 /// A top-level definition.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Definition {
+pub(crate) enum Definition {
     /// `const T NAME = value`.
     Const(Const),
     /// `typedef T Name`.
@@ -92,7 +87,7 @@ pub enum Definition {
 
 /// Which of the three struct-like keywords introduced a definition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StructKind {
+pub(crate) enum StructKind {
     /// `struct`.
     Struct,
     /// `union`.
@@ -103,22 +98,22 @@ pub enum StructKind {
 
 /// A `struct`, `union` or `exception`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StructLike {
+pub(crate) struct StructLike {
     /// Which keyword.
-    pub kind: StructKind,
+    pub(crate) kind: StructKind,
     /// Its name.
-    pub name: Ident,
+    pub(crate) name: Ident,
     /// Its fields, in order.
-    pub fields: Vec<Field>,
+    pub(crate) fields: Vec<Field>,
     /// Annotations after the closing brace.
-    pub annotations: Vec<Annotation>,
+    pub(crate) annotations: Vec<Annotation>,
     /// Doc comment text written before it (`/** */` or `///` or any comment directly above).
-    pub doc: Option<String>,
+    pub(crate) doc: Option<String>,
 }
 
 /// Field requiredness.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Requiredness {
+pub(crate) enum Requiredness {
     /// `required`.
     Required,
     /// `optional`.
@@ -129,37 +124,37 @@ pub enum Requiredness {
 
 /// A field of a struct-like, an argument of a function or an entry of `throws`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Field {
+pub(crate) struct Field {
     /// The field id and its span; `None` when the IDL omits it (an error later).
-    pub id: Option<(i64, Span)>,
+    pub(crate) id: Option<(i64, Span)>,
     /// `required` / `optional` / neither.
-    pub requiredness: Requiredness,
+    pub(crate) requiredness: Requiredness,
     /// The field type.
-    pub ty: Type,
+    pub(crate) ty: Type,
     /// The field name.
-    pub name: Ident,
+    pub(crate) name: Ident,
     /// `= value`, if any.
-    pub default: Option<ConstValue>,
+    pub(crate) default: Option<ConstValue>,
     /// Annotations after the field.
-    pub annotations: Vec<Annotation>,
+    pub(crate) annotations: Vec<Annotation>,
     /// Doc comment text.
-    pub doc: Option<String>,
+    pub(crate) doc: Option<String>,
     /// Span of the whole field.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// A type as written.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Type {
+pub(crate) struct Type {
     /// What type.
-    pub kind: TypeKind,
+    pub(crate) kind: TypeKind,
     /// Where it was written.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// The kinds of types.
 #[derive(Debug, Clone, PartialEq)]
-pub enum TypeKind {
+pub(crate) enum TypeKind {
     /// `bool`.
     Bool,
     /// `byte` or `i8`.
@@ -188,70 +183,70 @@ pub enum TypeKind {
 
 /// An `enum`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Enum {
+pub(crate) struct Enum {
     /// Its name.
-    pub name: Ident,
+    pub(crate) name: Ident,
     /// Its values, in order.
-    pub variants: Vec<EnumVariant>,
+    pub(crate) variants: Vec<EnumVariant>,
     /// Annotations after the closing brace.
-    pub annotations: Vec<Annotation>,
+    pub(crate) annotations: Vec<Annotation>,
     /// Doc comment text.
-    pub doc: Option<String>,
+    pub(crate) doc: Option<String>,
 }
 
 /// One value of an enum.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EnumVariant {
+pub(crate) struct EnumVariant {
     /// Its name.
-    pub name: Ident,
+    pub(crate) name: Ident,
     /// The explicit value, if written.
-    pub value: Option<(i64, Span)>,
+    pub(crate) value: Option<(i64, Span)>,
     /// Annotations.
-    pub annotations: Vec<Annotation>,
+    pub(crate) annotations: Vec<Annotation>,
     /// Doc comment text.
-    pub doc: Option<String>,
+    pub(crate) doc: Option<String>,
 }
 
 /// A `typedef`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Typedef {
+pub(crate) struct Typedef {
     /// The aliased type.
-    pub ty: Type,
+    pub(crate) ty: Type,
     /// The new name.
-    pub name: Ident,
+    pub(crate) name: Ident,
     /// Annotations.
-    pub annotations: Vec<Annotation>,
+    pub(crate) annotations: Vec<Annotation>,
     /// Doc comment text.
-    pub doc: Option<String>,
+    pub(crate) doc: Option<String>,
 }
 
 /// A `const`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Const {
+pub(crate) struct Const {
     /// Declared type.
-    pub ty: Type,
+    pub(crate) ty: Type,
     /// Name.
-    pub name: Ident,
+    pub(crate) name: Ident,
     /// Value.
-    pub value: ConstValue,
+    pub(crate) value: ConstValue,
     /// Annotations.
-    pub annotations: Vec<Annotation>,
+    pub(crate) annotations: Vec<Annotation>,
     /// Doc comment text.
-    pub doc: Option<String>,
+    pub(crate) doc: Option<String>,
 }
 
 /// A constant value literal.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ConstValue {
+pub(crate) struct ConstValue {
     /// What literal.
-    pub kind: ConstKind,
+    pub(crate) kind: ConstKind,
     /// Where it was written.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// The kinds of constant literals.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ConstKind {
+pub(crate) enum ConstKind {
     /// An integer (decimal, `0x` hex, with optional sign).
     Int(i64),
     /// A floating-point number.
@@ -268,36 +263,36 @@ pub enum ConstKind {
 
 /// A `service`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Service {
+pub(crate) struct Service {
     /// Its name.
-    pub name: Ident,
+    pub(crate) name: Ident,
     /// `extends Base` (possibly `include.Base`).
-    pub extends: Option<Ident>,
+    pub(crate) extends: Option<Ident>,
     /// Its functions, in order.
-    pub functions: Vec<Function>,
+    pub(crate) functions: Vec<Function>,
     /// Annotations after the closing brace.
-    pub annotations: Vec<Annotation>,
+    pub(crate) annotations: Vec<Annotation>,
     /// Doc comment text.
-    pub doc: Option<String>,
+    pub(crate) doc: Option<String>,
 }
 
 /// One function of a service.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Function {
+pub(crate) struct Function {
     /// The span of the `oneway` keyword, when present.
-    pub oneway: Option<Span>,
+    pub(crate) oneway: Option<Span>,
     /// The result type; `None` for `void`.
-    pub result: Option<Type>,
+    pub(crate) result: Option<Type>,
     /// Span of the result type or of `void`.
-    pub result_span: Span,
+    pub(crate) result_span: Span,
     /// Its name.
-    pub name: Ident,
+    pub(crate) name: Ident,
     /// Its arguments.
-    pub args: Vec<Field>,
+    pub(crate) args: Vec<Field>,
     /// Its declared exceptions (`throws (...)`).
-    pub throws: Vec<Field>,
+    pub(crate) throws: Vec<Field>,
     /// Annotations after the argument list / throws clause.
-    pub annotations: Vec<Annotation>,
+    pub(crate) annotations: Vec<Annotation>,
     /// Doc comment text.
-    pub doc: Option<String>,
+    pub(crate) doc: Option<String>,
 }

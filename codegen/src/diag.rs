@@ -25,18 +25,16 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic at byte offset `span.start` of `src`, the text of `file`.
-    pub fn at(file: &Path, src: &str, span: Span, message: impl Into<String>) -> Self {
-        let offset = floor_char_boundary(src, span.start.min(src.len()));
-        let line_start = src[..offset].rfind('\n').map_or(0, |i| i + 1);
+    pub(crate) fn at(file: &Path, src: &str, span: Span, message: impl Into<String>) -> Self {
+        let (offset, start) = line_start(src, span.start);
         let line_end = src[offset..].find('\n').map_or(src.len(), |i| offset + i);
-        let line = src[..offset].matches('\n').count() + 1;
-        let col = src[line_start..offset].chars().count() + 1;
+        let (line, col) = line_col(src, span.start);
         Diagnostic {
             file: file.to_path_buf(),
             line,
             col,
             message: message.into(),
-            source_line: src[line_start..line_end].trim_end_matches('\r').to_string(),
+            source_line: src[start..line_end].trim_end_matches('\r').to_string(),
         }
     }
 
@@ -50,6 +48,22 @@ impl Diagnostic {
             source_line: String::new(),
         }
     }
+}
+
+/// The 1-based line and column (counted in characters) of byte `offset` of
+/// `src`; an offset past the end or inside a character is clamped.
+pub(crate) fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let (offset, start) = line_start(src, offset);
+    let line = src[..offset].matches('\n').count() + 1;
+    let col = src[start..offset].chars().count() + 1;
+    (line, col)
+}
+
+/// `offset` clamped to a character boundary of `src`, and the offset where
+/// its line starts.
+fn line_start(src: &str, offset: usize) -> (usize, usize) {
+    let offset = floor_char_boundary(src, offset.min(src.len()));
+    (offset, src[..offset].rfind('\n').map_or(0, |i| i + 1))
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -107,6 +121,42 @@ impl fmt::Display for Errors {
 }
 
 impl std::error::Error for Errors {}
+
+/// Why [`generate`](crate::generate) or [`descriptor::load`](crate::descriptor::load)
+/// failed: every problem found in the IDL, and the files that were read.
+///
+/// Displays exactly as [`Errors`] does. The files are kept so that a caller
+/// can still watch them and retry once one of them changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerateError {
+    errors: Errors,
+    files: Vec<PathBuf>,
+}
+
+impl GenerateError {
+    pub(crate) fn new(errors: Errors, files: Vec<PathBuf>) -> Self {
+        GenerateError { errors, files }
+    }
+
+    /// Every problem found, each naming its file, line and column.
+    pub fn errors(&self) -> &Errors {
+        &self.errors
+    }
+
+    /// Every IDL file read before failing (the main file and the includes
+    /// that could be read), canonical paths.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+}
+
+impl fmt::Display for GenerateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.errors.fmt(f)
+    }
+}
+
+impl std::error::Error for GenerateError {}
 
 #[cfg(test)]
 mod tests {

@@ -18,21 +18,33 @@
 //!
 //! and in the crate: `tonic_thrift::include_thrift!("echo");`.
 //!
+//! # At run time: the descriptor
+//!
+//! Tools that work with an IDL at run time (a generic client, JSON ⇄ Thrift
+//! transcoding, a `describe` command) use [`descriptor::load`] instead of
+//! generating code. It runs the same loader, resolver and checker and returns
+//! a [`descriptor::Descriptor`]: the files, services (with full gRPC names and
+//! the methods of `extends` bases), methods and their modes, and a type table
+//! with field ids, enum values, typedefs, annotations and source positions.
+//! The syntax tree itself is not public.
+//!
 //! # Errors
 //!
 //! Every problem in the IDL becomes a [`Diagnostic`] naming the file, line
-//! and column; all independent problems are reported together as [`Errors`].
+//! and column; all independent problems are reported together as [`Errors`],
+//! inside the [`GenerateError`] of [`generate`] and [`descriptor::load`].
 
-pub mod ast;
+mod ast;
 mod check;
+pub mod descriptor;
 mod diag;
 mod gen;
-pub mod parse;
+mod parse;
 mod resolve;
 
 use std::path::{Path, PathBuf};
 
-pub use diag::{Diagnostic, Errors};
+pub use diag::{Diagnostic, Errors, GenerateError};
 use proc_macro2::TokenStream;
 
 /// The result of generating code for one IDL file.
@@ -48,20 +60,16 @@ pub struct Generated {
 ///
 /// `include_dirs` are searched (after the including file's own directory) for
 /// `include` statements. Paths in diagnostics are shown relative to `base`
-/// when they lie under it. On failure, `Err` holds every problem found
-/// together with the files that were read (so callers can still watch them).
+/// when they lie under it. On failure, the [`GenerateError`] holds every
+/// problem found together with the files that were read (so callers can
+/// still watch them).
 pub fn generate(
     file: &Path,
     include_dirs: &[PathBuf],
     base: Option<&Path>,
-) -> Result<Generated, (Errors, Vec<PathBuf>)> {
-    let (program, mut errors) = resolve::Program::load(file, include_dirs, base);
-    let files: Vec<PathBuf> = program.files.iter().map(|f| f.path.clone()).collect();
-    errors.extend(check::check(&program));
-    if !errors.is_empty() {
-        errors.dedup();
-        return Err((Errors(errors), files));
-    }
+) -> Result<Generated, GenerateError> {
+    let program = resolve::Program::load_checked(file, include_dirs, base)?;
+    let files = program.paths();
     Ok(Generated {
         tokens: gen::generate(&program, &gen::Switches::default()),
         files,
@@ -137,9 +145,9 @@ impl Builder {
                     let read = g.files.clone();
                     (Some(g), read)
                 }
-                Err((errs, read)) => {
-                    all_errors.extend(errs.0);
-                    (None, read)
+                Err(e) => {
+                    all_errors.extend(e.errors().0.iter().cloned());
+                    (None, e.files().to_vec())
                 }
             };
             if emit {

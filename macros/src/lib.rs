@@ -47,9 +47,9 @@ pub fn thrift_service(input: TokenStream) -> TokenStream {
     let path = base.join(lit.value());
     let (body, files) = match tonic_thrift_build::generate(&path, &[], Some(&base)) {
         Ok(g) => (g.tokens, g.files),
-        Err((errors, files)) => {
+        Err(e) => {
             let mut combined: Option<syn::Error> = None;
-            for d in &errors.0 {
+            for d in &e.errors().0 {
                 let e = syn::Error::new(lit.span(), d.to_string());
                 match &mut combined {
                     Some(c) => c.combine(e),
@@ -57,7 +57,7 @@ pub fn thrift_service(input: TokenStream) -> TokenStream {
                 }
             }
             let body = combined.map(|e| e.into_compile_error()).unwrap_or_default();
-            (body, files)
+            (body, e.files().to_vec())
         }
     };
     let watches = files.iter().filter_map(|f| f.to_str()).map(|f| {

@@ -15,12 +15,12 @@ use std::fmt;
 
 /// A syntax error at the offending token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError {
+pub(crate) struct SyntaxError {
     /// Span of the offending token (an empty span at the end of the text for
     /// an unexpected end of file).
-    pub span: crate::ast::Span,
+    pub(crate) span: crate::ast::Span,
     /// What was found and what was expected, in lowercase.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl fmt::Display for SyntaxError {
@@ -32,6 +32,6 @@ impl fmt::Display for SyntaxError {
 impl std::error::Error for SyntaxError {}
 
 /// Parse one file's text.
-pub fn parse(src: &str) -> Result<crate::ast::Document, SyntaxError> {
+pub(crate) fn parse(src: &str) -> Result<crate::ast::Document, SyntaxError> {
     parser::Parser::new(src).document()
 }

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::ast::{self, Definition, Span, StructKind, TypeKind};
-use crate::diag::Diagnostic;
-pub(crate) use load::SourceFile;
+use crate::diag::{Diagnostic, Errors, GenerateError};
+pub(crate) use load::{include_name, SourceFile};
 
 /// A definition: file index and index into that file's definitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -84,6 +84,29 @@ impl Program {
             },
             errors,
         )
+    }
+
+    /// Loads `root` and everything it includes, then runs every check: the
+    /// front end shared by the generator and the descriptor. On success the
+    /// program is checked, so names resolve and modes are valid.
+    pub(crate) fn load_checked(
+        root: &Path,
+        include_dirs: &[PathBuf],
+        base: Option<&Path>,
+    ) -> Result<Program, GenerateError> {
+        let (program, mut errors) = Program::load(root, include_dirs, base);
+        errors.extend(crate::check::check(&program));
+        if errors.is_empty() {
+            Ok(program)
+        } else {
+            errors.dedup();
+            Err(GenerateError::new(Errors(errors), program.paths()))
+        }
+    }
+
+    /// The canonical path of every file read.
+    pub(crate) fn paths(&self) -> Vec<PathBuf> {
+        self.files.iter().map(|f| f.path.clone()).collect()
     }
 
     /// The definition behind an id.
@@ -253,6 +276,51 @@ impl Program {
         }
     }
 
+    /// The package of a file on the gRPC path: the last segment of
+    /// `namespace go`, else the lower-cased file stem (as Kitex does).
+    ///
+    /// Mirrors `package()` in `gen/service.rs`; a test in the descriptor
+    /// checks that both give the generated `NamedService::NAME`.
+    pub(crate) fn package(&self, file: usize) -> String {
+        let f = &self.files[file];
+        f.doc
+            .namespaces
+            .iter()
+            .find(|n| n.scope.name == "go")
+            .map(|n| n.name.name.rsplit('.').next().unwrap_or("").to_string())
+            .unwrap_or_else(|| {
+                f.path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().to_lowercase())
+                    .unwrap_or_default()
+            })
+    }
+
+    /// A service and the services it extends, derived first, base last.
+    /// Stops at a cycle (reported by the checker) or after 64 links.
+    pub(crate) fn service_chain<'a>(
+        &'a self,
+        id: DefId,
+        s: &'a ast::Service,
+    ) -> Vec<(DefId, &'a ast::Service)> {
+        let mut chain = vec![(id, s)];
+        let mut cur = s
+            .extends
+            .as_ref()
+            .and_then(|e| self.lookup_service(id.file, e).ok());
+        while let Some((bid, b)) = cur {
+            if chain.len() > 64 || chain.iter().any(|(c, _)| *c == bid) {
+                break;
+            }
+            chain.push((bid, b));
+            cur = b
+                .extends
+                .as_ref()
+                .and_then(|e| self.lookup_service(bid.file, e).ok());
+        }
+        chain
+    }
+
     /// Finds the value of an enum named by a constant identifier such as
     /// `Color.RED` or `shared.Color.RED`, when `expected` is that enum.
     pub(crate) fn enum_value(&self, expected: DefId, ident: &str) -> Option<usize> {
@@ -355,7 +423,8 @@ pub(crate) fn diagnostics_of(files: &[(&str, &str)]) -> Vec<String> {
     }
     let out = match crate::generate(&dir.join(files[0].0), &[], Some(&dir)) {
         Ok(_) => Vec::new(),
-        Err((errors, _)) => errors
+        Err(e) => e
+            .errors()
             .0
             .iter()
             .map(|d| format!("{}:{}:{}: {}", d.file.display(), d.line, d.col, d.message))
@@ -439,7 +508,7 @@ mod tests {
         let dir = std::env::temp_dir();
         let err = crate::generate(&dir.join("no/such/file.thrift"), &[], Some(&dir))
             .expect_err("an error");
-        let d = &err.0 .0[0];
+        let d = &err.errors().0[0];
         assert_eq!(d.file, std::path::Path::new("no/such/file.thrift"));
         assert!(
             d.message
