@@ -3,7 +3,7 @@
 //! empty answers), resolvers that return nothing, fail or never answer, and
 //! lists pushed by a `StaticResolver`, on both transports.
 
-mod balance_support;
+use crate::support;
 
 use std::collections::HashSet;
 use std::io;
@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use balance_support::echo::test_service::{EchoPingPongArgs, EchoPingPongResult};
-use balance_support::echo::test_service_client::{TestServiceClient, TestServiceStreamClient};
-use balance_support::{dead_addr, req, who, TestServer};
+use support::echo::test_service::{EchoPingPongArgs, EchoPingPongResult};
+use support::echo::test_service_client::{TestServiceClient, TestServiceStreamClient};
+use support::{dead_addr, req, who, TestServer};
 use tonic::{Code, Status};
 use tonic_thrift::balance::{
     BalanceOptions, BalancedChannel, ClusterStatus, DnsResolver, Instance, ResolveError, Resolver,
