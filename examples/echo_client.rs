@@ -456,7 +456,7 @@ fn check_biz<T>(r: Result<T, Failure>) -> Outcome {
 /// A deadline error: DEADLINE_EXCEEDED, or tonic's own client-side timeout
 /// (`CANCELLED: Timeout expired`, what tonic's `Channel` reports when the
 /// `grpc-timeout` passes before the response headers; the Go client likewise
-/// accepts its local context deadline. `tests/kitex_golden.rs`,
+/// accepts its local context deadline. `tests/kitex/golden.rs`,
 /// `client_deadline_before_response_headers_is_deadline_exceeded`, asks for
 /// DEADLINE_EXCEEDED there too).
 fn is_deadline<T>(r: &Result<T, Failure>) -> Outcome {

@@ -9,7 +9,7 @@ grpcio sends `content-type: application/grpc`; the server must still decode
 Thrift. Streaming modes carry bare structs; `unary` and ping-pong methods
 carry the Args struct `{1: Request}` and the Result struct `{0: Response}`.
 
-The server's echo handler (tests/common/mod.rs): `Echo` echoes each message,
+The server's echo handler (tests/service/common.rs): `Echo` echoes each message,
 `EchoClient` joins the messages with " ", `EchoServer` answers `N:text` with
 `text0` .. `text{N-1}`, `EchoUnary` and `EchoPingPong` echo.
 

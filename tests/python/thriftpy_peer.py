@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A thriftpy2 peer for tests/thriftpy_cross.rs.
+"""A thriftpy2 peer for tests/codegen/thriftpy_cross.rs.
 
 thriftpy2 is a Thrift implementation that nobody in this project wrote, so
 agreeing with it byte for byte is evidence that our Thrift Binary encoding is

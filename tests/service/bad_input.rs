@@ -6,8 +6,6 @@
 //! package, labels its responses `application/grpc+thrift`, and keeps
 //! serving after all of it.
 
-mod common;
-
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,8 +14,8 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc;
 use tonic::Code;
 
-use common::macro_path::{echo, req, Echo};
-use common::{
+use crate::common::macro_path::{echo, req, Echo};
+use crate::common::{
     content_type, raw_client, raw_streaming, raw_unary, serve, thrift_args, thrift_message_struct,
     thrift_result, Running,
 };

@@ -4,12 +4,10 @@
 //! RESOURCE_EXHAUSTED (gRPC) or a TApplicationException (ping-pong) naming
 //! the limit, the server staying healthy; and oversized header sets.
 
-mod governance_support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use futures_util::StreamExt;
-use governance_support::*;
 use tonic::{Code, Request, Status, Streaming};
 use tonic_thrift::layer::RateLimitLayer;
 use tonic_thrift::pingpong::{application_exception, PingPongOptions};

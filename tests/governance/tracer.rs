@@ -5,19 +5,19 @@
 //! finished` / `message`, spans per call) seen by a minimal capturing
 //! subscriber written here (no `tracing-subscriber`).
 //!
-//! The subscriber is global; every `#[tokio::test]` runs its runtime (and
-//! the servers and clients it spawns) on its own thread, so each test reads
-//! only the records of its thread.
-
-mod governance_support;
+//! The subscriber is installed as the default of the test's thread only,
+//! not globally: the other governance tests run in the same process. Every
+//! `#[tokio::test]` runs its runtime (and the servers and clients it spawns)
+//! on its own thread, so each test sees, and reads, only the records of its
+//! thread.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::ThreadId;
 use std::time::Duration;
 
+use crate::support::*;
 use futures_util::StreamExt;
-use governance_support::*;
 use tonic::Code;
 use tonic_thrift::call::{CallInfo, CallKind, Transport};
 use tonic_thrift::grpc::GrpcOptions;
@@ -400,13 +400,12 @@ impl tracing::Subscriber for &'static Capture {
     }
 }
 
-fn capture() -> &'static Capture {
+/// The capturing subscriber, made the default of this thread (the test's)
+/// until the guard drops.
+fn capture() -> (&'static Capture, tracing::subscriber::DefaultGuard) {
     static CAPTURE: OnceLock<&'static Capture> = OnceLock::new();
-    CAPTURE.get_or_init(|| {
-        let c: &'static Capture = Box::leak(Box::default());
-        tracing::subscriber::set_global_default(c).expect("the only global subscriber");
-        c
-    })
+    let c = *CAPTURE.get_or_init(|| Box::leak(Box::default()));
+    (c, tracing::subscriber::set_default(c))
 }
 
 /// The events captured on this thread.
@@ -427,7 +426,7 @@ fn field<'a>(e: &'a Captured, name: &str) -> Option<&'a str> {
 
 #[tokio::test]
 async fn tracing_events_report_calls_and_messages() {
-    let c = capture();
+    let (c, _subscriber) = capture();
     let server = serve_svc(TestServiceServer::new(Gov::default())).await;
     let mut grpc = server.grpc().await;
     let out = futures_util::stream::iter(["abc", "abc", "abc"].map(req));
@@ -506,7 +505,7 @@ async fn tracing_events_report_calls_and_messages() {
 
 #[tokio::test]
 async fn handlers_run_inside_a_span_of_their_call() {
-    let c = capture();
+    let (c, _subscriber) = capture();
     // A layer runs inside the call; it logs an event of its own.
     let logging = layer_fn(|call, next| {
         tracing::info!(target: "governance_tracing", "inside the call");

@@ -1,4 +1,4 @@
-//! Shared by the `governance_*` tests: `idl/echo.thrift` (build.rs path), a
+//! Shared by the governance tests: `idl/echo.thrift` (build.rs path), a
 //! handler whose behaviour is picked by the request text, drop guards that
 //! report when a handler's future (or response stream) is cancelled, servers
 //! on 127.0.0.1:0, and a closure-based middleware layer.

@@ -7,8 +7,6 @@
 //! `tonic_thrift::Server` accepts as Kitex does, is answered `UNIMPLEMENTED`
 //! by tonic's router; it never reaches our service.
 
-mod common;
-
 use std::convert::Infallible;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -18,8 +16,8 @@ use futures_util::StreamExt;
 use tonic::server::NamedService;
 use tonic::Code;
 
-use common::macro_path::{echo, req, Echo};
-use common::{
+use crate::common::macro_path::{echo, req, Echo};
+use crate::common::{
     content_type, eventually, raw_client, raw_streaming, raw_unary, serve_tonic, thrift_args,
     thrift_message_struct, thrift_result, BytesCodec,
 };

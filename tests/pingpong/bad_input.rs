@@ -27,7 +27,7 @@ use tonic_thrift::transport::{
 };
 use tonic_thrift::FastStr;
 
-tonic_thrift::thrift_service!("idl/echo.thrift");
+use crate::echo;
 tonic_thrift::thrift_service!("idl/kitchen_sink.thrift");
 
 use echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
@@ -67,8 +67,7 @@ fn assert_no_library_panics() {
     assert!(v.is_empty(), "panics outside the tests: {v:?}");
 }
 
-mod pingpong_support;
-use pingpong_support::Echo;
+use crate::support::Echo;
 
 async fn start_with(server: tonic_thrift::Server) -> SocketAddr {
     watch_panics();

@@ -5,16 +5,14 @@
 //! disconnect mid-stream (the handler sees its inbound stream fail, the
 //! active-call count returns to zero).
 
-mod common;
-
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tonic::Code;
 
-use common::macro_path::{echo, req, Echo};
-use common::{eventually, next_event, serve, stream_end, Event, Running};
+use crate::common::macro_path::{echo, req, Echo};
+use crate::common::{eventually, next_event, serve, stream_end, Event, Running};
 use echo::test_service_client::TestServiceClient;
 use echo::test_service_server::TestServiceServer;
 

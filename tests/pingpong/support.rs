@@ -1,6 +1,7 @@
-//! The echo handler shared by the ping-pong test files: `EchoPingPong`
-//! answers its message; a message `text|N` is answered after N ms; `Echo`
-//! (bidi) echoes; the other streaming methods are not served.
+//! The echo handler shared by the ping-pong tests (`bad_input`, `pool`), for
+//! the `echo` module of `main.rs`: `EchoPingPong` answers its message; a
+//! message `text|N` is answered after N ms; `Echo` (bidi) echoes; the other
+//! streaming methods are not served.
 
 use std::time::Duration;
 

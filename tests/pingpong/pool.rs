@@ -18,13 +18,12 @@ use tonic::{Code, Request, Status};
 use tonic_thrift::pingpong::PingPongOptions;
 use tonic_thrift::transport::Framing;
 
-tonic_thrift::thrift_service!("idl/echo.thrift");
+use crate::echo;
 
 use echo::test_service_client::TestServicePingPongClient;
 use echo::test_service_server::TestServiceServer;
 
-mod pingpong_support;
-use pingpong_support::Echo;
+use crate::support::Echo;
 
 fn req(m: &str) -> echo::Request {
     echo::Request {

@@ -7,14 +7,12 @@
 //! passes, unless `TONIC_THRIFT_REQUIRE_PYTHON=1` is set (CI), where it
 //! fails.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::macro_path::{echo, Echo};
-use common::serve;
+use crate::common::macro_path::{echo, Echo};
+use crate::common::serve;
 use echo::test_service_server::TestServiceServer;
 
 fn script() -> PathBuf {

@@ -15,8 +15,9 @@
 //!   `tests/ui/pass/*.rs` cases compile and run. rustc's rendering changes
 //!   from release to release: if the `.stderr` files drift after a toolchain
 //!   upgrade, regenerate them with
-//!   `TRYBUILD=overwrite cargo test --test compile_fail` and review the diff
-//!   (only the rustc framing should change; the messages are pinned above).
+//!   `TRYBUILD=overwrite cargo test --test codegen compile_fail::ui` and
+//!   review the diff (only the rustc framing should change; the messages are
+//!   pinned above).
 
 use std::path::Path;
 

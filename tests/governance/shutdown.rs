@@ -4,12 +4,10 @@
 //! in progress completes all its messages, a ping-pong call in progress gets
 //! its reply), then cancels what is left; nothing acknowledged is lost.
 
-mod governance_support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use futures_util::StreamExt;
-use governance_support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Request;
 use tonic_thrift::pingpong::PingPongOptions;

@@ -2,17 +2,17 @@
 //! end, on both transports: gRPC through `BalancedChannel` under the
 //! generated `TestServiceClient`, ping-pong (TTHeader) through the
 //! generated `TestServicePingPongClient::with_balancer`. The test servers say who
-//! answered and fail on command (see `balance_support`).
+//! answered and fail on command (see `support`).
 
-mod balance_support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use balance_support::echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
-use balance_support::{dead_addr, req, who, Mode, TestServer};
+use support::echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
+use support::{dead_addr, req, who, Mode, TestServer};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 use tonic::{Code, Status};
@@ -64,10 +64,7 @@ impl Client {
         self.call_req(tonic::Request::new(req(text))).await
     }
 
-    async fn call_req(
-        &self,
-        r: tonic::Request<balance_support::echo::Request>,
-    ) -> Result<String, Status> {
+    async fn call_req(&self, r: tonic::Request<support::echo::Request>) -> Result<String, Status> {
         let resp = match self {
             Client::Grpc(c) => (**c).clone().echo_unary(r).await?,
             Client::PingPong(c) => c.echo_ping_pong(r).await?,
@@ -124,8 +121,8 @@ async fn round_robin_over_two_servers_on_both_transports() {
 
 #[tokio::test]
 async fn pingpong_keeps_a_pool_per_instance() {
-    type EchoPingPongArgs = tonic_thrift::OneArg<balance_support::echo::Request, 1>;
-    type EchoPingPongResult = tonic_thrift::ValueResult<balance_support::echo::Response>;
+    type EchoPingPongArgs = tonic_thrift::OneArg<support::echo::Request, 1>;
+    type EchoPingPongResult = tonic_thrift::ValueResult<support::echo::Response>;
     let a = TestServer::start("a").await;
     let b = TestServer::start("b").await;
     let client = PingPongClient::balanced(

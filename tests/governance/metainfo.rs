@@ -4,9 +4,7 @@
 //! clients (gRPC and ping-pong), transient ones not; invalid keys rejected
 //! when set, malformed keys from the wire dropped.
 
-mod governance_support;
-
-use governance_support::*;
+use crate::support::*;
 use tonic::Request;
 use tonic_thrift::metainfo::{is_valid_key, MetaInfo};
 use tonic_thrift::pingpong::PingPongOptions;

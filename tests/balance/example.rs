@@ -1,7 +1,7 @@
 //! The balancing part of `examples/governance` runs to the end (it is a
 //! module of that example; here it is compiled on its own).
 
-#[path = "../examples/governance/balancing.rs"]
+#[path = "../../examples/governance/balancing.rs"]
 mod balancing;
 
 #[tokio::test]

@@ -3,14 +3,12 @@
 //! header hook, layer order, and panics in layers, hooks and handlers
 //! (INTERNAL, the server keeps serving), on gRPC and ping-pong.
 
-mod governance_support;
-
 use std::any::Any;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::*;
 use futures_util::StreamExt;
-use governance_support::*;
 use tonic::{Code, Request, Status};
 use tonic_thrift::call::{CallInfo, CallKind, Transport};
 use tonic_thrift::grpc::GrpcOptions;

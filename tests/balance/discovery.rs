@@ -3,7 +3,7 @@
 //! empty answers), resolvers that return nothing, fail or never answer, and
 //! lists pushed by a `StaticResolver`, on both transports.
 
-mod balance_support;
+use crate::support;
 
 use std::collections::HashSet;
 use std::io;
@@ -13,10 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tonic_thrift::{OneArg as EchoPingPongArgs0, ValueResult};
-type EchoPingPongArgs = EchoPingPongArgs0<balance_support::echo::Request, 1>;
-type EchoPingPongResult = ValueResult<balance_support::echo::Response>;
-use balance_support::echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
-use balance_support::{dead_addr, req, who, TestServer};
+type EchoPingPongArgs = EchoPingPongArgs0<support::echo::Request, 1>;
+type EchoPingPongResult = ValueResult<support::echo::Response>;
+use support::echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
+use support::{dead_addr, req, who, TestServer};
 use tonic::{Code, Status};
 use tonic_thrift::balance::{
     BalanceOptions, BalancedChannel, ClusterStatus, DnsResolver, Instance, ResolveError, Resolver,

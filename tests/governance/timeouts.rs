@@ -3,16 +3,14 @@
 //! enforced on both sides with the handler cancelled, and the one-step
 //! helpers `recv_timeout` / `send_timeout` / `call_with_timeout`.
 //!
-//! A malformed `grpc-timeout` is covered by `tests/kitex_golden.rs`
+//! A malformed `grpc-timeout` is covered by `tests/kitex/golden.rs`
 //! (`bad input: grpc-timeout`). Timing is only checked with generous upper
 //! bounds.
 
-mod governance_support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use futures_util::StreamExt;
-use governance_support::*;
 use tonic::{Code, Request};
 use tonic_thrift::grpc::{call_with_timeout, recv_timeout, send_timeout, CallOptions, GrpcOptions};
 use tonic_thrift::pingpong::PingPongOptions;

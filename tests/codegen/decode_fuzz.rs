@@ -933,12 +933,19 @@ fn deep_nesting_of_known_fields_is_an_error_not_a_crash() {
         return;
     }
     let exe = std::env::current_exe().unwrap();
+    // This test's name for libtest: its path in the test crate, which is
+    // `module_path!()` without the crate's name.
+    let test = "deep_nesting_of_known_fields_is_an_error_not_a_crash";
+    let name = match module_path!().split_once("::") {
+        Some((_, module)) => format!("{module}::{test}"),
+        None => test.to_string(),
+    };
     let mut crashed = Vec::new();
     for which in ["node_next", "node_children", "choice_many"] {
         let out = Command::new(&exe)
             .args([
                 "--exact",
-                "deep_nesting_of_known_fields_is_an_error_not_a_crash",
+                &name,
                 "--include-ignored",
                 "--nocapture",
                 "--test-threads=1",

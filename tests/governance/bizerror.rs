@@ -3,10 +3,8 @@
 //! gRPC unary, client streaming, server streaming and bidi (mid-stream),
 //! TTHeader (both inner framings), Framed and Buffered.
 
-mod governance_support;
-
+use crate::support::*;
 use futures_util::StreamExt;
-use governance_support::*;
 use tonic::Code;
 use tonic_thrift::pingpong::PingPongOptions;
 use tonic_thrift::BizStatusError;

@@ -1,0 +1,14 @@
+//! The code generator and the generated types: IDL errors (diagnostics and
+//! trybuild), the build.rs and macro paths, golden Thrift Binary bytes,
+//! round trips, hostile input for the decoders, and a cross-check with
+//! Python `thriftpy2`.
+//!
+//! One test binary; each file is a module. `decode_fuzz` installs a
+//! counting global allocator, for the whole binary (it counts per thread).
+
+mod compile_fail;
+mod decode_fuzz;
+mod golden;
+mod paths;
+mod thriftpy_cross;
+mod types;

@@ -1,0 +1,7 @@
+//! Against Kitex: golden wire bytes from a real Kitex client and server, and
+//! interop with the Kitex peer binaries.
+//!
+//! One test binary; each file is a module.
+
+mod golden;
+mod interop;
