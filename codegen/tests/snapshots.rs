@@ -55,3 +55,47 @@ fn echo() {
 fn kitchen_sink() {
     check("idl/kitchen_sink.thrift", "kitchen_sink.rs");
 }
+
+/// Lines of the rendered (prettyplease-formatted) code for an IDL text.
+fn rendered_lines(name: &str, idl: &str) -> usize {
+    let dir = std::env::temp_dir().join(format!("tonic-thrift-lines-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{name}.thrift"));
+    std::fs::write(&file, idl).unwrap();
+    let generated = tonic_thrift_build::generate(&file, &[], Some(&dir)).expect("compiles");
+    let text = tonic_thrift_build::render(&generated.tokens, Path::new(name)).unwrap();
+    text.lines().count()
+}
+
+/// What one more method of each Args/Result shape costs in generated
+/// lines (docs included): the lean-code budget is under 100 per method.
+#[test]
+fn generated_lines_per_method_stay_under_budget() {
+    let header = "struct Req { 1: required string m }\nstruct Resp { 1: required string m }\n";
+    let service = |methods: &[&str]| format!("{header}service S {{\n{}\n}}\n", methods.join(",\n"));
+    let base = rendered_lines("base", &service(&["Resp A(1: Req r)"]));
+    for (shape, method) in [
+        ("ping-pong", "Resp B(1: Req r)"),
+        ("unary", "Resp B(1: Req r) (streaming.mode = \"unary\")"),
+        (
+            "bidirectional",
+            "Resp B(1: Req r) (streaming.mode = \"bidirectional\")",
+        ),
+    ] {
+        let with = rendered_lines("with", &service(&["Resp A(1: Req r)", method]));
+        let cost = with - base;
+        eprintln!("a {shape} method costs {cost} generated lines");
+        assert!(cost < 100, "a {shape} method costs {cost} generated lines");
+    }
+}
+
+/// The whole generated file for `idl/echo.thrift` (5 methods, 2 structs).
+#[test]
+fn echo_stays_under_650_lines() {
+    let root = repo();
+    let generated = tonic_thrift_build::generate(&root.join("idl/echo.thrift"), &[], Some(&root))
+        .expect("compiles");
+    let text = tonic_thrift_build::render(&generated.tokens, Path::new("idl/echo.thrift")).unwrap();
+    let lines = text.lines().count();
+    assert!(lines <= 650, "echo.rs is {lines} lines");
+}
