@@ -68,12 +68,7 @@ pub fn generate(
     include_dirs: &[PathBuf],
     base: Option<&Path>,
 ) -> Result<Generated, GenerateError> {
-    let program = resolve::Program::load_checked(file, include_dirs, base)?;
-    let files = program.paths();
-    Ok(Generated {
-        tokens: gen::generate(&program, &gen::Switches::default()),
-        files,
-    })
+    configure().generate(file, include_dirs, base)
 }
 
 /// Starts a [`Builder`] with default settings.
@@ -96,9 +91,51 @@ pub fn compile(
 pub struct Builder {
     out_dir: Option<PathBuf>,
     emit_rerun_if_changed: Option<bool>,
+    switches: gen::Switches,
 }
 
 impl Builder {
+    /// Whether to generate the server side of each service: the handler
+    /// trait and `XxxServer` in `<service>_server` (default: true).
+    #[must_use]
+    pub fn build_server(mut self, enable: bool) -> Self {
+        self.switches.server = enable;
+        self
+    }
+
+    /// Whether to generate `XxxClient`, the gRPC client of each service
+    /// (default: true).
+    #[must_use]
+    pub fn build_client(mut self, enable: bool) -> Self {
+        self.switches.client = enable;
+        self
+    }
+
+    /// Whether to generate `XxxPingPongClient`, the ping-pong client of each
+    /// service that has ping-pong methods (default: true).
+    #[must_use]
+    pub fn build_pingpong_client(mut self, enable: bool) -> Self {
+        self.switches.pingpong_client = enable;
+        self
+    }
+
+    /// Parses, checks and generates code for `file` and everything it
+    /// includes, with this builder's switches, without writing anything:
+    /// what `thrift_service!` expands to. See [`generate`].
+    pub fn generate(
+        &self,
+        file: &Path,
+        include_dirs: &[PathBuf],
+        base: Option<&Path>,
+    ) -> Result<Generated, GenerateError> {
+        let program = resolve::Program::load_checked(file, include_dirs, base)?;
+        let files = program.paths();
+        Ok(Generated {
+            tokens: gen::generate(&program, &self.switches),
+            files,
+        })
+    }
+
     /// Writes the generated files here instead of `$OUT_DIR`.
     #[must_use]
     pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -122,7 +159,7 @@ impl Builder {
         files: &[impl AsRef<Path>],
         include_dirs: &[impl AsRef<Path>],
     ) -> Result<(), BuildError> {
-        let out_dir = match self.out_dir {
+        let out_dir = match self.out_dir.clone() {
             Some(d) => d,
             None => std::env::var_os("OUT_DIR")
                 .map(PathBuf::from)
@@ -139,7 +176,7 @@ impl Builder {
         let mut all_errors = Vec::new();
         for file in files {
             let file = file.as_ref();
-            let result = generate(file, &includes, base.as_deref());
+            let result = self.generate(file, &includes, base.as_deref());
             let (generated, read) = match result {
                 Ok(g) => {
                     let read = g.files.clone();

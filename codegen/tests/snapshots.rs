@@ -99,3 +99,37 @@ fn echo_stays_under_650_lines() {
     let lines = text.lines().count();
     assert!(lines <= 650, "echo.rs is {lines} lines");
 }
+
+/// `build_server(false)` / `build_pingpong_client(false)` leave those parts
+/// out; the per-method types then live in the client module.
+#[test]
+fn switches_leave_parts_out() {
+    let root = repo();
+    let idl = root.join("idl/kitchen_sink.thrift");
+    let tokens = tonic_thrift_build::configure()
+        .build_server(false)
+        .build_pingpong_client(false)
+        .generate(&idl, &[], Some(&root))
+        .expect("compiles")
+        .tokens
+        .to_string();
+    assert!(!tokens.contains("sink_server"), "no server module");
+    assert!(
+        !tokens.contains("SinkPingPongClient"),
+        "no ping-pong client"
+    );
+    assert!(tokens.contains("pub mod sink_client"));
+    assert!(
+        tokens.contains("pub struct AddArgs"),
+        "Args live in the client module"
+    );
+    let tokens = tonic_thrift_build::configure()
+        .build_client(false)
+        .build_pingpong_client(false)
+        .generate(&idl, &[], Some(&root))
+        .expect("compiles")
+        .tokens
+        .to_string();
+    assert!(!tokens.contains("sink_client"), "no client module");
+    assert!(tokens.contains("pub mod sink_server"));
+}

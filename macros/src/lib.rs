@@ -9,7 +9,8 @@ use std::path::PathBuf;
 
 use proc_macro::TokenStream;
 use quote::quote;
-use syn::LitStr;
+use syn::parse::{Parse, ParseStream};
+use syn::{Ident, LitBool, LitStr, Token};
 
 /// Expands a Thrift IDL file into Rust modules: types, service traits,
 /// servers and clients.
@@ -23,21 +24,22 @@ use syn::LitStr;
 /// let req = echo::Request { message: "hi".into() };
 /// ```
 ///
+/// After the path, `build_server`, `build_client` and `build_pingpong_client`
+/// switch parts of each service off, as `tonic_thrift_build::Builder` does:
+///
+/// ```ignore
+/// tonic_thrift::thrift_service!("idl/echo.thrift", build_server = false);
+/// ```
+///
 /// A mistake in the IDL is a compile error that names the `.thrift` file,
 /// line and column.
 #[proc_macro]
 pub fn thrift_service(input: TokenStream) -> TokenStream {
-    let lit = match syn::parse::<LitStr>(input) {
-        Ok(l) => l,
-        Err(e) => {
-            return syn::Error::new(
-                e.span(),
-                "expected the path of a .thrift file as a string literal, e.g. `thrift_service!(\"idl/echo.thrift\")`",
-            )
-            .into_compile_error()
-            .into()
-        }
+    let args = match syn::parse::<Args>(input) {
+        Ok(a) => a,
+        Err(e) => return e.into_compile_error().into(),
     };
+    let lit = &args.path;
     // TONIC_THRIFT_MANIFEST_DIR lets tests that compile elsewhere (trybuild)
     // point the macro at their own files.
     let base = std::env::var_os("TONIC_THRIFT_MANIFEST_DIR")
@@ -45,7 +47,7 @@ pub fn thrift_service(input: TokenStream) -> TokenStream {
         .map(PathBuf::from)
         .unwrap_or_default();
     let path = base.join(lit.value());
-    let (body, files) = match tonic_thrift_build::generate(&path, &[], Some(&base)) {
+    let (body, files) = match args.builder.generate(&path, &[], Some(&base)) {
         Ok(g) => (g.tokens, g.files),
         Err(e) => {
             let mut combined: Option<syn::Error> = None;
@@ -66,4 +68,43 @@ pub fn thrift_service(input: TokenStream) -> TokenStream {
         )
     });
     quote!(#(#watches)* #body).into()
+}
+
+/// `"path"` followed by optional `, switch = bool` pairs.
+struct Args {
+    path: LitStr,
+    builder: tonic_thrift_build::Builder,
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let path: LitStr = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected the path of a .thrift file as a string literal, e.g. `thrift_service!(\"idl/echo.thrift\")`",
+            )
+        })?;
+        let mut builder = tonic_thrift_build::configure();
+        while !input.is_empty() {
+            input.parse::<Token![,]>()?;
+            if input.is_empty() {
+                break;
+            }
+            let key: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            let value: LitBool = input.parse()?;
+            builder = match key.to_string().as_str() {
+                "build_server" => builder.build_server(value.value),
+                "build_client" => builder.build_client(value.value),
+                "build_pingpong_client" => builder.build_pingpong_client(value.value),
+                other => {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format!("unknown option `{other}`; expected `build_server`, `build_client` or `build_pingpong_client`"),
+                    ))
+                }
+            };
+        }
+        Ok(Args { path, builder })
+    }
 }

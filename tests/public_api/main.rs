@@ -307,3 +307,28 @@ fn no_test_or_example_uses_codegen_paths() {
         "these use `tonic_thrift::codegen`: {offenders:?}"
     );
 }
+
+/// A client-only expansion (`build_server = false`): the per-method types
+/// move to the client module, and the client talks to the full server.
+mod client_only {
+    tonic_thrift::thrift_service!(
+        "idl/public_api.thrift",
+        build_server = false,
+        build_pingpong_client = false
+    );
+    pub(crate) use public_api::store_client::{AddArgs, StoreClient};
+}
+
+#[tokio::test]
+async fn a_client_only_expansion_calls_the_server() {
+    let addr = start().await;
+    let mut client = client_only::StoreClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let args = client_only::AddArgs {
+        name: "kiwi".into(),
+        count: 7,
+    };
+    let total = client.add(with_deadline(args)).await.unwrap();
+    assert_eq!(total.into_inner(), 7);
+}
