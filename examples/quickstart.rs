@@ -5,14 +5,16 @@
 //! Run with `cargo run --release --example quickstart`.
 
 use std::pin::Pin;
+use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
+use tonic_thrift::CallOptions;
 
 // The build.rs path: build.rs compiled idl/echo.thrift into $OUT_DIR/echo.rs.
 tonic_thrift::include_thrift!("echo");
 
-use echo::test_service_client::TestServiceClient;
+use echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
 use echo::test_service_server::{TestService, TestServiceServer};
 use echo::{Request as EchoRequest, Response as EchoResponse};
 
@@ -135,6 +137,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?
         .into_inner();
     println!("ping-pong      <- {}", reply.message);
+
+    // The same ping-pong method over TTHeader, Kitex's default transport, on
+    // the same port; per-call options (here a deadline) apply to any call.
+    let pingpong = TestServicePingPongClient::new(addr.to_string());
+    let mut call = Request::new(request("hello ttheader"));
+    CallOptions::new()
+        .timeout(Duration::from_secs(1))
+        .apply(&mut call);
+    let reply = pingpong.echo_ping_pong(call).await?.into_inner();
+    println!("ttheader       <- {}", reply.message);
 
     let _ = stop.send(());
     server.await??;

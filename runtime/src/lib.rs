@@ -61,6 +61,7 @@ mod value;
 
 pub use bytes::Bytes;
 pub use faststr::FastStr;
+pub use grpc::CallOptions;
 pub use method::{OneArg, ThriftArgs, ThriftResult, ValueResult, VoidResult, WholeArgs};
 pub use ordered_float::OrderedFloat;
 pub use pilota::thrift::Message;

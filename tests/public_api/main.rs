@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
 use tonic::{Code, Request, Response, Status, Streaming};
-use tonic_thrift::grpc::CallOptions;
 use tonic_thrift::pingpong::PingPongOptions;
+use tonic_thrift::CallOptions;
 use tonic_thrift::{Bytes, FastStr};
 
 tonic_thrift::thrift_service!("idl/public_api.thrift");
