@@ -90,25 +90,11 @@ impl MethodCtx<'_> {
 /// The methods of `s`, bases first; a derived service may redefine a base
 /// method (the last definition wins).
 pub(super) fn methods<'a>(p: &'a Program, id: DefId, s: &'a ast::Service) -> Vec<MethodCtx<'a>> {
-    let mut chain = vec![(id.file, s)];
-    let mut cur = s
-        .extends
-        .as_ref()
-        .and_then(|e| p.lookup_service(id.file, e).ok());
-    while let Some((bid, b)) = cur {
-        if chain.len() > 64 || chain.iter().any(|(_, c)| std::ptr::eq(*c, b)) {
-            break;
-        }
-        chain.push((bid.file, b));
-        cur = b
-            .extends
-            .as_ref()
-            .and_then(|e| p.lookup_service(bid.file, e).ok());
-    }
+    let chain = p.service_chain(id, s);
     let mut out: Vec<MethodCtx<'a>> = Vec::new();
-    for (file, svc) in chain.into_iter().rev() {
+    for (base, svc) in chain.into_iter().rev() {
         for f in &svc.functions {
-            let m = method(p, id.file, file, f);
+            let m = method(p, id.file, base.file, f);
             out.retain(|o| o.ident != m.ident);
             out.push(m);
         }

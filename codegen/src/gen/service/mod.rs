@@ -50,23 +50,6 @@ struct ServiceCtx<'a> {
     methods: Vec<MethodCtx<'a>>,
 }
 
-/// The package of a file on the gRPC path: the last segment of
-/// `namespace go`, else the lower-cased file stem (as Kitex does).
-fn package(p: &Program, file: usize) -> String {
-    let f = &p.files[file];
-    f.doc
-        .namespaces
-        .iter()
-        .find(|n| n.scope.name == "go")
-        .map(|n| n.name.name.rsplit('.').next().unwrap_or("").to_string())
-        .unwrap_or_else(|| {
-            f.path
-                .file_stem()
-                .map(|s| s.to_string_lossy().to_lowercase())
-                .unwrap_or_default()
-        })
-}
-
 /// All items of one service.
 pub(crate) fn service_items(
     p: &Program,
@@ -78,7 +61,7 @@ pub(crate) fn service_items(
     let snake = names::snake(wire);
     let ctx = ServiceCtx {
         wire,
-        full_name: format!("{}.{}", package(p, id.file), wire),
+        full_name: format!("{}.{}", p.package(id.file), wire),
         trait_name: names::generated(&names::type_ident(wire).to_string()),
         server_name: names::generated(&format!("{wire}Server")),
         client_name: names::generated(&format!("{wire}Client")),
