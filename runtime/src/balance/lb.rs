@@ -68,8 +68,7 @@ impl<'a> PickRequest<'a> {
                 return Some(v.to_string());
             }
         }
-        crate::server::invoke::current_persistent()
-            .and_then(|m| m.persistent(key).map(str::to_string))
+        crate::call::current_persistent().and_then(|m| m.persistent(key).map(str::to_string))
     }
 }
 

@@ -330,9 +330,7 @@ fn start_call(
         .header
         .as_ref()
         .and_then(|h| h.int(INT_KEY_RPC_TIMEOUT))
-        .and_then(|ms| ms.parse::<u64>().ok())
-        .filter(|ms| *ms > 0)
-        .map(Duration::from_millis);
+        .and_then(crate::timeout::from_rpc_timeout);
     let oneway = kind == MethodKind::Oneway || msg.message_type == MessageType::Oneway;
     let ctx = CallContext {
         header: frame.header.clone(),

@@ -39,6 +39,12 @@
 //! }
 //! ```
 
+mod invoke;
+mod middleware;
+
+pub(crate) use invoke::{current_persistent, invoke, invoke_unary, run_call, Invoke, ReadHook};
+pub(crate) use middleware::Middleware;
+
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
@@ -282,35 +288,4 @@ impl<S> CallMiddleware for S where
         + Sync
         + 'static
 {
-}
-
-/// A stack of middleware layers, type-erased: applied to the innermost
-/// service of each call.
-#[derive(Clone, Default)]
-pub struct LayerStack {
-    layers: Vec<Arc<dyn Fn(CallService) -> CallService + Send + Sync>>,
-}
-
-impl fmt::Debug for LayerStack {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "LayerStack({} layers)", self.layers.len())
-    }
-}
-
-impl LayerStack {
-    /// Adds a layer; the first added is the outermost.
-    pub fn push<L: CallLayer>(&mut self, layer: L) {
-        self.layers
-            .push(Arc::new(move |inner| CallService::new(layer.layer(inner))));
-    }
-
-    /// True when no layer is installed (calls skip the stack entirely).
-    pub fn is_empty(&self) -> bool {
-        self.layers.is_empty()
-    }
-
-    /// Wraps `inner` in every layer.
-    pub fn wrap(&self, inner: CallService) -> CallService {
-        self.layers.iter().rev().fold(inner, |svc, l| l(svc))
-    }
 }
