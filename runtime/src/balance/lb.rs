@@ -252,8 +252,9 @@ impl LoadBalancer for WeightedRandom {
 }
 
 /// The hash key of a request for [`ConsistentHash`], set as a request
-/// extension before the call or stream is created (the seed's advice:
-/// compute the key first, then carry it with the call):
+/// extension before the call or stream is created: compute the key first,
+/// then carry it with the call, as Kitex's `loadbalance.ConsistentHashOption`
+/// `GetKey` reads it from the call's context:
 ///
 /// ```
 /// use tonic_thrift::balance::HashKey;

@@ -1,4 +1,7 @@
-//! The call as middleware sees it, on both sides and on every transport.
+//! The call as middleware sees it, on both sides and on every transport,
+//! and (crate-private) the machinery that runs every call: starting it
+//! with the installed layers, hooks and tracers (`middleware.rs`), and
+//! running it through them with its deadline (`invoke.rs`).
 //!
 //! A middleware is a tower [`Layer`](tower_layer::Layer) over a
 //! [`CallService`]: a service from [`Call`] to [`CallResponse`] with
@@ -145,11 +148,6 @@ impl Call {
 
     /// Service, method, kind, transport and peer.
     pub fn info(&self) -> &CallInfo {
-        &self.info
-    }
-
-    /// The shared call info.
-    pub fn info_arc(&self) -> &Arc<CallInfo> {
         &self.info
     }
 

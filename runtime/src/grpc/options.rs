@@ -129,7 +129,9 @@ impl GrpcOptions {
 }
 
 /// Options for one call or stream, set on its request; they take
-/// precedence over the client's options.
+/// precedence over the client's options. A call's deadline is the first
+/// of: [`CallOptions::timeout`], `tonic::Request::set_timeout`, the
+/// client's `timeout` option; on both gRPC and ping-pong clients.
 ///
 /// ```
 /// use std::time::Duration;
