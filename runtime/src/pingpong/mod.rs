@@ -18,11 +18,13 @@ mod exchange;
 mod options;
 mod pool;
 mod retry;
+mod routes;
 mod server;
 pub(crate) mod service;
 
 pub use client::PingPongClient;
 pub use exception::{application_exception, ApplicationException, ExceptionKind};
 pub use options::PingPongOptions;
-pub(crate) use server::{serve_connection, PingPongConfig, PingPongRoutes};
+pub(crate) use routes::PingPongRoutes;
+pub(crate) use server::{serve_connection, PingPongConfig};
 pub(crate) use service::PingPongService;

@@ -56,7 +56,8 @@ impl PingPongOptions {
     }
 
     /// The deadline of every call (default none); a call's own
-    /// `tonic::Request::set_timeout` takes precedence. Sent to the server as
+    /// ([`CallOptions::timeout`](crate::grpc::CallOptions::timeout) or
+    /// `tonic::Request::set_timeout`) takes precedence. Sent to the server as
     /// the TTHeader RPC timeout.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
