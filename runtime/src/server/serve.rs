@@ -1,12 +1,5 @@
 //! [`Router`]: a [`Server`] with its services: accepts connections, hands
 //! each to its own task, and shuts down gracefully.
-//!
-//! Kitex routes a gRPC call by the service name after the last `.` of the
-//! first path segment and the method after the last `/`, ignoring the
-//! package; so do we: `/echo.TestService/Echo` and `/TestService/Echo` both
-//! reach `TestService`. (A plain `tonic::transport::Server` routes by the
-//! full `NamedService::NAME` only: there `/TestService/Echo` is answered
-//! `UNIMPLEMENTED` by tonic.)
 
 use std::collections::HashMap;
 use std::convert::Infallible;
