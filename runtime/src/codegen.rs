@@ -29,15 +29,16 @@ pub use crate::call::{Call, CallInfo, CallLayer, CallResponse, CallService};
 pub use crate::grpc::{GrpcClient, GrpcOptions, GrpcTransport};
 pub use crate::method::{ThriftArgs, ThriftResult};
 pub use crate::observe::{MessageHook, Tracer};
-pub use crate::pingpong::{
+pub use crate::pingpong::service::{
     call as pingpong_call, unknown_method as pingpong_unknown_method, CallContext, MethodKind,
-    PingPongClient, PingPongOptions, PingPongService, Reply, ReplyFuture,
+    PingPongService, Reply, ReplyFuture,
 };
+pub use crate::pingpong::{PingPongClient, PingPongOptions};
+pub use crate::server::config::ServiceConfig;
 pub use crate::server::dispatch::{
     client_streaming, method_of, server_streaming, status_response, streaming, unary,
     unknown_method,
 };
-pub use crate::server::ServiceConfig;
 pub use futures_util::Stream;
 pub use http;
 pub use http_body;
@@ -57,10 +58,10 @@ pub use tower_service::Service;
 pub type StdError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub use crate::balance::{BalanceOptions, ClusterStatus};
 
-pub use crate::codec::decode_async_via_binary;
+pub use crate::codec::async_decode::decode_async_via_binary;
 
 /// The reply to a ping-pong call of a method `service` does not have.
 pub fn pingpong_unknown_method_reply(service: &str, method: &str) -> ReplyFuture {
-    let e = crate::pingpong::unknown_method(service, method);
+    let e = pingpong_unknown_method(service, method);
     Box::pin(async move { Reply::Exception(e) })
 }

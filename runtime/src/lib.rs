@@ -29,13 +29,14 @@
 //! | [`codec`] | bounds-checked Thrift Binary protocols; the tonic codec |
 //! | [`transport`] | ping-pong framings (TTHeader, Framed, Buffered) and protocol detection |
 //! | [`server`] | [`Server`]: one port for gRPC and ping-pong, limits, graceful shutdown |
-//! | [`grpc`] | the gRPC client under generated `XxxClient`s, options, step timeouts |
-//! | [`pingpong`] | the ping-pong server loop, client and pool under generated `XxxPingPongClient`s |
+//! | [`grpc`] | [`GrpcClient`](grpc::GrpcClient) (methods by path, under generated `XxxClient`s), options, step timeouts |
+//! | [`pingpong`] | [`PingPongClient`](pingpong::PingPongClient) (methods by name, under generated `XxxPingPongClient`s), its pool and retries; the server's ping-pong loop |
 //! | [`call`] | middleware: tower layers over a call, one stack for both transports |
 //! | [`observe`] | per-message hooks, tracers, `tracing` events |
 //! | [`layer`] | ready-made layers (rate limit) |
 //! | [`balance`] | discovery, load balancing, consistent hashing, circuit breakers, retries |
 //! | [`metainfo`] | transient, persistent and backward values that cross the wire |
+//! | [`parse_grpc_timeout`], [`format_grpc_timeout`] | the `grpc-timeout` header |
 //! | [`BizStatusError`] | business status errors on every transport |
 //!
 //! Bad input never panics: every length read from the wire is checked

@@ -170,7 +170,7 @@ impl MetaInfo {
     /// (persistent values pass on through every hop), where the request does
     /// not set them itself.
     pub(crate) fn outgoing(request_meta: Option<&MetaInfo>) -> Option<MetaInfo> {
-        let inherited = crate::server::invoke::current_persistent();
+        let inherited = crate::call::current_persistent();
         match (request_meta, inherited) {
             (None, None) => None,
             (Some(m), None) => Some(m.clone()),

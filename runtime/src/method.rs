@@ -12,7 +12,7 @@ use pilota::thrift::{
 };
 use tonic::Status;
 
-use crate::codec::decode_async_via_binary;
+use crate::codec::async_decode::decode_async_via_binary;
 use crate::value::{
     field_len, missing_result, read_into, read_struct, skip, struct_len, write_field, write_struct,
     ThriftValue,

@@ -2,10 +2,12 @@
 //! call after it is created.
 //!
 //! - A [`MessageHook`] sees every message a stream receives or sends, with its
-//!   encoded size, and may fail the stream (the seed's Recv/Send middleware).
+//!   encoded size, and may fail the stream (like Kitex's
+//!   `WithStreamRecvMiddleware` / `WithStreamSendMiddleware`).
 //! - A [`Tracer`] hears when a call starts, each message, and how the call
-//!   ended with its statistics (the seed's custom Tracer with
-//!   StreamSend/StreamRecv events and LastSendSize/LastRecvSize).
+//!   ended with its statistics (like a Kitex `stats.Tracer` with the
+//!   `stats.StreamRecv` / `stats.StreamSend` events and
+//!   `rpcinfo.RPCStats`' `LastSendSize` / `LastRecvSize`).
 //! - Without hooks, tracers or an enabled `tracing` subscriber, a call
 //!   carries no observer at all and the message path does no extra work.
 //!
@@ -73,9 +75,9 @@ pub struct CallEnd {
     pub sent: u64,
     /// Messages received.
     pub received: u64,
-    /// Size of the last message sent (the seed's LastSendSize).
+    /// Size of the last message sent (Kitex's `RPCStats.LastSendSize`).
     pub last_send_size: usize,
-    /// Size of the last message received (the seed's LastRecvSize).
+    /// Size of the last message received (Kitex's `RPCStats.LastRecvSize`).
     pub last_recv_size: usize,
 }
 
@@ -100,7 +102,7 @@ pub trait Tracer: Send + Sync + 'static {
 
 /// The `tracing` span of a call: handlers and middleware run inside it, so
 /// their own events carry the service, method, transport and peer.
-pub fn call_span(info: &CallInfo) -> tracing::Span {
+pub(crate) fn call_span(info: &CallInfo) -> tracing::Span {
     tracing::debug_span!(
         target: "tonic_thrift::call",
         "call",
@@ -113,7 +115,7 @@ pub fn call_span(info: &CallInfo) -> tracing::Span {
 
 /// The hooks and tracers installed on a service or a client.
 #[derive(Clone, Default)]
-pub struct Observers {
+pub(crate) struct Observers {
     hooks: Vec<Arc<dyn MessageHook>>,
     tracers: Vec<Arc<dyn Tracer>>,
 }
@@ -129,18 +131,18 @@ impl std::fmt::Debug for Observers {
 
 impl Observers {
     /// Adds a message hook.
-    pub fn add_hook(&mut self, hook: impl MessageHook) {
+    pub(crate) fn add_hook(&mut self, hook: impl MessageHook) {
         self.hooks.push(Arc::new(hook));
     }
 
     /// Adds a tracer.
-    pub fn add_tracer(&mut self, tracer: impl Tracer) {
+    pub(crate) fn add_tracer(&mut self, tracer: impl Tracer) {
         self.tracers.push(Arc::new(tracer));
     }
 
     /// True when nothing would observe a call: no hook, no tracer, and
     /// `tracing` disabled for this crate's targets.
-    pub fn is_idle(&self) -> bool {
+    pub(crate) fn is_idle(&self) -> bool {
         self.hooks.is_empty()
             && self.tracers.is_empty()
             && !tracing::enabled!(target: "tonic_thrift::call", tracing::Level::DEBUG)
@@ -149,7 +151,7 @@ impl Observers {
 
     /// Starts observing a call, or `None` when nothing would observe it
     /// (no hook, no tracer, `tracing` disabled for these targets).
-    pub fn start(self: &Arc<Self>, info: Arc<CallInfo>) -> Option<Arc<CallObserver>> {
+    pub(crate) fn start(self: &Arc<Self>, info: Arc<CallInfo>) -> Option<Arc<CallObserver>> {
         let log_calls = tracing::enabled!(target: "tonic_thrift::call", tracing::Level::DEBUG);
         let log_messages =
             tracing::enabled!(target: "tonic_thrift::message", tracing::Level::TRACE);
@@ -187,7 +189,7 @@ impl Observers {
 
 /// Observes one call: counts its messages, runs hooks and tracers, and
 /// reports the end once.
-pub struct CallObserver {
+pub(crate) struct CallObserver {
     info: Arc<CallInfo>,
     observers: Arc<Observers>,
     start: Instant,
@@ -212,14 +214,9 @@ impl std::fmt::Debug for CallObserver {
 }
 
 impl CallObserver {
-    /// The call observed.
-    pub fn info(&self) -> &CallInfo {
-        &self.info
-    }
-
     /// Reports one message; a hook's error (or panic) ends the stream with
     /// that status, which is also kept as [`CallObserver::hook_error`].
-    pub fn message(
+    pub(crate) fn message(
         &self,
         direction: Direction,
         message: &dyn Any,
@@ -248,7 +245,7 @@ impl CallObserver {
     }
 
     /// The status a message hook ended the call with, if one did.
-    pub fn hook_error(&self) -> Option<Status> {
+    pub(crate) fn hook_error(&self) -> Option<Status> {
         self.hook_error.lock().ok().and_then(|s| s.clone())
     }
 
@@ -293,7 +290,7 @@ impl CallObserver {
     }
 
     /// Records the call's final status (the first one recorded wins).
-    pub fn set_status(&self, code: Code, message: impl Into<String>) {
+    pub(crate) fn set_status(&self, code: Code, message: impl Into<String>) {
         if let Ok(mut end) = self.end.lock() {
             if end.is_none() {
                 *end = Some((code, message.into()));

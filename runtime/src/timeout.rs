@@ -1,8 +1,85 @@
-//! The `grpc-timeout` header: `<up to 8 digits><unit>`, unit one of
-//! `H` (hours), `M` (minutes), `S` (seconds), `m` (milliseconds),
-//! `u` (microseconds), `n` (nanoseconds), per the gRPC over HTTP/2 spec.
+//! Deadlines: how a call's timeout is chosen, carried and reported, on
+//! both transports.
+//!
+//! - Precedence ([`call_timeout`]): the call's own ([`CallOptions::timeout`],
+//!   else `tonic::Request::set_timeout`), else the client's default
+//!   (`GrpcOptions::timeout`, `PingPongOptions::timeout`), as Kitex's
+//!   `callopt.WithRPCTimeout` wins over its client option `WithRPCTimeout`.
+//! - gRPC carries it in the `grpc-timeout` header: `<up to 8 digits><unit>`,
+//!   unit one of `H` (hours), `M` (minutes), `S` (seconds), `m`
+//!   (milliseconds), `u` (microseconds), `n` (nanoseconds), per the gRPC
+//!   over HTTP/2 spec.
+//! - TTHeader carries it as the RPC timeout (int key 12), in milliseconds.
+//! - A call that runs out of time fails with [`deadline_exceeded`].
 
 use std::time::Duration;
+
+use http::HeaderMap;
+use tonic::Status;
+
+use crate::grpc::CallOptions;
+
+/// The status of a call whose deadline passed.
+pub(crate) fn deadline_exceeded() -> Status {
+    Status::deadline_exceeded("deadline exceeded: the call's deadline passed")
+}
+
+/// The deadline of one call: its own ([`CallOptions::timeout`], else the
+/// `grpc-timeout` that `tonic::Request::set_timeout` writes), else the
+/// client's `default`.
+pub(crate) fn call_timeout<T>(
+    request: &tonic::Request<T>,
+    default: Option<Duration>,
+) -> Option<Duration> {
+    request
+        .extensions()
+        .get::<CallOptions>()
+        .and_then(|o| o.timeout)
+        .or_else(|| grpc_timeout(request.metadata().as_ref())?.ok())
+        .or(default)
+}
+
+/// Sets the deadline of a gRPC call (see [`call_timeout`]) on its request
+/// as the `grpc-timeout` header, unless the header already says it.
+pub(crate) fn set_call_timeout<T>(request: &mut tonic::Request<T>, default: Option<Duration>) {
+    if let Some(t) = call_timeout(request, default) {
+        if grpc_timeout(request.metadata().as_ref()).and_then(Result::ok) != Some(t) {
+            request.set_timeout(t);
+        }
+    }
+}
+
+/// The `grpc-timeout` header of `headers`, if there is one, parsed.
+pub(crate) fn grpc_timeout(headers: &HeaderMap) -> Option<Result<Duration, String>> {
+    let value = headers.get("grpc-timeout")?;
+    Some(
+        value
+            .to_str()
+            .map_err(|_| "invalid grpc-timeout header: not text".to_string())
+            .and_then(parse_grpc_timeout),
+    )
+}
+
+/// A timeout as a `grpc-timeout` value in whole milliseconds, as a
+/// ping-pong handler sees the caller's TTHeader RPC timeout.
+pub(crate) fn grpc_timeout_millis(d: Duration) -> String {
+    format!("{}m", d.as_millis())
+}
+
+/// A timeout as the TTHeader RPC timeout: milliseconds, rounded up, at least 1.
+pub(crate) fn to_rpc_timeout(d: Duration) -> String {
+    d.as_micros().div_ceil(1000).max(1).to_string()
+}
+
+/// The TTHeader RPC timeout (milliseconds); `None` when absent, zero or not
+/// a number.
+pub(crate) fn from_rpc_timeout(value: &str) -> Option<Duration> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|ms| *ms > 0)
+        .map(Duration::from_millis)
+}
 
 /// Parses a `grpc-timeout` value. The error says what is wrong with it.
 pub fn parse_grpc_timeout(value: &str) -> Result<Duration, String> {

@@ -68,8 +68,7 @@ impl<'a> PickRequest<'a> {
                 return Some(v.to_string());
             }
         }
-        crate::server::invoke::current_persistent()
-            .and_then(|m| m.persistent(key).map(str::to_string))
+        crate::call::current_persistent().and_then(|m| m.persistent(key).map(str::to_string))
     }
 }
 
@@ -253,8 +252,9 @@ impl LoadBalancer for WeightedRandom {
 }
 
 /// The hash key of a request for [`ConsistentHash`], set as a request
-/// extension before the call or stream is created (the seed's advice:
-/// compute the key first, then carry it with the call):
+/// extension before the call or stream is created: compute the key first,
+/// then carry it with the call, as Kitex's `loadbalance.ConsistentHashOption`
+/// `GetKey` reads it from the call's context:
 ///
 /// ```
 /// use tonic_thrift::balance::HashKey;

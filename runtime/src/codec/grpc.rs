@@ -22,6 +22,9 @@ use tonic::Status;
 use super::{BinaryInput, BinaryOutput, ZERO_COPY_THRESHOLD};
 use crate::observe::{CallObserver, Direction};
 
+/// The content-type of Thrift over gRPC, as Kitex sends and expects it.
+pub(crate) const CONTENT_TYPE_THRIFT: &str = "application/grpc+thrift";
+
 /// The Thrift Binary codec: encodes `E`, decodes `D`.
 #[derive(Debug)]
 pub struct ThriftCodec<E, D> {
@@ -42,7 +45,7 @@ impl<E, D> Default for ThriftCodec<E, D> {
 
 impl<E, D> ThriftCodec<E, D> {
     /// A codec that reports every message sent and received to `observer`.
-    pub fn observed(observer: Option<Arc<CallObserver>>) -> Self {
+    pub(crate) fn observed(observer: Option<Arc<CallObserver>>) -> Self {
         ThriftCodec {
             send: observer.clone(),
             recv: observer,
@@ -52,7 +55,7 @@ impl<E, D> ThriftCodec<E, D> {
 
     /// A codec that reports only received messages (the server reports what
     /// it sends before encoding, so a hook's status reaches the peer as is).
-    pub fn observed_recv(observer: Option<Arc<CallObserver>>) -> Self {
+    pub(crate) fn observed_recv(observer: Option<Arc<CallObserver>>) -> Self {
         ThriftCodec {
             send: None,
             recv: observer,
@@ -62,7 +65,7 @@ impl<E, D> ThriftCodec<E, D> {
 }
 
 /// The encoded size of a message in the Thrift Binary protocol.
-pub fn encoded_size<M: Message>(message: &M) -> usize {
+pub(crate) fn encoded_size<M: Message>(message: &M) -> usize {
     let mut nothing = bytes::BytesMut::new();
     message.size(&mut BinaryOutput::new(&mut nothing))
 }

@@ -91,7 +91,7 @@ pub(crate) fn wrap_request(
 /// A response body that disarms the cancel guard once the call completes,
 /// and fails the call with DEADLINE_EXCEEDED (cancelling it on the wire)
 /// when its deadline passes first.
-pub struct RespBody<B> {
+pub(crate) struct RespBody<B> {
     inner: Pin<Box<B>>,
     guard: Guard,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -134,10 +134,7 @@ where
                 // Dropping the armed guard cancels the request: RST_STREAM.
                 let guard = std::mem::replace(&mut self.guard, Guard(None));
                 drop(guard);
-                return Poll::Ready(Some(Err(Status::deadline_exceeded(
-                    "deadline exceeded: the call's deadline passed before it completed",
-                )
-                .into())));
+                return Poll::Ready(Some(Err(crate::timeout::deadline_exceeded().into())));
             }
         }
         let r = self.inner.as_mut().poll_frame(cx);

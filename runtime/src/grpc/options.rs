@@ -1,14 +1,13 @@
-//! Client options: for every call of a client ([`GrpcOptions`], the
-//! seed's `streamclient.Option`; [`crate::pingpong::PingPongOptions`] for
-//! ping-pong clients) and for one call ([`CallOptions`], the seed's
+//! Client options: for every call of a client ([`GrpcOptions`], like
+//! Kitex's `streamclient.Option`; [`crate::pingpong::PingPongOptions`] for
+//! ping-pong clients) and for one call ([`CallOptions`], like Kitex's
 //! `streamcall.Option`, which takes precedence).
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::call::{CallLayer, LayerStack};
-use crate::observe::{MessageHook, Observers, Tracer};
-use crate::server::dispatch::DEFAULT_MAX_DECODING_MESSAGE_SIZE;
+use crate::call::{CallLayer, Middleware};
+use crate::observe::{MessageHook, Tracer};
+use crate::server::DEFAULT_MAX_DECODING_MESSAGE_SIZE;
 
 /// Options for every stream and call of a gRPC client.
 ///
@@ -31,8 +30,7 @@ pub struct GrpcOptions {
     pub(crate) connect_timeout: Duration,
     pub(crate) max_decoding_message_size: usize,
     pub(crate) max_encoding_message_size: usize,
-    pub(crate) layers: LayerStack,
-    pub(crate) observers: Arc<Observers>,
+    pub(crate) middleware: Middleware,
 }
 
 impl Default for GrpcOptions {
@@ -42,8 +40,7 @@ impl Default for GrpcOptions {
             connect_timeout: Duration::from_secs(1),
             max_decoding_message_size: DEFAULT_MAX_DECODING_MESSAGE_SIZE,
             max_encoding_message_size: usize::MAX,
-            layers: LayerStack::default(),
-            observers: Arc::new(Observers::default()),
+            middleware: Middleware::default(),
         }
     }
 }
@@ -78,19 +75,19 @@ impl GrpcOptions {
     /// Adds a middleware layer run when each call or stream is created (see
     /// [`crate::call`]); the first added runs outermost.
     pub fn layer<L: CallLayer>(mut self, layer: L) -> Self {
-        self.layers.push(layer);
+        self.middleware.push_layer(layer);
         self
     }
 
     /// Adds a hook that sees every message sent and received, with its size.
     pub fn message_hook(mut self, hook: impl MessageHook) -> Self {
-        Arc::make_mut(&mut self.observers).add_hook(hook);
+        self.middleware.add_message_hook(hook);
         self
     }
 
     /// Adds a tracer.
     pub fn tracer(mut self, tracer: impl Tracer) -> Self {
-        Arc::make_mut(&mut self.observers).add_tracer(tracer);
+        self.middleware.add_tracer(tracer);
         self
     }
 
@@ -132,7 +129,9 @@ impl GrpcOptions {
 }
 
 /// Options for one call or stream, set on its request; they take
-/// precedence over the client's options.
+/// precedence over the client's options. A call's deadline is the first
+/// of: [`CallOptions::timeout`], `tonic::Request::set_timeout`, the
+/// client's `timeout` option; on both gRPC and ping-pong clients.
 ///
 /// ```
 /// use std::time::Duration;

@@ -16,7 +16,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
 use super::exception::{ApplicationException, ExceptionKind};
-use super::service::{unknown_method, CallContext, MethodKind, PingPongService, Reply};
+use super::routes::PingPongRoutes;
+use super::service::{CallContext, MethodKind, Reply};
 use crate::server::limits::Limits;
 use crate::transport::{
     decode_frame, encode_frame, read_message_header, write_message_header, Frame, FrameKind,
@@ -32,81 +33,6 @@ pub(crate) struct PingPongConfig {
     pub(crate) max_frame_size: usize,
     pub(crate) idle_timeout: Duration,
     pub(crate) limits: Arc<Limits>,
-}
-
-/// The ping-pong services of a server, and how a call finds its service.
-pub(crate) struct PingPongRoutes {
-    services: Vec<Arc<dyn PingPongService>>,
-    default: Option<&'static str>,
-}
-
-impl PingPongRoutes {
-    pub(crate) fn new() -> Self {
-        PingPongRoutes {
-            services: Vec::new(),
-            default: None,
-        }
-    }
-
-    pub(crate) fn add(&mut self, svc: Arc<dyn PingPongService>) {
-        self.services
-            .retain(|s| s.service_name() != svc.service_name());
-        self.services.push(svc);
-    }
-
-    pub(crate) fn set_default(&mut self, name: &'static str) {
-        self.default = Some(name);
-    }
-
-    /// TTHeader names the service (`isn`): route by it. Framed and Buffered
-    /// name only the method: route to the one service that has it, or to the
-    /// default service when several do.
-    fn route(
-        &self,
-        service: Option<&str>,
-        method: &str,
-    ) -> Result<(&Arc<dyn PingPongService>, MethodKind), ApplicationException> {
-        if let Some(name) = service {
-            if let Some(svc) = self.services.iter().find(|s| s.service_name() == name) {
-                return match svc.method_kind(method) {
-                    Some(kind) => Ok((svc, kind)),
-                    None => Err(unknown_method(name, method)),
-                };
-            }
-        }
-        let having: Vec<&Arc<dyn PingPongService>> = self
-            .services
-            .iter()
-            .filter(|s| s.method_kind(method).is_some())
-            .collect();
-        let chosen = match having.as_slice() {
-            [] => {
-                return Err(ApplicationException::new(
-                    ExceptionKind::UNKNOWN_METHOD,
-                    match service {
-                        Some(s) => format!("unknown method `{method}`: no service `{s}` here"),
-                        None => format!("unknown method `{method}`"),
-                    },
-                ))
-            }
-            [one] => *one,
-            many => match many.iter().find(|s| Some(s.service_name()) == self.default) {
-                Some(s) => *s,
-                None => {
-                    let names: Vec<&str> = many.iter().map(|s| s.service_name()).collect();
-                    return Err(ApplicationException::new(
-                        ExceptionKind::UNKNOWN_METHOD,
-                        format!(
-                            "unknown method `{method}`: the name is ambiguous, served by {}; the server has no default service",
-                            names.join(", ")
-                        ),
-                    ));
-                }
-            },
-        };
-        let kind = chosen.method_kind(method).unwrap_or(MethodKind::Call);
-        Ok((chosen, kind))
-    }
 }
 
 /// One reply to write: framing of its request, header, and message.
@@ -330,9 +256,7 @@ fn start_call(
         .header
         .as_ref()
         .and_then(|h| h.int(INT_KEY_RPC_TIMEOUT))
-        .and_then(|ms| ms.parse::<u64>().ok())
-        .filter(|ms| *ms > 0)
-        .map(Duration::from_millis);
+        .and_then(crate::timeout::from_rpc_timeout);
     let oneway = kind == MethodKind::Oneway || msg.message_type == MessageType::Oneway;
     let ctx = CallContext {
         header: frame.header.clone(),

@@ -12,13 +12,12 @@ use pilota::thrift::Message;
 use tonic::Status;
 
 use super::exception::{ApplicationException, ExceptionKind};
-use crate::call::{CallInfo, CallKind, Transport};
+use crate::call::{invoke_unary, CallInfo, CallKind, Transport};
 use crate::codec::{BinaryInput, BinaryOutput};
 use crate::metainfo::MetaInfo;
 use crate::method::{ThriftArgs, ThriftResult};
 use crate::observe::Direction;
-use crate::server::dispatch::invoke_unary;
-use crate::server::ServiceConfig;
+use crate::server::config::ServiceConfig;
 use crate::transport::Framing;
 use crate::transport::TTHeader;
 use crate::BizStatusError;
@@ -111,7 +110,7 @@ where
         peer: ctx.peer,
     });
     let deadline = ctx.timeout.map(|t| Instant::now() + t);
-    let (invoke, observer, guard) = cfg.pingpong_invoke(info, deadline);
+    let (invoke, observer, guard) = cfg.start(info, deadline);
     Box::pin(async move {
         let _guard = guard;
         let args = match decoded {
@@ -135,7 +134,7 @@ where
         let mut request = tonic::Request::new(args.into_input());
         if let Some(t) = ctx.timeout {
             // Visible to handlers the same way as a gRPC deadline.
-            if let Ok(v) = format!("{}m", t.as_millis()).parse() {
+            if let Ok(v) = crate::timeout::grpc_timeout_millis(t).parse() {
                 request.metadata_mut().insert("grpc-timeout", v);
             }
         }
@@ -187,7 +186,7 @@ fn encode_result<R: Message>(method: &str, r: &R, backward: Option<MetaInfo>) ->
 
 /// A handler's error status as the `TApplicationException` a ping-pong
 /// caller gets: INTERNAL_ERROR carrying the status message.
-pub fn status_exception(status: &Status) -> ApplicationException {
+pub(crate) fn status_exception(status: &Status) -> ApplicationException {
     let kind = match status.code() {
         tonic::Code::Unimplemented => ExceptionKind::UNKNOWN_METHOD,
         _ => ExceptionKind::INTERNAL_ERROR,

@@ -1,146 +1,17 @@
-//! Body wrappers: a receive limit checked on gRPC length prefixes, and a
-//! guard that counts a call as active until its response body is gone.
+//! The active-call count: a guard that counts a call as active until its
+//! response body is gone.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tonic::Status;
 
 use super::limits::StreamHold;
 use crate::observe::CallObserver;
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// A request body that fails with `RESOURCE_EXHAUSTED` as soon as a gRPC
-/// message's length prefix announces more than `limit` bytes, before the
-/// message is buffered.
-pub struct LimitedBody<B> {
-    inner: Pin<Box<B>>,
-    limit: usize,
-    /// Bytes of the current 5-byte prefix seen so far.
-    prefix: [u8; 5],
-    prefix_len: usize,
-    /// Payload bytes of the current message still to pass through.
-    payload_left: usize,
-    failed: bool,
-}
-
-impl<B> LimitedBody<B> {
-    pub(crate) fn new(inner: B, limit: usize) -> Self {
-        LimitedBody {
-            inner: Box::pin(inner),
-            limit,
-            prefix: [0; 5],
-            prefix_len: 0,
-            payload_left: 0,
-            failed: false,
-        }
-    }
-
-    /// Walks the frame boundaries in `data`; returns the announced length of
-    /// the first message over the limit.
-    fn scan(&mut self, mut data: &[u8]) -> Option<usize> {
-        while !data.is_empty() {
-            if self.payload_left > 0 {
-                let n = self.payload_left.min(data.len());
-                self.payload_left -= n;
-                data = &data[n..];
-                continue;
-            }
-            // Fast path: a whole prefix in this chunk.
-            if self.prefix_len == 0 {
-                if let Some(&[_, a, b, c, d]) = data.get(..5) {
-                    let len = u32::from_be_bytes([a, b, c, d]) as usize;
-                    if len > self.limit {
-                        return Some(len);
-                    }
-                    self.payload_left = len;
-                    data = &data[5..];
-                    continue;
-                }
-            }
-            let n = (5 - self.prefix_len).min(data.len());
-            self.prefix[self.prefix_len..self.prefix_len + n].copy_from_slice(&data[..n]);
-            self.prefix_len += n;
-            data = &data[n..];
-            if self.prefix_len == 5 {
-                self.prefix_len = 0;
-                let len = u32::from_be_bytes([
-                    self.prefix[1],
-                    self.prefix[2],
-                    self.prefix[3],
-                    self.prefix[4],
-                ]) as usize;
-                if len > self.limit {
-                    return Some(len);
-                }
-                self.payload_left = len;
-            }
-        }
-        None
-    }
-}
-
-impl<B> Body for LimitedBody<B>
-where
-    B: Body,
-    B::Error: Into<BoxError>,
-{
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        if self.failed {
-            return Poll::Ready(None);
-        }
-        let frame = match self.inner.as_mut().poll_frame(cx) {
-            Poll::Ready(Some(Ok(f))) => f.map_data(|mut d| d.copy_to_bytes(d.remaining())),
-            Poll::Ready(Some(Err(e))) => {
-                // tonic's `Streaming` ends a request stream *cleanly* on a
-                // CANCELLED error (RST_STREAM CANCEL from the client), so a
-                // handler would take a truncated stream for a complete one.
-                // Report the cancel as ABORTED, which reaches the handler.
-                let e: BoxError = e.into();
-                let st = Status::from_error(e);
-                if st.code() == tonic::Code::Cancelled {
-                    return Poll::Ready(Some(Err(Box::new(Status::aborted(format!(
-                        "the client cancelled the call: {}",
-                        st.message()
-                    ))))));
-                }
-                return Poll::Ready(Some(Err(Box::new(st))));
-            }
-            Poll::Ready(None) => return Poll::Ready(None),
-            Poll::Pending => return Poll::Pending,
-        };
-
-        if let Some(data) = frame.data_ref() {
-            if let Some(len) = self.scan(data.chunk()) {
-                self.failed = true;
-                let limit = self.limit;
-                return Poll::Ready(Some(Err(Box::new(Status::resource_exhausted(format!(
-                    "received message of {len} bytes exceeds the limit of {limit} bytes"
-                ))))));
-            }
-        }
-        Poll::Ready(Some(Ok(frame)))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.failed || self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
 
 /// Counts calls in progress; shared by the clones of one service.
 #[derive(Debug, Default, Clone)]
@@ -230,24 +101,5 @@ impl Body for GuardedBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scan_finds_oversized_prefix_split_across_chunks() {
-        let mut b = LimitedBody::new(http_body_util::Empty::<Bytes>::new(), 10);
-        // one 3-byte message, then a prefix announcing 11 bytes, split.
-        assert_eq!(b.scan(&[0, 0, 0, 0, 3, 1, 2, 3, 0, 0]), None);
-        assert_eq!(b.scan(&[0, 0, 11]), Some(11));
-    }
-
-    #[test]
-    fn scan_accepts_messages_at_the_limit() {
-        let mut b = LimitedBody::new(http_body_util::Empty::<Bytes>::new(), 4);
-        assert_eq!(b.scan(&[0, 0, 0, 0, 4, 1, 2, 3, 4, 0, 0, 0, 0, 0]), None);
     }
 }

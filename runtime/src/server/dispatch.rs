@@ -13,115 +13,23 @@ use std::time::Instant;
 
 use futures_util::Stream;
 use http::header::{HeaderValue, CONTENT_TYPE};
-use tonic::metadata::MetadataMap;
 use tonic::server::Grpc;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::body::{ActiveCalls, CallGuard, GuardedBody, LimitedBody};
-use super::invoke::{self, Invoke, ReadHook};
+use super::body::{CallGuard, GuardedBody};
+use super::config::ServiceConfig;
 use super::limits::StreamHold;
-use crate::call::{CallInfo, CallKind, CallLayer, LayerStack, Transport};
-use crate::codec::{encoded_size, ThriftCodec};
+use crate::call::{invoke, invoke_unary, CallInfo, CallKind, Invoke, Transport};
+use crate::codec::{encoded_size, LimitedBody, ThriftCodec, CONTENT_TYPE_THRIFT};
 use crate::metainfo::MetaInfo;
 use crate::method::{ThriftArgs, ThriftResult};
-use crate::observe::{CallObserver, Direction, MessageHook, Observers, Tracer};
+use crate::observe::{CallObserver, Direction};
+use crate::timeout::deadline_exceeded;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// The content-type of Thrift over gRPC, as Kitex sends and expects it.
-pub const CONTENT_TYPE_THRIFT: &str = "application/grpc+thrift";
-
-/// The receive limit for one message, as in gRPC: 4 MiB.
-pub const DEFAULT_MAX_DECODING_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
-
-/// Settings, middleware and counters of one generated server (shared by
-/// its clones).
-#[derive(Clone)]
-pub struct ServiceConfig {
-    max_decoding_message_size: usize,
-    max_encoding_message_size: usize,
-    active: ActiveCalls,
-    layers: LayerStack,
-    observers: Arc<Observers>,
-    read_hooks: Arc<[ReadHook]>,
-}
-
-impl std::fmt::Debug for ServiceConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceConfig")
-            .field("max_decoding_message_size", &self.max_decoding_message_size)
-            .field("max_encoding_message_size", &self.max_encoding_message_size)
-            .field("active_calls", &self.active.get())
-            .field("layers", &self.layers)
-            .field("observers", &self.observers)
-            .field("read_hooks", &self.read_hooks.len())
-            .finish()
-    }
-}
-
-impl Default for ServiceConfig {
-    fn default() -> Self {
-        ServiceConfig {
-            max_decoding_message_size: DEFAULT_MAX_DECODING_MESSAGE_SIZE,
-            max_encoding_message_size: usize::MAX,
-            active: ActiveCalls::default(),
-            layers: LayerStack::default(),
-            observers: Arc::new(Observers::default()),
-            read_hooks: crate::server::invoke::no_read_hooks(),
-        }
-    }
-}
-
 impl ServiceConfig {
-    /// Sets the largest message the server accepts (default 4 MiB); larger
-    /// ones are refused with `RESOURCE_EXHAUSTED` before being buffered.
-    pub fn set_max_decoding_message_size(&mut self, limit: usize) {
-        self.max_decoding_message_size = limit;
-    }
-
-    /// Sets the largest message the server sends (default unlimited).
-    pub fn set_max_encoding_message_size(&mut self, limit: usize) {
-        self.max_encoding_message_size = limit;
-    }
-
-    /// Calls and streams in progress: counted from the moment the request
-    /// arrives until the response (for streams, the last message and
-    /// trailers, or a reset) is gone.
-    pub fn active_calls(&self) -> usize {
-        self.active.get()
-    }
-
-    /// Adds a middleware layer (see [`crate::call`]); the first added runs
-    /// outermost. Applies to gRPC and ping-pong calls alike.
-    pub fn push_layer<L: CallLayer>(&mut self, layer: L) {
-        self.layers.push(layer);
-    }
-
-    /// Adds a per-message hook (see [`crate::observe`]).
-    pub fn add_message_hook(&mut self, hook: impl MessageHook) {
-        Arc::make_mut(&mut self.observers).add_hook(hook);
-    }
-
-    /// Adds a tracer (see [`crate::observe`]).
-    pub fn add_tracer(&mut self, tracer: impl Tracer) {
-        Arc::make_mut(&mut self.observers).add_tracer(tracer);
-    }
-
-    /// Adds a hook on the request headers that runs before the middleware
-    /// and the handler (the seed's `OnReadStream`).
-    pub fn add_read_hook(
-        &mut self,
-        hook: impl Fn(&CallInfo, &mut MetadataMap, &mut tonic::Extensions) -> Result<(), Status>
-            + Send
-            + Sync
-            + 'static,
-    ) {
-        let mut hooks: Vec<ReadHook> = self.read_hooks.iter().cloned().collect();
-        hooks.push(Arc::new(hook));
-        self.read_hooks = hooks.into();
-    }
-
     fn grpc<E, D>(&self, observer: Option<Arc<CallObserver>>) -> Grpc<ThriftCodec<E, D>>
     where
         E: pilota::thrift::Message + 'static,
@@ -146,10 +54,9 @@ impl ServiceConfig {
         B: http_body::Body,
     {
         let hold = req.extensions_mut().remove::<StreamHold>();
-        let guard = self.active.enter().holding(hold);
         let (req, deadline) = match prepare(self, req) {
             Ok(p) => p,
-            Err(resp) => return Err(finish(guard, None, resp)),
+            Err(resp) => return Err(finish(self.active.enter().holding(hold), None, resp)),
         };
         let info = Arc::new(CallInfo {
             service,
@@ -158,13 +65,8 @@ impl ServiceConfig {
             transport: Transport::Grpc,
             peer: req.extensions().get::<PeerAddr>().map(|p| p.0),
         });
-        let observer = self.observers.start(info.clone());
-        let invoke = Invoke {
-            info,
-            layers: (!self.layers.is_empty()).then(|| self.layers.clone()),
-            read_hooks: self.read_hooks.clone(),
-            deadline,
-        };
+        let (invoke, observer, guard) = self.start(info, deadline);
+        let guard = guard.holding(hold);
         Ok(Begun {
             req,
             guard,
@@ -172,26 +74,6 @@ impl ServiceConfig {
             invoke,
             deadline,
         })
-    }
-
-    /// The pieces a ping-pong call needs to run like a gRPC one.
-    pub(crate) fn pingpong_invoke(
-        &self,
-        info: Arc<CallInfo>,
-        deadline: Option<Instant>,
-    ) -> (Invoke, Option<Arc<CallObserver>>, CallGuard) {
-        let guard = self.active.enter();
-        let observer = self.observers.start(info.clone());
-        (
-            Invoke {
-                info,
-                layers: (!self.layers.is_empty()).then(|| self.layers.clone()),
-                read_hooks: self.read_hooks.clone(),
-                deadline,
-            },
-            observer,
-            guard,
-        )
     }
 }
 
@@ -216,18 +98,10 @@ fn prepare<B>(cfg: &ServiceConfig, mut req: http::Request<B>) -> Result<Prepared
 where
     B: http_body::Body,
 {
-    let deadline = match req.headers().get("grpc-timeout") {
+    let deadline = match crate::timeout::grpc_timeout(req.headers()) {
         None => None,
-        Some(v) => {
-            let parsed = v
-                .to_str()
-                .map_err(|_| "invalid grpc-timeout header: not text".to_string())
-                .and_then(crate::timeout::parse_grpc_timeout);
-            match parsed {
-                Ok(d) => Some(Instant::now() + d),
-                Err(e) => return Err(status_response(Status::invalid_argument(e))),
-            }
-        }
+        Some(Ok(d)) => Some(Instant::now() + d),
+        Some(Err(e)) => return Err(status_response(Status::invalid_argument(e))),
     };
     if let Some(m) = MetaInfo::from_http_headers(req.headers()) {
         req.extensions_mut().insert(m);
@@ -240,10 +114,6 @@ type HttpResponse = http::Response<tonic::body::Body>;
 
 /// A request ready for tonic, and its deadline.
 type Prepared<B> = (http::Request<LimitedBody<B>>, Option<Instant>);
-
-fn deadline_exceeded() -> Status {
-    Status::deadline_exceeded("deadline exceeded: the call's grpc-timeout passed")
-}
 
 /// A handler's response stream as sent: it ends with DEADLINE_EXCEEDED when
 /// the deadline passes, and shows each message to the send hooks before it
@@ -372,38 +242,13 @@ where
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    let (invoke, observer) = (b.invoke, b.observer.clone());
+    let (ctx, observer) = (b.invoke, b.observer.clone());
     let svc = Once(Some(move |r: Request<A>| async move {
-        let result = invoke_unary::<A, R, H, F>(r.map(A::into_input), invoke, handler).await;
+        let result = invoke_unary::<A, R, H, F>(r.map(A::into_input), ctx, handler).await;
         observe_send(&observer, result)
     }));
     let resp = cfg.grpc::<R, A>(b.observer.clone()).unary(svc, b.req).await;
     finish(b.guard, b.observer, resp)
-}
-
-/// Runs a `unary` / ping-pong handler and maps its outcome to the wire Result
-/// (declared exceptions are part of the Result, not errors).
-pub(crate) async fn invoke_unary<A, R, H, F>(
-    request: Request<A::Input>,
-    invoke: Invoke,
-    handler: H,
-) -> Result<Response<R>, Status>
-where
-    A: ThriftArgs,
-    R: ThriftResult,
-    H: FnOnce(Request<A::Input>) -> F + Send + 'static,
-    F: Future<Output = Result<Response<R::Ok>, R::Err>> + Send + 'static,
-{
-    let to_result = move |r: Request<A::Input>| async move {
-        match handler(r).await {
-            Ok(resp) => {
-                let (meta, value, ext) = resp.into_parts();
-                R::from_outcome(Ok(value)).map(|v| Response::from_parts(meta, v, ext))
-            }
-            Err(e) => R::from_outcome(Err(e)).map(Response::new),
-        }
-    };
-    invoke::invoke(request, invoke, to_result).await
 }
 
 /// Serves a server-streaming method: one bare struct in, a stream out.
@@ -427,9 +272,9 @@ where
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    let (invoke, deadline, observer) = (b.invoke, b.deadline, b.observer.clone());
+    let (ctx, deadline, observer) = (b.invoke, b.deadline, b.observer.clone());
     let svc = Once(Some(move |r: Request<Req>| async move {
-        invoke::invoke(r, invoke, handler)
+        invoke(r, ctx, handler)
             .await
             .map(|resp| resp.map(|s| DeadlineStream::new(s, deadline, observer)))
     }));
@@ -460,9 +305,9 @@ where
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    let (invoke, observer) = (b.invoke, b.observer.clone());
+    let (ctx, observer) = (b.invoke, b.observer.clone());
     let svc = Once(Some(move |r| async move {
-        let result = invoke::invoke(r, invoke, handler).await;
+        let result = invoke(r, ctx, handler).await;
         observe_send(&observer, result)
     }));
     let resp = cfg
@@ -493,9 +338,9 @@ where
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    let (invoke, deadline, observer) = (b.invoke, b.deadline, b.observer.clone());
+    let (ctx, deadline, observer) = (b.invoke, b.deadline, b.observer.clone());
     let svc = Once(Some(move |r: Request<Streaming<Req>>| async move {
-        invoke::invoke(r, invoke, handler)
+        invoke(r, ctx, handler)
             .await
             .map(|resp| resp.map(|s| DeadlineStream::new(s, deadline, observer)))
     }));

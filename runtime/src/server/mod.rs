@@ -1,19 +1,36 @@
-//! Serving generated services: the per-call dispatch used by generated
-//! code, and [`Server`], which routes `/pkg.Service/Method` and
-//! `/Service/Method` alike.
+//! Serving generated services: [`Server`] takes gRPC (HTTP/2) and
+//! ping-pong (TTHeader, Framed, Buffered) calls on one port.
+//!
+//! ```text
+//! accept ─▶ connection: sniff the first bytes
+//!             ├─ HTTP/2 ─▶ hyper ─▶ route /pkg.Service/Method ─▶ XxxServer ─▶ dispatch (one fn per gRPC shape)
+//!             └─ ping-pong framing ─▶ pingpong::serve_connection ─▶ XxxServer as PingPongService
+//!                                            both ─▶ call::invoke: read hooks, middleware, deadline, handler
+//! ```
+//!
+//! | file | what |
+//! |---|---|
+//! | `builder.rs` | [`Server`]: settings and their defaults, [`ThriftService`] |
+//! | `serve.rs` | [`Router`]: the accept loop and graceful shutdown |
+//! | `connection.rs` | protocol detection of one connection |
+//! | `http2.rs` | one HTTP/2 connection: stream limits, idle timeout, routing |
+//! | `config.rs` | the settings and middleware each generated `XxxServer` carries |
+//! | `dispatch.rs` | one gRPC call of each shape, called by generated code |
+//! | `limits.rs`, `body.rs` | connection and stream limits, the active-call count |
 
-pub(crate) mod body;
+mod body;
+mod builder;
+pub(crate) mod config;
+mod connection;
 pub(crate) mod dispatch;
-pub(crate) mod invoke;
+mod http2;
 pub(crate) mod limits;
 mod rewind;
-mod router;
+mod serve;
 
-pub use body::LimitedBody;
-pub use dispatch::{ServiceConfig, CONTENT_TYPE_THRIFT, DEFAULT_MAX_DECODING_MESSAGE_SIZE};
-pub use invoke::ReadHook;
-pub use router::{
-    Router, Server, ThriftService, DEFAULT_CONNECTION_WINDOW, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_HEADER_LIST_SIZE, DEFAULT_SHUTDOWN_GRACE_PERIOD,
-    DEFAULT_STREAM_WINDOW,
+pub use builder::{
+    Server, ThriftService, DEFAULT_CONNECTION_WINDOW, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_DECODING_MESSAGE_SIZE, DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_HEADER_LIST_SIZE,
+    DEFAULT_SHUTDOWN_GRACE_PERIOD, DEFAULT_STREAM_WINDOW,
 };
+pub use serve::Router;

@@ -28,9 +28,9 @@ use bytes::{Bytes, BytesMut};
 
 pub use detect::{detect, Detected};
 pub use message::{read_message_header, write_message_header, MessageHeader, MessageType};
-pub use ttheader::{
-    TTHeader, INT_KEY_FROM_METHOD, INT_KEY_FROM_SERVICE, INT_KEY_MSG_TYPE, INT_KEY_RPC_TIMEOUT,
-    INT_KEY_TO_METHOD, INT_KEY_TO_SERVICE, INT_KEY_TRANSPORT_TYPE,
+pub use ttheader::TTHeader;
+pub(crate) use ttheader::{
+    INT_KEY_MSG_TYPE, INT_KEY_RPC_TIMEOUT, INT_KEY_TO_METHOD, INT_KEY_TO_SERVICE,
 };
 
 /// How a ping-pong connection frames its messages.

@@ -17,20 +17,14 @@ use faststr::FastStr;
 use super::framed::checked_len;
 use super::{be_u16, be_u32, hex_prefix, read_length_prefix, Frame, FrameError, Framing};
 
-/// Int key: transport type (`"framed"`, `"unframed"`).
-pub const INT_KEY_TRANSPORT_TYPE: u16 = 1;
-/// Int key: the caller's service name.
-pub const INT_KEY_FROM_SERVICE: u16 = 3;
 /// Int key: the callee's service name.
-pub const INT_KEY_TO_SERVICE: u16 = 6;
+pub(crate) const INT_KEY_TO_SERVICE: u16 = 6;
 /// Int key: the called method.
-pub const INT_KEY_TO_METHOD: u16 = 9;
+pub(crate) const INT_KEY_TO_METHOD: u16 = 9;
 /// Int key: the call's timeout in milliseconds (its deadline).
-pub const INT_KEY_RPC_TIMEOUT: u16 = 12;
-/// Int key: the caller's method.
-pub const INT_KEY_FROM_METHOD: u16 = 20;
+pub(crate) const INT_KEY_RPC_TIMEOUT: u16 = 12;
 /// Int key: the message type (`"1"` call, `"2"` reply, `"3"` exception).
-pub const INT_KEY_MSG_TYPE: u16 = 22;
+pub(crate) const INT_KEY_MSG_TYPE: u16 = 22;
 
 /// Magic in bytes 4..6 of a TTHeader frame.
 const MAGIC: u16 = 0x1000;
@@ -472,6 +466,13 @@ mod tests {
         decode_frame, encode_frame, read_message_header, Frame, FrameKind, Framing, MessageType,
     };
     use super::*;
+
+    /// Int key: transport type (`"framed"`, `"unframed"`).
+    const INT_KEY_TRANSPORT_TYPE: u16 = 1;
+    /// Int key: the caller's service name.
+    const INT_KEY_FROM_SERVICE: u16 = 3;
+    /// Int key: the caller's method.
+    const INT_KEY_FROM_METHOD: u16 = 20;
 
     const MAX: usize = 16 << 20;
 

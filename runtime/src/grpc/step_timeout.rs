@@ -1,4 +1,4 @@
-//! Bounding one step of a stream (the seed's `CallWithTimeout`).
+//! Bounding one step of a stream (like Kitex's `streaming.CallWithTimeout`).
 //!
 //! A stream's overall deadline covers it from creation to the end; these
 //! helpers bound a single `recv` or `send` instead. When one fires it

@@ -1,7 +1,8 @@
-//! Running a handler for one call: header hooks, the middleware stack, the
-//! deadline, panics, and the persistent metainfo a handler passes on.
+//! Running one call through its middleware: on the server, the handler with
+//! header hooks, the deadline, panics and the persistent metainfo it passes
+//! on ([`invoke`]); on the client, the transport call ([`run_call`]).
 //!
-//! The same function runs gRPC calls and ping-pong calls, so middleware,
+//! The same functions run gRPC calls and ping-pong calls, so middleware,
 //! deadlines and panic handling behave alike on both transports.
 
 use std::any::Any;
@@ -17,13 +18,16 @@ use tonic::metadata::MetadataMap;
 use tonic::{Extensions, Request, Response, Status};
 use tower::ServiceExt;
 
-use crate::call::{Call, CallFuture, CallInfo, CallResponse, CallService, LayerStack};
+use super::middleware::LayerStack;
+use super::{Call, CallFuture, CallInfo, CallResponse, CallService};
 use crate::metainfo::MetaInfo;
+use crate::method::{ThriftArgs, ThriftResult};
+use crate::timeout::deadline_exceeded;
 
-/// A hook on a call's headers before the handler runs (the seed's
-/// `OnReadStream`): it may read and change metadata and extensions, or
-/// refuse the call.
-pub type ReadHook =
+/// A hook on a call's headers before the handler runs (like Kitex's
+/// `remote.StreamingMetaHandler.OnReadStream`): it may read and change
+/// metadata and extensions, or refuse the call.
+pub(crate) type ReadHook =
     Arc<dyn Fn(&CallInfo, &mut MetadataMap, &mut Extensions) -> Result<(), Status> + Send + Sync>;
 
 /// The read hooks of a call without any: shared, so no call allocates them.
@@ -65,11 +69,7 @@ fn inherited_persistent(own: Option<&MetaInfo>) -> Option<MetaInfo> {
     any.then_some(merged)
 }
 
-fn deadline_exceeded() -> Status {
-    Status::deadline_exceeded("deadline exceeded: the call's deadline passed")
-}
-
-pub(crate) fn panicked(info: &CallInfo, payload: Box<dyn Any + Send>) -> Status {
+fn panicked(info: &CallInfo, payload: Box<dyn Any + Send>) -> Status {
     let what = payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
@@ -140,8 +140,62 @@ where
     }
 }
 
+/// Runs a `unary` / ping-pong handler and maps its outcome to the wire Result
+/// (declared exceptions are part of the Result, not errors).
+pub(crate) async fn invoke_unary<A, R, H, F>(
+    request: Request<A::Input>,
+    ctx: Invoke,
+    handler: H,
+) -> Result<Response<R>, Status>
+where
+    A: ThriftArgs,
+    R: ThriftResult,
+    H: FnOnce(Request<A::Input>) -> F + Send + 'static,
+    F: Future<Output = Result<Response<R::Ok>, R::Err>> + Send + 'static,
+{
+    let to_result = move |r: Request<A::Input>| async move {
+        match handler(r).await {
+            Ok(resp) => {
+                let (meta, value, ext) = resp.into_parts();
+                R::from_outcome(Ok(value)).map(|v| Response::from_parts(meta, v, ext))
+            }
+            Err(e) => R::from_outcome(Err(e)).map(Response::new),
+        }
+    };
+    invoke(request, ctx, to_result).await
+}
+
+/// Runs a client call (gRPC or ping-pong) through the client's middleware,
+/// if it has any.
+pub(crate) async fn run_call<In, Out, H, F>(
+    request: Request<In>,
+    invoke: Option<Invoke>,
+    call: H,
+) -> Result<Response<Out>, Status>
+where
+    In: Send + 'static,
+    Out: Send + 'static,
+    H: FnOnce(Request<In>) -> F + Send + 'static,
+    F: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
+{
+    // Boxed: the transport's call future is large, and boxing it once keeps
+    // it from being copied through every layer of futures above.
+    match invoke.and_then(|i| i.layers.map(|stack| (i.info, stack))) {
+        None => Box::pin(call(request)).await,
+        Some((info, stack)) => {
+            // A middleware that panics fails the call with INTERNAL, and the
+            // client stays usable.
+            let run = through_layers(request, info.clone(), &stack, call);
+            match AssertUnwindSafe(Box::pin(run)).catch_unwind().await {
+                Ok(r) => r,
+                Err(payload) => Err(panicked(&info, payload)),
+            }
+        }
+    }
+}
+
 /// Runs `handler` as the innermost service of the middleware `stack`.
-pub(crate) async fn through_layers<In, Out, H, F>(
+async fn through_layers<In, Out, H, F>(
     request: Request<In>,
     info: Arc<CallInfo>,
     stack: &LayerStack,

@@ -1,29 +1,21 @@
 //! The gRPC client under every generated `XxxClient`.
 
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
 
-use futures_util::{FutureExt, Stream};
-use http::header::{HeaderValue, CONTENT_TYPE};
+use futures_util::Stream;
 use http::uri::PathAndQuery;
 use tonic::client::Grpc;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::cancel;
-use std::sync::Arc;
-
-use super::options::{CallOptions, GrpcOptions};
-use crate::call::{CallInfo, CallKind, Transport};
+use super::channel::{ObserverHandle, ThriftChannel};
+use super::options::GrpcOptions;
+use crate::call::{run_call, CallInfo, CallKind, Invoke, Transport};
 use crate::codec::ThriftCodec;
-use crate::metainfo::MetaInfo;
 use crate::method::{ThriftArgs, ThriftResult};
 use crate::observe::CallObserver;
-use crate::server::body::LimitedBody;
-use crate::server::dispatch::CONTENT_TYPE_THRIFT;
-use crate::server::invoke::Invoke;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(super) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What a [`GrpcClient`] can run on: any tower service taking HTTP/2
 /// requests with a tonic body, such as [`tonic::transport::Channel`].
@@ -64,72 +56,6 @@ where
     type Fut = T::Future;
 }
 
-/// A transport wrapper that speaks Thrift over gRPC: sets
-/// `content-type: application/grpc+thrift` on every request (tonic's client
-/// always writes `application/grpc`, which a Kitex server takes for
-/// protobuf), and enforces the receive limit on response messages.
-#[derive(Debug, Clone)]
-pub struct ThriftChannel<T> {
-    inner: T,
-    max_decoding_message_size: usize,
-}
-
-impl<T: GrpcTransport> tower_service::Service<http::Request<tonic::body::Body>>
-    for ThriftChannel<T>
-{
-    type Response = http::Response<cancel::RespBody<LimitedBody<T::Body>>>;
-    type Error = BoxError;
-    type Future =
-        Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send + 'static>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
-    }
-
-    fn call(&mut self, mut req: http::Request<tonic::body::Body>) -> Self::Future {
-        req.headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_THRIFT));
-        if let Some(m) = MetaInfo::outgoing(req.extensions().get::<MetaInfo>()) {
-            m.to_http_headers(req.headers_mut());
-        }
-        let limit = self.max_decoding_message_size;
-        let deadline = req
-            .headers()
-            .get("grpc-timeout")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| crate::timeout::parse_grpc_timeout(v).ok())
-            .map(|d| tokio::time::Instant::now() + d);
-        let observer = req.extensions_mut().remove::<ObserverHandle>().map(|h| h.0);
-        let (req, guard) = cancel::wrap_request(req);
-        let fut = self.inner.call(req);
-        Box::pin(async move {
-            let hook_observer = observer.clone();
-            let resp = fut.await.map_err(|e| {
-                if let Some(status) = hook_observer.as_ref().and_then(|o| o.hook_error()) {
-                    return Box::new(status) as BoxError;
-                }
-                let e: BoxError = e.into();
-                // tonic's channel reports its own expiry of the deadline as
-                // TimeoutExpired, which tonic turns into CANCELLED; the
-                // caller should see DEADLINE_EXCEEDED.
-                if is_timeout(e.as_ref()) {
-                    Box::new(Status::deadline_exceeded(
-                        "deadline exceeded: no response before the call's deadline",
-                    )) as BoxError
-                } else {
-                    e
-                }
-            })?;
-            if let (Some(o), Some(status)) = (&observer, Status::from_header_map(resp.headers())) {
-                o.set_status(status.code(), status.message());
-            }
-            Ok(resp.map(|b| {
-                cancel::RespBody::new(LimitedBody::new(b, limit), guard, deadline, observer)
-            }))
-        })
-    }
-}
-
 /// A gRPC client for Thrift methods, over any [`GrpcTransport`].
 ///
 /// Generated `XxxClient` types wrap one and call it with each
@@ -157,10 +83,7 @@ impl<T: GrpcTransport> GrpcClient<T> {
 
     /// A client over `transport` with `options`.
     pub fn with_options(transport: T, options: GrpcOptions) -> Self {
-        let channel = ThriftChannel {
-            inner: transport.clone(),
-            max_decoding_message_size: options.max_decoding_message_size,
-        };
+        let channel = ThriftChannel::new(transport.clone(), options.max_decoding_message_size);
         GrpcClient {
             transport,
             // Our own limit (LimitedBody) answers first, with RESOURCE_EXHAUSTED.
@@ -190,49 +113,34 @@ impl<T: GrpcTransport> GrpcClient<T> {
         *self = Self::with_options(self.transport.clone(), options);
     }
 
-    /// Applies the deadline (call option, else client default) and returns
-    /// what the call needs to run through the middleware.
+    /// Applies the deadline (see [`crate::timeout`]) and returns what the
+    /// call needs to run through the middleware.
     fn start<M>(
         &self,
         request: &mut Request<M>,
         path: &'static str,
         kind: CallKind,
     ) -> (Option<Invoke>, Option<Arc<CallObserver>>) {
-        let call_opts = request.extensions().get::<CallOptions>().cloned();
-        let timeout = call_opts
-            .as_ref()
-            .and_then(|o| o.timeout)
-            .or(self.options.timeout);
-        if let Some(t) = timeout {
-            if request.metadata().get("grpc-timeout").is_none() {
-                request.set_timeout(t);
+        crate::timeout::set_call_timeout(request, self.options.timeout);
+        let Some((invoke, observer)) = self.options.middleware.start_client(|| {
+            let (service, method) = names(path);
+            CallInfo {
+                service,
+                method,
+                kind,
+                transport: Transport::Grpc,
+                peer: None,
             }
-        }
-        if self.options.layers.is_empty() && self.options.observers.is_idle() {
+        }) else {
             // Nothing to run or observe: the call goes straight out.
             return (None, None);
-        }
-        let (service, method) = names(path);
-        let info = Arc::new(CallInfo {
-            service,
-            method,
-            kind,
-            transport: Transport::Grpc,
-            peer: None,
-        });
-        let observer = self.options.observers.start(info.clone());
+        };
         if let Some(o) = &observer {
             // The response body reports the final status and replaces a
             // transport error caused by a failing send hook with its status.
             request.extensions_mut().insert(ObserverHandle(o.clone()));
         }
-        let invoke = (!self.options.layers.is_empty()).then(|| Invoke {
-            info,
-            layers: Some(self.options.layers.clone()),
-            read_hooks: crate::server::invoke::no_read_hooks(),
-            deadline: None,
-        });
-        (invoke, observer)
+        (Some(invoke), observer)
     }
 
     /// Runs one call through the client's middleware, on a clone of the
@@ -361,56 +269,12 @@ impl<T: GrpcTransport> GrpcClient<T> {
     }
 }
 
-/// Whether an error is (or wraps) tonic's `TimeoutExpired`.
-fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        if err.is::<tonic::TimeoutExpired>() {
-            return true;
-        }
-        cur = err.source();
-    }
-    false
-}
-
 /// Waits until the transport takes a call (tower's contract: each clone
 /// must be made ready before it is called).
 async fn ready<T: GrpcTransport>(grpc: &mut Grpc<ThriftChannel<T>>) -> Result<(), Status> {
     grpc.ready()
         .await
         .map_err(|e| Status::unavailable(format!("transport is not ready: {e}")))
-}
-
-/// Runs a client call (gRPC or ping-pong) through the client's middleware,
-/// if it has any.
-pub(crate) async fn run_call<In, Out, H, F>(
-    request: Request<In>,
-    invoke: Option<Invoke>,
-    call: H,
-) -> Result<Response<Out>, Status>
-where
-    In: Send + 'static,
-    Out: Send + 'static,
-    H: FnOnce(Request<In>) -> F + Send + 'static,
-    F: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
-{
-    // Boxed: the transport's call future is large, and boxing it once keeps
-    // it from being copied through every layer of futures above.
-    match invoke.and_then(|i| i.layers.map(|stack| (i.info, stack))) {
-        None => Box::pin(call(request)).await,
-        Some((info, stack)) => {
-            // A middleware that panics fails the call with INTERNAL, and the
-            // client stays usable.
-            let run = crate::server::invoke::through_layers(request, info.clone(), &stack, call);
-            match std::panic::AssertUnwindSafe(Box::pin(run))
-                .catch_unwind()
-                .await
-            {
-                Ok(r) => r,
-                Err(payload) => Err(crate::server::invoke::panicked(&info, payload)),
-            }
-        }
-    }
 }
 
 /// Records a call that failed before its response arrived (the response
@@ -420,7 +284,3 @@ fn record<T>(observer: &Option<Arc<CallObserver>>, result: &Result<T, Status>) {
         o.set_status(s.code(), s.message());
     }
 }
-
-/// Carries a call's observer from the client to its transport wrapper.
-#[derive(Clone)]
-struct ObserverHandle(Arc<CallObserver>);

@@ -1,4 +1,7 @@
-//! The call as middleware sees it, on both sides and on every transport.
+//! The call as middleware sees it, on both sides and on every transport,
+//! and (crate-private) the machinery that runs every call: starting it
+//! with the installed layers, hooks and tracers (`middleware.rs`), and
+//! running it through them with its deadline (`invoke.rs`).
 //!
 //! A middleware is a tower [`Layer`](tower_layer::Layer) over a
 //! [`CallService`]: a service from [`Call`] to [`CallResponse`] with
@@ -38,6 +41,12 @@
 //!     }
 //! }
 //! ```
+
+mod invoke;
+mod middleware;
+
+pub(crate) use invoke::{current_persistent, invoke, invoke_unary, run_call, Invoke, ReadHook};
+pub(crate) use middleware::Middleware;
 
 use std::any::Any;
 use std::fmt;
@@ -139,11 +148,6 @@ impl Call {
 
     /// Service, method, kind, transport and peer.
     pub fn info(&self) -> &CallInfo {
-        &self.info
-    }
-
-    /// The shared call info.
-    pub fn info_arc(&self) -> &Arc<CallInfo> {
         &self.info
     }
 
@@ -282,35 +286,4 @@ impl<S> CallMiddleware for S where
         + Sync
         + 'static
 {
-}
-
-/// A stack of middleware layers, type-erased: applied to the innermost
-/// service of each call.
-#[derive(Clone, Default)]
-pub struct LayerStack {
-    layers: Vec<Arc<dyn Fn(CallService) -> CallService + Send + Sync>>,
-}
-
-impl fmt::Debug for LayerStack {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "LayerStack({} layers)", self.layers.len())
-    }
-}
-
-impl LayerStack {
-    /// Adds a layer; the first added is the outermost.
-    pub fn push<L: CallLayer>(&mut self, layer: L) {
-        self.layers
-            .push(Arc::new(move |inner| CallService::new(layer.layer(inner))));
-    }
-
-    /// True when no layer is installed (calls skip the stack entirely).
-    pub fn is_empty(&self) -> bool {
-        self.layers.is_empty()
-    }
-
-    /// Wraps `inner` in every layer.
-    pub fn wrap(&self, inner: CallService) -> CallService {
-        self.layers.iter().rev().fold(inner, |svc, l| l(svc))
-    }
 }

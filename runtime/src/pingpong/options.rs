@@ -1,0 +1,113 @@
+//! [`PingPongOptions`]: how a ping-pong client frames, connects, times out,
+//! pools, retries and observes its calls.
+
+use std::time::Duration;
+
+use crate::balance::RetryPolicy;
+use crate::call::{CallLayer, Middleware};
+use crate::observe::{MessageHook, Tracer};
+use crate::transport::Framing;
+
+/// Options of a ping-pong client. Defaults: TTHeader framing (payload not
+/// framed inside), connect timeout 1 s, no call timeout, at most 32
+/// connections (per instance for a balanced client), idle connections
+/// closed after 60 s, frames up to 16 MiB, no retries.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct PingPongOptions {
+    pub(super) retry: Option<RetryPolicy>,
+    pub(super) framing: Framing,
+    pub(super) connect_timeout: Duration,
+    pub(super) timeout: Option<Duration>,
+    pub(super) max_connections: usize,
+    pub(super) idle_timeout: Duration,
+    pub(super) max_frame_size: usize,
+    pub(super) middleware: Middleware,
+}
+
+impl Default for PingPongOptions {
+    fn default() -> Self {
+        PingPongOptions {
+            retry: None,
+            framing: Framing::TTHeader {
+                inner_framed: false,
+            },
+            connect_timeout: Duration::from_secs(1),
+            timeout: None,
+            max_connections: 32,
+            idle_timeout: Duration::from_secs(60),
+            max_frame_size: crate::server::DEFAULT_MAX_FRAME_SIZE,
+            middleware: Middleware::default(),
+        }
+    }
+}
+
+impl PingPongOptions {
+    /// How requests are framed: TTHeader (default), Framed or Buffered.
+    pub fn framing(mut self, framing: Framing) -> Self {
+        self.framing = framing;
+        self
+    }
+
+    /// How long to wait for a new connection (default 1 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The deadline of every call (default none); a call's own
+    /// ([`CallOptions::timeout`](crate::grpc::CallOptions::timeout) or
+    /// `tonic::Request::set_timeout`) takes precedence. Sent to the server as
+    /// the TTHeader RPC timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Retries of failed calls (default none): see [`RetryPolicy`] for which
+    /// failures are retried and the budget that bounds them. For a balanced
+    /// client ([`PingPongClient::balanced`](super::PingPongClient::balanced)) a retry goes to another
+    /// instance when there is one.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// The most connections open at once (default 32), per instance for a
+    /// balanced client; further calls wait.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// Idle connections older than this are closed instead of reused (default 60 s).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// The largest reply frame accepted (default 16 MiB).
+    pub fn max_frame_size(mut self, limit: usize) -> Self {
+        self.max_frame_size = limit;
+        self
+    }
+
+    /// Adds a middleware layer run for each call (see [`crate::call`]);
+    /// the first added runs outermost.
+    pub fn layer<L: CallLayer>(mut self, layer: L) -> Self {
+        self.middleware.push_layer(layer);
+        self
+    }
+
+    /// Adds a hook that sees every request sent and reply received, with its size.
+    pub fn message_hook(mut self, hook: impl MessageHook) -> Self {
+        self.middleware.add_message_hook(hook);
+        self
+    }
+
+    /// Adds a tracer.
+    pub fn tracer(mut self, tracer: impl Tracer) -> Self {
+        self.middleware.add_tracer(tracer);
+        self
+    }
+}

@@ -1,0 +1,192 @@
+//! [`Router`]: a [`Server`] with its services: accepts connections, hands
+//! each to its own task, and shuts down gracefully.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{Stream, StreamExt};
+use hyper::body::Incoming;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::util::BoxCloneSyncService;
+
+use super::builder::{Server, ThriftService};
+use super::connection::{handle_connection, Shared};
+use super::limits::Limits;
+use crate::pingpong::{PingPongConfig, PingPongRoutes};
+
+pub(super) type HttpService =
+    BoxCloneSyncService<http::Request<Incoming>, http::Response<tonic::body::Body>, Infallible>;
+
+/// A [`Server`] with services, ready to serve.
+pub struct Router {
+    server: Server,
+    /// Keyed by both the full name (`echo.TestService`) and the bare one (`TestService`).
+    services: HashMap<String, HttpService>,
+    pingpong: PingPongRoutes,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&String> = self.services.keys().collect();
+        names.sort();
+        f.debug_struct("Router").field("services", &names).finish()
+    }
+}
+
+impl Router {
+    pub(super) fn new(server: Server) -> Self {
+        let mut pingpong = PingPongRoutes::new();
+        if let Some(d) = server.default_service {
+            pingpong.set_default(d);
+        }
+        Router {
+            server,
+            services: HashMap::new(),
+            pingpong,
+        }
+    }
+
+    /// Adds another service.
+    pub fn add_service<S: ThriftService>(mut self, svc: S) -> Self {
+        self.pingpong.add(Arc::new(svc.clone()));
+        let boxed = BoxCloneSyncService::new(svc);
+        let bare = super::http2::bare_service_name(S::NAME);
+        self.services.insert(bare.to_string(), boxed.clone());
+        self.services.insert(S::NAME.to_string(), boxed);
+        self
+    }
+
+    /// Binds `addr` and serves until the process ends.
+    pub async fn serve(self, addr: SocketAddr) -> std::io::Result<()> {
+        self.serve_with_shutdown(addr, std::future::pending()).await
+    }
+
+    /// Binds `addr` and serves until `signal` completes, then stops
+    /// accepting, lets calls in progress finish, and returns.
+    pub async fn serve_with_shutdown(
+        self,
+        addr: SocketAddr,
+        signal: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        let listener = TcpListener::bind(addr).await?;
+        self.serve_with_listener(listener, signal).await
+    }
+
+    /// Serves connections accepted from `listener` until `signal` completes.
+    pub async fn serve_with_listener(
+        self,
+        listener: TcpListener,
+        signal: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        let incoming = futures_util::stream::unfold(listener, |l| async move {
+            let conn = l.accept().await.map(|(s, peer)| {
+                let _ = s.set_nodelay(true);
+                (s, Some(peer))
+            });
+            Some((conn, l))
+        });
+        self.serve_inner(incoming, signal).await
+    }
+
+    /// Serves connections from a stream of accepted I/O objects until the
+    /// stream ends.
+    pub async fn serve_with_incoming<I, IO, E>(self, incoming: I) -> std::io::Result<()>
+    where
+        I: Stream<Item = Result<IO, E>> + Send,
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        E: std::fmt::Display,
+    {
+        self.serve_with_incoming_shutdown(incoming, std::future::pending())
+            .await
+    }
+
+    /// Serves connections from `incoming` until it ends or `signal` completes.
+    pub async fn serve_with_incoming_shutdown<I, IO, E>(
+        self,
+        incoming: I,
+        signal: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()>
+    where
+        I: Stream<Item = Result<IO, E>> + Send,
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        E: std::fmt::Display,
+    {
+        let incoming = incoming.map(|r| r.map(|io| (io, None)));
+        self.serve_inner(incoming, signal).await
+    }
+
+    async fn serve_inner<I, IO, E>(
+        self,
+        incoming: I,
+        signal: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()>
+    where
+        I: Stream<Item = Result<(IO, Option<SocketAddr>), E>> + Send,
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        E: std::fmt::Display,
+    {
+        let limits = Arc::new(Limits::new(
+            self.server.max_connections,
+            self.server.max_streams_per_connection,
+            self.server.max_streams_total,
+        ));
+        let shared = Arc::new(Shared {
+            services: self.services,
+            pingpong: Arc::new(self.pingpong),
+            config: PingPongConfig {
+                max_frame_size: self.server.max_frame_size,
+                idle_timeout: self.server.idle_timeout,
+                limits: limits.clone(),
+            },
+            limits,
+            max_header_list_size: self.server.max_header_list_size,
+            windows: (self.server.stream_window, self.server.connection_window),
+        });
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut incoming = Box::pin(incoming);
+        let mut signal = std::pin::pin!(signal);
+        let mut conns = tokio::task::JoinSet::new();
+        loop {
+            let (io, peer) = tokio::select! {
+                _ = &mut signal => break,
+                next = incoming.next() => match next {
+                    Some(Ok(io)) => io,
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        // Do not spin on a persistent accept error (e.g. EMFILE).
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                    None => break,
+                },
+                Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+            };
+            conns.spawn(handle_connection(io, peer, shared.clone(), stop_rx.clone()));
+        }
+        // Graceful shutdown: stop accepting (dropping the listener refuses
+        // new connections), connections stop taking new calls (GOAWAY for
+        // HTTP/2, no more reads for ping-pong), calls in progress finish
+        // within the grace period, then whatever is left is cancelled.
+        drop(incoming);
+        let _ = stop_tx.send(true);
+        let grace = self.server.shutdown_grace_period;
+        let drained =
+            tokio::time::timeout(grace, async { while conns.join_next().await.is_some() {} }).await;
+        if drained.is_err() {
+            tracing::warn!(
+                remaining = conns.len(),
+                ?grace,
+                "shutdown grace period over; cancelling the calls still in progress"
+            );
+            conns.abort_all();
+            while conns.join_next().await.is_some() {}
+        }
+        Ok(())
+    }
+}
