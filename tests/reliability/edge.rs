@@ -1,0 +1,1 @@
+//! Reliability tests: see main.rs.

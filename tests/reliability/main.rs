@@ -1,0 +1,8 @@
+//! Reliability: each test reproduces an attack a hostile client (or a slow
+//! or dead peer) can make, against `examples/echo_server` or the library,
+//! and shows it no longer hurts. RELIABILITY.md lists every limit and
+//! default these tests pin down.
+
+mod edge;
+mod h2;
+mod pingpong;
