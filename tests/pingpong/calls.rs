@@ -3,72 +3,13 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use tonic::{Request, Response, Status, Streaming};
 use tonic_thrift::pingpong::{application_exception, ExceptionKind, PingPongOptions};
 use tonic_thrift::transport::Framing;
 
-tonic_thrift::thrift_service!("idl/echo.thrift");
-
+use crate::echo;
+use crate::support::Echo;
 use echo::test_service_client::{TestServiceClient, TestServicePingPongClient};
-use echo::test_service_server::{TestService, TestServiceServer};
-
-type BoxStream =
-    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<echo::Response, Status>> + Send>>;
-
-struct Echo;
-
-#[tonic::async_trait]
-impl TestService for Echo {
-    type EchoStream = BoxStream;
-    type EchoServerStream = BoxStream;
-
-    async fn echo(
-        &self,
-        request: Request<Streaming<echo::Request>>,
-    ) -> Result<Response<BoxStream>, Status> {
-        let s = request
-            .into_inner()
-            .map(|m| m.map(|m| echo::Response { message: m.message }));
-        Ok(Response::new(Box::pin(s)))
-    }
-    async fn echo_client(
-        &self,
-        _request: Request<Streaming<echo::Request>>,
-    ) -> Result<Response<echo::Response>, Status> {
-        Err(Status::unimplemented("not here"))
-    }
-    async fn echo_server(
-        &self,
-        _request: Request<echo::Request>,
-    ) -> Result<Response<BoxStream>, Status> {
-        Err(Status::unimplemented("not here"))
-    }
-    async fn echo_unary(
-        &self,
-        request: Request<echo::Request>,
-    ) -> Result<Response<echo::Response>, Status> {
-        self.echo_ping_pong(request).await
-    }
-    async fn echo_ping_pong(
-        &self,
-        request: Request<echo::Request>,
-    ) -> Result<Response<echo::Response>, Status> {
-        let framing = request.extensions().get::<Framing>().copied();
-        let msg = request.into_inner().message;
-        match msg.as_str() {
-            "fail" => Err(Status::internal("handler failed on purpose")),
-            "transport" => Ok(Response::new(echo::Response {
-                message: format!("{framing:?}").into(),
-            })),
-            "sleep" => {
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                Ok(Response::new(echo::Response { message: msg }))
-            }
-            _ => Ok(Response::new(echo::Response { message: msg })),
-        }
-    }
-}
+use echo::test_service_server::TestServiceServer;
 
 async fn start() -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

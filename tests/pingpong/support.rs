@@ -1,12 +1,14 @@
-//! The echo handler shared by the ping-pong tests (`bad_input`, `pool`), for
-//! the `echo` module of `main.rs`: `EchoPingPong` answers its message; a
-//! message `text|N` is answered after N ms; `Echo` (bidi) echoes; the other
-//! streaming methods are not served.
+//! The echo handler shared by the ping-pong tests, for the `echo` module of
+//! `main.rs`: `EchoPingPong` answers its message; a message `text|N` is
+//! answered after N ms, `sleep` after 5 s; `fail` fails with INTERNAL;
+//! `transport` answers the framing the call came on; `Echo` (bidi) echoes;
+//! the other streaming methods are not served.
 
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
+use tonic_thrift::transport::Framing;
 
 use crate::echo;
 use crate::echo::test_service_server::TestService;
@@ -53,7 +55,17 @@ impl TestService for Echo {
         &self,
         request: Request<echo::Request>,
     ) -> Result<Response<echo::Response>, Status> {
+        let framing = request.extensions().get::<Framing>().copied();
         let msg = request.into_inner().message;
+        match msg.as_str() {
+            "fail" => return Err(Status::internal("handler failed on purpose")),
+            "transport" => {
+                let message = format!("{framing:?}").into();
+                return Ok(Response::new(echo::Response { message }));
+            }
+            "sleep" => tokio::time::sleep(Duration::from_secs(5)).await,
+            _ => {}
+        }
         if let Some((_, ms)) = msg.rsplit_once('|') {
             if let Ok(ms) = ms.parse::<u64>() {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
