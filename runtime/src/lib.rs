@@ -182,11 +182,23 @@ pub use value::ThriftValue;
 /// into the current module, like `tonic::include_proto!`.
 ///
 /// The argument is the file stem of the IDL file given to
-/// `tonic_thrift_build::configure().compile(..)` in `build.rs`.
+/// `tonic_thrift_build::configure().compile(..)` in `build.rs`. The included
+/// code is the same as [`thrift_service!`] expands to for that file.
 ///
 /// ```ignore
+/// // build.rs (with tonic-thrift-build in [build-dependencies]):
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     tonic_thrift_build::configure().compile(&["idl/echo.thrift"], &["idl"])?;
+///     Ok(())
+/// }
+///
+/// // src/lib.rs:
 /// tonic_thrift::include_thrift!("echo");
+/// let request = echo::Request { message: "hi".into() };
 /// ```
+///
+/// (Not compiled as a test: it needs the `OUT_DIR` that a build script
+/// fills, which documentation tests do not have.)
 #[macro_export]
 macro_rules! include_thrift {
     ($name:tt) => {
