@@ -13,7 +13,7 @@
 //! ```text
 //!                 ┌──────────────── tonic_thrift::Server ─────────────────┐
 //!  TCP accept ──▶ │ sniff the first bytes                                 │
-//!                 │  ├─ "PRI * HTTP/2.0"  ─▶ HTTP/2: one task per stream  │
+//!                 │  ├─ "PRI * HTTP/2.0"  ─▶ HTTP/2 (hyper), per stream:  │
 //!                 │  │     route /pkg.Service/Method or /Service/Method   │
 //!                 │  └─ TTHeader, Framed  ─▶ ping-pong: read a frame,     │
 //!                 │     or Buffered          route by service + method,   │
