@@ -15,6 +15,51 @@
 //! `tonic_thrift::call`, level DEBUG, with service, method, transport, peer,
 //! status code, duration and message counts), and one event per message
 //! (target `tonic_thrift::message`, level TRACE, with direction and size).
+//!
+//! ```
+//! use std::any::Any;
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//! use std::sync::Arc;
+//!
+//! use tonic::Status;
+//! use tonic_thrift::call::CallInfo;
+//! use tonic_thrift::grpc::GrpcOptions;
+//! use tonic_thrift::observe::{CallEnd, MessageHook, Tracer};
+//!
+//! /// Ends a stream that receives a message over `0` bytes.
+//! struct MaxRecv(usize);
+//!
+//! impl MessageHook for MaxRecv {
+//!     fn on_recv(&self, info: &CallInfo, _: &dyn Any, size: usize) -> Result<(), Status> {
+//!         if size > self.0 {
+//!             return Err(Status::resource_exhausted(format!(
+//!                 "{}: a {size}-byte message is over {} bytes",
+//!                 info.method, self.0
+//!             )));
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! /// Counts calls that did not end OK.
+//! #[derive(Clone, Default)]
+//! struct Failures(Arc<AtomicU64>);
+//!
+//! impl Tracer for Failures {
+//!     fn on_finish(&self, _: &CallInfo, end: &CallEnd) {
+//!         if end.code != tonic::Code::Ok {
+//!             self.0.fetch_add(1, Ordering::Relaxed);
+//!         }
+//!     }
+//! }
+//!
+//! let failures = Failures::default();
+//! let options = GrpcOptions::default()
+//!     .message_hook(MaxRecv(64 * 1024))
+//!     .tracer(failures.clone());
+//! // Generated servers take the same: `TestServiceServer::new(h).message_hook(..).tracer(..)`.
+//! # let _ = options;
+//! ```
 
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};

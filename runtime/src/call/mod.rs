@@ -40,6 +40,13 @@
 //!         self.0.call(call)
 //!     }
 //! }
+//!
+//! // The same layer on a gRPC client, a ping-pong client, or a generated
+//! // server (`TestServiceServer::new(handler).layer(..)`).
+//! let log = tower_layer::layer_fn(Log);
+//! let grpc = tonic_thrift::grpc::GrpcOptions::default().layer(log);
+//! let pingpong = tonic_thrift::pingpong::PingPongOptions::default().layer(log);
+//! # let _ = (grpc, pingpong);
 //! ```
 
 mod invoke;

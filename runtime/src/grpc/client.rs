@@ -59,7 +59,46 @@ where
 /// A gRPC client for Thrift methods, over any [`GrpcTransport`].
 ///
 /// Generated `XxxClient` types wrap one and call it with each
-/// method's path and wire types.
+/// method's path and wire types. Use it directly to call a method without
+/// generated client code: a streaming method takes and returns the bare
+/// structs; a `unary` or ping-pong method names its wire Args and Result
+/// types, for one argument with field id 1 returning a value
+/// [`OneArg<T, 1>`](crate::OneArg) and [`ValueResult<T>`](crate::ValueResult).
+///
+/// ```no_run
+/// use tonic_thrift::grpc::{GrpcClient, GrpcOptions};
+/// use tonic_thrift::{OneArg, ValueResult};
+///
+/// tonic_thrift::thrift_service!("docs/echo.thrift", build_server = false);
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:8888")
+///     .connect()
+///     .await?;
+/// let mut client = GrpcClient::with_options(channel, GrpcOptions::default());
+///
+/// // `Response EchoUnary (1: Request req) (streaming.mode="unary")`
+/// let request = tonic::Request::new(echo::Request { message: "hi".into() });
+/// let reply = client
+///     .unary::<OneArg<echo::Request, 1>, ValueResult<echo::Response>>(
+///         request,
+///         "/echo.TestService/EchoUnary",
+///     )
+///     .await?;
+/// println!("{}", reply.into_inner().message);
+///
+/// // `Response EchoServer (1: Request req) (streaming.mode="server")`
+/// let request = tonic::Request::new(echo::Request { message: "hi".into() });
+/// let mut replies = client
+///     .server_streaming::<_, echo::Response>(request, "/echo.TestService/EchoServer")
+///     .await?
+///     .into_inner();
+/// while let Some(reply) = replies.message().await? {
+///     println!("{}", reply.message);
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct GrpcClient<T> {
     transport: T,

@@ -1,22 +1,173 @@
-//! Serving generated services: [`Server`] takes gRPC (HTTP/2) and
-//! ping-pong (TTHeader, Framed, Buffered) calls on one port.
+//! Serving generated services: gRPC and ping-pong Thrift on one port.
+//!
+//! A Kitex server takes every kind of call on a single port: its streaming
+//! methods over HTTP/2 (gRPC with Thrift payloads), and its ordinary methods
+//! over TTHeader, Framed or Buffered connections, which is what most Kitex
+//! and Apache Thrift clients speak. A client picks one protocol per
+//! connection. tonic's own server only understands HTTP/2, so [`Server`]
+//! looks at the first bytes of each new connection and hands it to the
+//! matching side; a generated `XxxServer` answers both.
+//!
+//! # How a connection is served
 //!
 //! ```text
-//! accept ─▶ connection: sniff the first bytes
-//!             ├─ HTTP/2 ─▶ hyper ─▶ route /pkg.Service/Method ─▶ XxxServer ─▶ dispatch (one fn per gRPC shape)
-//!             └─ ping-pong framing ─▶ pingpong::serve_connection ─▶ XxxServer as PingPongService
-//!                                            both ─▶ call::invoke: read hooks, middleware, deadline, handler
+//!                 ┌──────────────── tonic_thrift::Server ─────────────────┐
+//!  TCP accept ──▶ │ sniff the first bytes                                 │
+//!                 │  ├─ "PRI * HTTP/2.0"  ─▶ HTTP/2 (hyper), per stream:  │
+//!                 │  │     route /pkg.Service/Method or /Service/Method   │
+//!                 │  └─ TTHeader, Framed  ─▶ ping-pong: read a frame,     │
+//!                 │     or Buffered          route by service + method,   │
+//!                 │                          reply in request order       │
+//!                 │                  │                                    │
+//!                 │                  ▼                                    │
+//!                 │  XxxServer: middleware layers ─▶ deadline ─▶ handler  │
+//!                 └───────────────────────────────────────────────────────┘
 //! ```
 //!
-//! | file | what |
+//! Routing follows Kitex, which ignores the IDL package: `/echo.TestService/Echo`
+//! and `/TestService/Echo` reach the same handler. TTHeader requests name
+//! their service; Framed and Buffered requests carry only a method name and
+//! go to the one service that has it, or, when several do, to the one named
+//! by [`Server::default_service`].
+//!
+//! # Serving on a port you learn at run time
+//!
+//! [`Router::serve`] binds an address you give it. To bind port 0 (tests,
+//! examples, several servers on one machine) and learn which port the system
+//! picked, bind a [`tokio::net::TcpListener`] yourself and hand it to
+//! [`Router::serve_with_listener`], with a future that says when to stop:
+//!
+//! ```
+//! # use std::pin::Pin;
+//! # use futures_util::Stream;
+//! # use tonic::{Request, Response, Status, Streaming};
+//! tonic_thrift::thrift_service!("docs/echo.thrift");
+//! use echo::test_service_client::TestServiceClient;
+//! use echo::test_service_server::{TestService, TestServiceServer};
+//!
+//! struct Echo;
+//!
+//! #[tonic::async_trait]
+//! impl TestService for Echo {
+//!     async fn echo_unary(
+//!         &self,
+//!         request: Request<echo::Request>,
+//!     ) -> Result<Response<echo::Response>, Status> {
+//!         let message = request.into_inner().message;
+//!         Ok(Response::new(echo::Response { message }))
+//!     }
+//!     // ... the other methods of `TestService`.
+//! #   type EchoStream = Pin<Box<dyn Stream<Item = Result<echo::Response, Status>> + Send>>;
+//! #   type EchoServerStream = Self::EchoStream;
+//! #   async fn echo(&self, _: Request<Streaming<echo::Request>>)
+//! #       -> Result<Response<Self::EchoStream>, Status> { Err(Status::unimplemented("")) }
+//! #   async fn echo_client(&self, _: Request<Streaming<echo::Request>>)
+//! #       -> Result<Response<echo::Response>, Status> { Err(Status::unimplemented("")) }
+//! #   async fn echo_server(&self, _: Request<echo::Request>)
+//! #       -> Result<Response<Self::EchoStream>, Status> { Err(Status::unimplemented("")) }
+//! #   async fn echo_ping_pong(&self, _: Request<echo::Request>)
+//! #       -> Result<Response<echo::Response>, Status> { Err(Status::unimplemented("")) }
+//! }
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let addr = listener.local_addr()?; // the port the system picked
+//!
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let server = tokio::spawn(
+//!     tonic_thrift::Server::builder()
+//!         .max_concurrent_streams(256)
+//!         .shutdown_grace_period(std::time::Duration::from_secs(1))
+//!         .add_service(TestServiceServer::new(Echo))
+//!         .serve_with_listener(listener, async {
+//!             let _ = stopped.await;
+//!         }),
+//! );
+//!
+//! let mut client = TestServiceClient::connect(format!("http://{addr}")).await?;
+//! let reply = client.echo_unary(echo::Request { message: "hi".into() }).await?;
+//! assert_eq!(reply.into_inner().message, "hi");
+//!
+//! let _ = stop.send(()); // graceful shutdown
+//! server.await??;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! When the stop future completes, the server stops accepting, sends
+//! HTTP/2 GOAWAY, stops reading new ping-pong requests, lets calls in
+//! progress finish within the grace period
+//! ([`DEFAULT_SHUTDOWN_GRACE_PERIOD`] unless set), cancels what is left and
+//! returns. [`Router::serve_with_incoming`] takes any stream of accepted
+//! connections instead (Unix sockets, TLS streams).
+//!
+//! # Next to protobuf services
+//!
+//! A generated `XxxServer` is a plain tower service with a
+//! [`NamedService`](tonic::server::NamedService) name
+//! (`<namespace go>.<Service>`), so a `tonic::transport::Server` takes it
+//! next to prost services. That server speaks only HTTP/2 and routes only
+//! the full name (`/echo.TestService/...`); use [`Server`] for ping-pong
+//! connections and for Kitex's package-less paths.
+//!
+//! ```no_run
+//! # use std::pin::Pin;
+//! # use futures_util::Stream;
+//! # use tonic::{Request, Response, Status, Streaming};
+//! # tonic_thrift::thrift_service!("docs/echo.thrift");
+//! # use echo::test_service_server::{TestService, TestServiceServer};
+//! # struct Echo;
+//! # #[tonic::async_trait]
+//! # impl TestService for Echo {
+//! #   type EchoStream = Pin<Box<dyn Stream<Item = Result<echo::Response, Status>> + Send>>;
+//! #   type EchoServerStream = Self::EchoStream;
+//! #   async fn echo(&self, _: Request<Streaming<echo::Request>>)
+//! #       -> Result<Response<Self::EchoStream>, Status> { Err(Status::unimplemented("")) }
+//! #   async fn echo_client(&self, _: Request<Streaming<echo::Request>>)
+//! #       -> Result<Response<echo::Response>, Status> { Err(Status::unimplemented("")) }
+//! #   async fn echo_server(&self, _: Request<echo::Request>)
+//! #       -> Result<Response<Self::EchoStream>, Status> { Err(Status::unimplemented("")) }
+//! #   async fn echo_unary(&self, _: Request<echo::Request>)
+//! #       -> Result<Response<echo::Response>, Status> { Err(Status::unimplemented("")) }
+//! #   async fn echo_ping_pong(&self, _: Request<echo::Request>)
+//! #       -> Result<Response<echo::Response>, Status> { Err(Status::unimplemented("")) }
+//! # }
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! tonic::transport::Server::builder()
+//!     // .add_service(my_prost_service)
+//!     .add_service(TestServiceServer::new(Echo))
+//!     .serve("127.0.0.1:8888".parse()?)
+//!     .await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Limits
+//!
+//! Every limit is a [`Server`] setting; over a limit a call is answered
+//! `RESOURCE_EXHAUSTED` (gRPC) or a `TApplicationException` (ping-pong)
+//! naming it, and malformed input closes only its own connection.
+//!
+//! | setting | default |
 //! |---|---|
-//! | `builder.rs` | [`Server`]: settings and their defaults, [`ThriftService`] |
-//! | `serve.rs` | [`Router`]: the accept loop and graceful shutdown |
-//! | `connection.rs` | protocol detection of one connection |
-//! | `http2.rs` | one HTTP/2 connection: stream limits, idle timeout, routing |
-//! | `config.rs` | the settings and middleware each generated `XxxServer` carries |
-//! | `dispatch.rs` | one gRPC call of each shape, called by generated code |
-//! | `limits.rs`, `body.rs` | connection and stream limits, the active-call count |
+//! | [`Server::max_concurrent_streams`] (per connection), [`Server::max_concurrent_streams_total`], [`Server::max_connections`] | see [`Server::builder`] |
+//! | one received gRPC message (`XxxServer::max_decoding_message_size`) | [`DEFAULT_MAX_DECODING_MESSAGE_SIZE`] |
+//! | one ping-pong frame ([`Server::max_frame_size`]) | [`DEFAULT_MAX_FRAME_SIZE`] |
+//! | one HTTP/2 header set ([`Server::max_header_list_size`]) | [`DEFAULT_MAX_HEADER_LIST_SIZE`] |
+//! | HTTP/2 windows ([`Server::http2_windows`]) | [`DEFAULT_STREAM_WINDOW`], [`DEFAULT_CONNECTION_WINDOW`] |
+//! | a silent connection ([`Server::idle_timeout`]) | [`DEFAULT_IDLE_TIMEOUT`] |
+//! | calls in progress at shutdown ([`Server::shutdown_grace_period`]) | [`DEFAULT_SHUTDOWN_GRACE_PERIOD`] |
+
+// Where the code lives:
+//   builder.rs     Server: settings and their defaults, ThriftService
+//   serve.rs       Router: the accept loop and graceful shutdown
+//   connection.rs  protocol detection of one connection
+//   rewind.rs      replays the sniffed bytes to the protocol that reads them
+//   http2.rs       one HTTP/2 connection: stream limits, idle timeout, routing
+//   config.rs      the settings and middleware each generated XxxServer carries
+//   dispatch.rs    one gRPC call of each shape, called by generated code
+//   limits.rs, body.rs  connection and stream limits, the active-call count
 
 mod body;
 mod builder;

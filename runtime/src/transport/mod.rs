@@ -12,9 +12,62 @@
 //! * **Framed**: a 4-byte big-endian length, then the message;
 //! * **Buffered**: the bare message, delimited by parsing it.
 //!
+//! ```text
+//!  TTHeader   [u32 length][10 00][flags][seq id][header size][protocol, key/values, padding]
+//!                         [u32 length]? [80 01 .. message header][body struct]
+//!  Framed     [u32 length][80 01 .. message header][body struct]
+//!  Buffered               [80 01 .. message header][body struct]
+//! ```
+//!
 //! [`decode_frame`] takes one frame off the front of a read buffer and
 //! [`encode_frame`] appends one to a write buffer. Nothing here panics on any
 //! input: every length read from the wire is checked before use.
+//!
+//! The [`Server`](crate::Server) and the ping-pong clients use this module;
+//! it is public for tools that read or write ping-pong traffic by hand (a
+//! proxy, a capture decoder, a test peer):
+//!
+//! ```
+//! use bytes::{Bytes, BytesMut};
+//! use tonic_thrift::transport::{
+//!     decode_frame, detect, encode_frame, read_message_header, write_message_header,
+//!     Detected, FrameKind, Framing, MessageHeader, MessageType, TTHeader,
+//! };
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A CALL of `EchoPingPong` with an empty Args struct (just the stop byte).
+//! let mut message = BytesMut::new();
+//! let header = MessageHeader {
+//!     name: "EchoPingPong".into(),
+//!     message_type: MessageType::Call,
+//!     seq_id: 1,
+//! };
+//! write_message_header(&mut message, &header);
+//! message.extend_from_slice(b"\x00");
+//!
+//! // Frame it as a Kitex 0.13+ client does, naming the callee's service.
+//! let mut ttheader = TTHeader::default();
+//! ttheader.set_string("isn", "TestService");
+//! let mut wire = BytesMut::new();
+//! let framing = Framing::TTHeader { inner_framed: true };
+//! encode_frame(&mut wire, framing, Some(&ttheader), &message)?;
+//!
+//! // The receiving side: which protocol is this connection?
+//! assert_eq!(detect(&wire)?, Some(Detected::TTHeader));
+//!
+//! // Frames arrive in pieces: a prefix decodes to `None` until the rest is in.
+//! let mut partial = BytesMut::from(&wire[..10]);
+//! assert!(decode_frame(&mut partial, FrameKind::TTHeader, 16 << 20)?.is_none());
+//!
+//! let frame = decode_frame(&mut wire, FrameKind::TTHeader, 16 << 20)?.expect("a whole frame");
+//! assert_eq!(frame.framing, framing);
+//! assert_eq!(frame.header.as_ref().and_then(|h| h.string("isn")), Some("TestService"));
+//! let (read, body) = read_message_header(&frame.message)?;
+//! assert_eq!(read, header);
+//! assert_eq!(body, Bytes::from_static(b"\x00"));
+//! # Ok(())
+//! # }
+//! ```
 
 mod buffered;
 mod detect;
