@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use super::exception::{ApplicationException, ExceptionKind};
 use super::routes::PingPongRoutes;
-use super::service::{CallContext, MethodKind, Reply};
+use super::service::{echoed, CallContext, MethodKind, Reply};
 use crate::server::limits::Limits;
 use crate::transport::{
     decode_frame, encode_frame, read_message_header, write_message_header, Frame, FrameKind,
@@ -213,7 +213,8 @@ fn start_call(
             ExceptionKind::INVALID_MESSAGE_TYPE,
             format!(
                 "expected a CALL or ONEWAY message, found {:?} for `{}`",
-                msg.message_type, msg.name
+                msg.message_type,
+                echoed(&msg.name)
             ),
         );
         return Ok((immediate(Reply::Exception(e)), false));
