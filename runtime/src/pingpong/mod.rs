@@ -26,5 +26,6 @@ pub use client::PingPongClient;
 pub use exception::{application_exception, ApplicationException, ExceptionKind};
 pub use options::PingPongOptions;
 pub(crate) use routes::PingPongRoutes;
-pub(crate) use server::{serve_connection, PingPongConfig};
+pub(crate) use server::{serve_connection, ConnectionLimits, PingPongConfig};
+pub use server::{DEFAULT_FRAME_TIMEOUT, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PENDING_REPLY_BYTES};
 pub(crate) use service::PingPongService;
