@@ -96,6 +96,18 @@ where
     F: Future<Output = Result<tonic::Response<R::Ok>, R::Err>> + Send + 'static,
 {
     let size = args.len();
+    let limit = cfg.max_decoding_message_size();
+    if size > limit {
+        // The same limit as over gRPC; the frame was read whole, so the
+        // connection stays usable.
+        let e = ApplicationException::new(
+            ExceptionKind::PROTOCOL_ERROR,
+            format!(
+                "the arguments of `{method}` ({size} bytes) exceed the limit of {limit} bytes (max_decoding_message_size)"
+            ),
+        );
+        return Box::pin(async move { Reply::Exception(e) });
+    }
     let decoded = A::decode(&mut BinaryInput::new(&mut args));
     let framing = ctx.framing.unwrap_or(Framing::Framed);
     let info = Arc::new(CallInfo {
