@@ -250,7 +250,10 @@ mod tests {
         assert_eq!(echoed(&long), format!("{exact}…"));
         // A 3-byte character straddling the cut is left out whole.
         let multi = format!("{}€€", "a".repeat(MAX_ECHOED_NAME - 1));
-        assert_eq!(echoed(&multi), format!("{}…", "a".repeat(MAX_ECHOED_NAME - 1)));
+        assert_eq!(
+            echoed(&multi),
+            format!("{}…", "a".repeat(MAX_ECHOED_NAME - 1))
+        );
         let e = unknown_method("S", &"m".repeat(1 << 20));
         assert!(e.message.len() < 200, "{}", e.message);
     }
