@@ -76,12 +76,25 @@ impl PingPongClient {
             .checkout(options)
             .await
             .map_err(|s| (s, Stage::Connect))?;
-        conn.stream.write_all(frame).await.map_err(|e| {
-            (
-                Status::unavailable(format!("sending to {addr} failed: {e}")),
-                Stage::Write,
-            )
-        })?;
+        let write = tokio::time::timeout(options.write_timeout, conn.stream.write_all(frame));
+        match write.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                return Err((
+                    Status::unavailable(format!("sending to {addr} failed: {e}")),
+                    Stage::Write,
+                ))
+            }
+            Err(_) => {
+                return Err((
+                    Status::deadline_exceeded(format!(
+                        "sending `{method}` to {addr} took longer than the write timeout of {:?}",
+                        options.write_timeout
+                    )),
+                    Stage::Write,
+                ))
+            }
+        }
         if oneway {
             pool.checkin(conn, options.idle_timeout);
             // A oneway method is `void`: an empty Result struct decodes to `()`.
@@ -90,8 +103,15 @@ impl PingPongClient {
                 .map_err(|e| sent(Status::internal(e.to_string())))?;
             return Ok(Response::new(r));
         }
-        let reply = read_reply(&mut conn, addr, options.max_frame_size)
+        let read = read_reply(&mut conn, addr, options.max_frame_size);
+        let reply = tokio::time::timeout(options.read_timeout, read)
             .await
+            .map_err(|_| {
+                sent(Status::deadline_exceeded(format!(
+                    "no reply to `{method}` from {addr} within the read timeout of {:?}",
+                    options.read_timeout
+                )))
+            })?
             .map_err(sent)?;
         let (msg, mut body) = read_message_header(&reply.message)
             .map_err(|e| sent(Status::internal(format!("bad reply from {addr}: {e}"))))?;

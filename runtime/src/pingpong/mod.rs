@@ -157,7 +157,8 @@ pub(crate) mod service;
 
 pub use client::PingPongClient;
 pub use exception::{application_exception, ApplicationException, ExceptionKind};
-pub use options::PingPongOptions;
+pub use options::{PingPongOptions, DEFAULT_READ_TIMEOUT, DEFAULT_WRITE_TIMEOUT};
 pub(crate) use routes::PingPongRoutes;
-pub(crate) use server::{serve_connection, PingPongConfig};
+pub(crate) use server::{serve_connection, ConnectionLimits, PingPongConfig};
+pub use server::{DEFAULT_FRAME_TIMEOUT, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PENDING_REPLY_BYTES};
 pub(crate) use service::PingPongService;

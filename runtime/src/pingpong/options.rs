@@ -9,9 +9,10 @@ use crate::observe::{MessageHook, Tracer};
 use crate::transport::Framing;
 
 /// Options of a ping-pong client. Defaults: TTHeader framing (payload not
-/// framed inside), connect timeout 1 s, no call timeout, at most 32
-/// connections (per instance for a balanced client), idle connections
-/// closed after 60 s, frames up to 16 MiB, no retries.
+/// framed inside), connect timeout 1 s, write timeout 10 s, read timeout
+/// 30 s, no call timeout, at most 32 connections (per instance for a
+/// balanced client), idle connections closed after 60 s, frames up to
+/// 16 MiB, no retries.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct PingPongOptions {
@@ -19,11 +20,19 @@ pub struct PingPongOptions {
     pub(super) framing: Framing,
     pub(super) connect_timeout: Duration,
     pub(super) timeout: Option<Duration>,
+    pub(super) read_timeout: Duration,
+    pub(super) write_timeout: Duration,
     pub(super) max_connections: usize,
     pub(super) idle_timeout: Duration,
     pub(super) max_frame_size: usize,
     pub(super) middleware: Middleware,
 }
+
+/// How long a ping-pong client waits for a reply by default: 30 s.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a ping-pong client waits to send a request by default: 10 s.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Default for PingPongOptions {
     fn default() -> Self {
@@ -34,6 +43,8 @@ impl Default for PingPongOptions {
             },
             connect_timeout: Duration::from_secs(1),
             timeout: None,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
             max_connections: 32,
             idle_timeout: Duration::from_secs(60),
             max_frame_size: crate::server::DEFAULT_MAX_FRAME_SIZE,
@@ -61,6 +72,26 @@ impl PingPongOptions {
     /// the TTHeader RPC timeout.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// How long to wait for the whole reply once the request is sent
+    /// (default 30 s, [`DEFAULT_READ_TIMEOUT`]), whatever the call's
+    /// deadline: a server that accepts a call and never answers fails it with
+    /// `DEADLINE_EXCEEDED` naming the read timeout, the connection is closed
+    /// and its pool slot freed, and a balanced client's circuit breaker
+    /// counts it as a failure. A shorter call deadline wins.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// How long to wait for a request to be written to the connection
+    /// (default 10 s, [`DEFAULT_WRITE_TIMEOUT`]): a server that stops
+    /// reading fails the call with `DEADLINE_EXCEEDED` naming the write
+    /// timeout, and the connection is closed.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
         self
     }
 

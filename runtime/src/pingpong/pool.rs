@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 use tonic::Status;
 
 use super::options::PingPongOptions;
-use crate::transport::{decode_frame, detect, Detected, Frame, FrameKind};
+use crate::transport::{detect, Detected, Frame, FrameDecoder, FrameKind};
 
 pub(super) struct Conn {
     pub(super) stream: TcpStream,
@@ -97,21 +97,20 @@ pub(super) async fn read_reply(
     addr: &str,
     max_frame: usize,
 ) -> Result<Frame, Status> {
-    let kind = FrameKind::TTHeader;
-    loop {
-        // The server answers in the framing of the request; detect it from
-        // the reply's own first bytes.
-        let kind = match detect(&conn.buf) {
-            Ok(Some(Detected::Framed)) => FrameKind::Framed,
-            Ok(Some(Detected::Buffered)) => FrameKind::Buffered,
-            Ok(Some(_)) => kind,
-            Ok(None) => {
-                read_some(conn, addr).await?;
-                continue;
-            }
+    // The server answers in the framing of the request; detect it from
+    // the reply's own first bytes.
+    let kind = loop {
+        match detect(&conn.buf) {
+            Ok(Some(Detected::Framed)) => break FrameKind::Framed,
+            Ok(Some(Detected::Buffered)) => break FrameKind::Buffered,
+            Ok(Some(_)) => break FrameKind::TTHeader,
+            Ok(None) => read_some(conn, addr).await?,
             Err(e) => return Err(Status::internal(format!("bad reply from {addr}: {e}"))),
-        };
-        match decode_frame(&mut conn.buf, kind, max_frame) {
+        }
+    };
+    let mut decoder = FrameDecoder::new(kind, max_frame);
+    loop {
+        match decoder.decode(&mut conn.buf) {
             Ok(Some(frame)) => return Ok(frame),
             Ok(None) => read_some(conn, addr).await?,
             Err(e) => return Err(Status::internal(format!("bad reply from {addr}: {e}"))),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::exception::{ApplicationException, ExceptionKind};
-use super::service::{unknown_method, MethodKind, PingPongService};
+use super::service::{echoed, unknown_method, MethodKind, PingPongService};
 
 /// The ping-pong services of a server, and how a call finds its service.
 pub(crate) struct PingPongRoutes {
@@ -51,13 +51,16 @@ impl PingPongRoutes {
             .iter()
             .filter(|s| s.method_kind(method).is_some())
             .collect();
+        let shown = echoed(method);
         let chosen = match having.as_slice() {
             [] => {
                 return Err(ApplicationException::new(
                     ExceptionKind::UNKNOWN_METHOD,
                     match service {
-                        Some(s) => format!("unknown method `{method}`: no service `{s}` here"),
-                        None => format!("unknown method `{method}`"),
+                        Some(s) => {
+                            format!("unknown method `{shown}`: no service `{}` here", echoed(s))
+                        }
+                        None => format!("unknown method `{shown}`"),
                     },
                 ))
             }
@@ -69,7 +72,7 @@ impl PingPongRoutes {
                     return Err(ApplicationException::new(
                         ExceptionKind::UNKNOWN_METHOD,
                         format!(
-                            "unknown method `{method}`: the name is ambiguous, served by {}; the server has no default service",
+                            "unknown method `{shown}`: the name is ambiguous, served by {}; the server has no default service",
                             names.join(", ")
                         ),
                     ));

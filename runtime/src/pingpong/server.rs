@@ -10,22 +10,20 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::exception::{ApplicationException, ExceptionKind};
 use super::routes::PingPongRoutes;
-use super::service::{CallContext, MethodKind, Reply};
+use super::service::{echoed, CallContext, MethodKind, Reply};
 use crate::server::limits::Limits;
 use crate::transport::{
-    decode_frame, encode_frame, read_message_header, write_message_header, Frame, FrameKind,
+    encode_frame, read_message_header, write_message_header, Frame, FrameDecoder, FrameKind,
     Framing, MessageHeader, MessageType, TTHeader, INT_KEY_MSG_TYPE, INT_KEY_RPC_TIMEOUT,
 };
-
-/// Calls in flight on one connection before the server stops reading more.
-const MAX_IN_FLIGHT: usize = 64;
 
 /// Settings of the ping-pong side of a server.
 #[derive(Debug, Clone)]
@@ -33,6 +31,74 @@ pub(crate) struct PingPongConfig {
     pub(crate) max_frame_size: usize,
     pub(crate) idle_timeout: Duration,
     pub(crate) limits: Arc<Limits>,
+    pub(crate) connection: ConnectionLimits,
+}
+
+/// Per-connection limits of the ping-pong side of a server, set with the
+/// [`Server`](crate::Server) builder methods below.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnectionLimits {
+    /// Longest time from a frame's first byte to its last.
+    pub(crate) frame_timeout: Duration,
+    /// Calls in flight on one connection before the server stops reading.
+    pub(crate) max_in_flight: usize,
+    /// Reply bytes waiting to be written before the server stops reading.
+    pub(crate) max_pending_reply_bytes: usize,
+}
+
+/// How long a ping-pong frame may take to arrive by default: 30 s.
+pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Calls in flight on one ping-pong connection by default: 64.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
+
+/// Reply bytes waiting for a slow reader on one ping-pong connection, by
+/// default, before the server stops reading its requests: 4 MiB.
+pub const DEFAULT_MAX_PENDING_REPLY_BYTES: usize = 4 * 1024 * 1024;
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            frame_timeout: DEFAULT_FRAME_TIMEOUT,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            max_pending_reply_bytes: DEFAULT_MAX_PENDING_REPLY_BYTES,
+        }
+    }
+}
+
+impl crate::Server {
+    /// The longest a ping-pong frame (TTHeader, Framed or Buffered) may
+    /// take from its first byte to its last (default 30 s, see
+    /// [`DEFAULT_FRAME_TIMEOUT`]); a peer that sends one slower has its
+    /// connection closed. The idle timeout alone would let a peer hold a
+    /// connection with a byte now and then.
+    #[must_use]
+    pub fn frame_timeout(mut self, timeout: Duration) -> Self {
+        self.pingpong.frame_timeout = timeout;
+        self
+    }
+
+    /// The most ping-pong calls in progress on one connection (default 64,
+    /// see [`DEFAULT_MAX_IN_FLIGHT`](crate::pingpong::DEFAULT_MAX_IN_FLIGHT)); the server reads no further requests
+    /// from a connection at the limit until a call finishes. Replies still
+    /// go out in request order.
+    #[must_use]
+    pub fn max_in_flight_per_connection(mut self, max: usize) -> Self {
+        self.pingpong.max_in_flight = max.max(1);
+        self
+    }
+
+    /// The most reply bytes waiting to be written on one ping-pong
+    /// connection (default 4 MiB, see [`DEFAULT_MAX_PENDING_REPLY_BYTES`](crate::pingpong::DEFAULT_MAX_PENDING_REPLY_BYTES)):
+    /// over it, the server reads no further requests from that connection
+    /// until its peer reads enough replies. Calls already in progress still
+    /// finish (and their deadlines still fire), so a connection holds at most
+    /// this budget plus the replies of its calls in flight.
+    #[must_use]
+    pub fn max_pending_reply_bytes(mut self, bytes: usize) -> Self {
+        self.pingpong.max_pending_reply_bytes = bytes.max(1);
+        self
+    }
 }
 
 /// One reply to write: framing of its request, header, and message.
@@ -45,6 +111,10 @@ struct Outgoing {
 
 /// Serves one ping-pong connection whose first bytes (already read) are in
 /// `buf`, until the peer closes it, it idles out, or it sends garbage.
+///
+/// Replies are written as they are ready while calls keep running, so a
+/// peer that reads slowly delays only its own replies; while more than the
+/// reply budget waits to be written, no further requests are read.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn serve_connection<IO>(
     io: IO,
@@ -59,16 +129,27 @@ pub(crate) async fn serve_connection<IO>(
     IO: AsyncRead + AsyncWrite + Unpin,
 {
     let (mut reader, mut writer) = tokio::io::split(io);
+    let limits = config.connection;
+    let mut decoder = FrameDecoder::new(kind, config.max_frame_size);
     let mut in_flight = FuturesOrdered::new();
     let mut out = BytesMut::new();
     let mut eof = false;
     let calls = Arc::new(AtomicUsize::new(0));
     let mut refused = refused;
+    // When the frame being received must be complete.
+    let mut frame_deadline: Option<Instant> = None;
+    // When the peer must have read some of the pending replies.
+    let mut write_deadline: Option<Instant> = None;
     loop {
+        let room = |in_flight: &FuturesOrdered<OutgoingFuture>, out: &BytesMut| {
+            in_flight.len() < limits.max_in_flight && out.len() < limits.max_pending_reply_bytes
+        };
         // Decode every complete frame already buffered.
-        while !eof && in_flight.len() < MAX_IN_FLIGHT {
-            match decode_frame(&mut buf, kind, config.max_frame_size) {
+        let mut decoded = false;
+        while !eof && room(&in_flight, &out) {
+            match decoder.decode(&mut buf) {
                 Ok(Some(frame)) => {
+                    decoded = true;
                     match start_call(frame, &routes, peer, &config.limits, &calls, refused.take()) {
                         Ok((fut, last)) => {
                             in_flight.push_back(fut);
@@ -89,7 +170,7 @@ pub(crate) async fn serve_connection<IO>(
                 }
             }
         }
-        if eof && in_flight.is_empty() {
+        if eof && in_flight.is_empty() && out.is_empty() {
             if !buf.is_empty() {
                 tracing::warn!(
                     ?peer,
@@ -99,33 +180,59 @@ pub(crate) async fn serve_connection<IO>(
             }
             return;
         }
-        let idle = in_flight.is_empty();
+        let reading = !eof && room(&in_flight, &out);
+        // A frame's clock runs from its first byte, while the server reads;
+        // a pause of the server's own making restarts it.
+        if decoded || buf.is_empty() || !reading {
+            frame_deadline = None;
+        }
+        if reading && !buf.is_empty() && frame_deadline.is_none() {
+            frame_deadline = Some(Instant::now() + limits.frame_timeout);
+        }
+        let idle = in_flight.is_empty() && out.is_empty();
         tokio::select! {
             Some(done) = in_flight.next(), if !in_flight.is_empty() => {
                 let done: Outgoing = done;
+                let was_empty = out.is_empty();
                 if let Err(reason) = write_reply(&mut out, done) {
                     tracing::warn!(?peer, %reason, "could not encode a ping-pong reply");
                     return;
                 }
-                if !out.is_empty() {
-                    // A peer that stops reading cannot hold the connection forever.
-                    match tokio::time::timeout(config.idle_timeout, writer.write_all(&out)).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => {
-                            tracing::debug!(?peer, error = %e, "ping-pong write failed");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::warn!(?peer, "closing ping-pong connection: the peer does not read its replies");
-                            return;
-                        }
-                    }
-                    out.clear();
+                if was_empty && !out.is_empty() {
+                    write_deadline = Some(Instant::now() + config.idle_timeout);
                 }
+            }
+            written = writer.write(&out), if !out.is_empty() => match written {
+                Ok(0) => {
+                    tracing::debug!(?peer, "ping-pong write failed: connection closed");
+                    return;
+                }
+                Ok(n) => {
+                    out.advance(n);
+                    // A peer that stops reading cannot hold the connection forever.
+                    write_deadline = Some(Instant::now() + config.idle_timeout);
+                }
+                Err(e) => {
+                    tracing::debug!(?peer, error = %e, "ping-pong write failed");
+                    return;
+                }
+            },
+            _ = until(write_deadline), if !out.is_empty() => {
+                tracing::warn!(?peer, "closing ping-pong connection: the peer does not read its replies");
+                return;
+            }
+            _ = until(frame_deadline), if frame_deadline.is_some() => {
+                tracing::warn!(
+                    ?peer,
+                    timeout = ?limits.frame_timeout,
+                    pending = buf.len(),
+                    "closing ping-pong connection: a frame took longer than the frame timeout to arrive"
+                );
+                return;
             }
             // Graceful shutdown: stop reading; calls in progress still get their replies.
             _ = stopped(&mut stop), if !eof => eof = true,
-            read = read_more(&mut reader, &mut buf, idle, config.idle_timeout), if !eof && in_flight.len() < MAX_IN_FLIGHT => {
+            read = read_more(&mut reader, &mut buf, idle, config.idle_timeout), if reading => {
                 match read {
                     Ok(0) => eof = true,
                     Ok(_) => {}
@@ -136,6 +243,14 @@ pub(crate) async fn serve_connection<IO>(
                 }
             }
         }
+    }
+}
+
+/// Completes at `deadline`, or never when there is none.
+async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -213,7 +328,8 @@ fn start_call(
             ExceptionKind::INVALID_MESSAGE_TYPE,
             format!(
                 "expected a CALL or ONEWAY message, found {:?} for `{}`",
-                msg.message_type, msg.name
+                msg.message_type,
+                echoed(&msg.name)
             ),
         );
         return Ok((immediate(Reply::Exception(e)), false));

@@ -96,6 +96,18 @@ where
     F: Future<Output = Result<tonic::Response<R::Ok>, R::Err>> + Send + 'static,
 {
     let size = args.len();
+    let limit = cfg.max_decoding_message_size();
+    if size > limit {
+        // The same limit as over gRPC; the frame was read whole, so the
+        // connection stays usable.
+        let e = ApplicationException::new(
+            ExceptionKind::PROTOCOL_ERROR,
+            format!(
+                "the arguments of `{method}` ({size} bytes) exceed the limit of {limit} bytes (max_decoding_message_size)"
+            ),
+        );
+        return Box::pin(async move { Reply::Exception(e) });
+    }
     let decoded = A::decode(&mut BinaryInput::new(&mut args));
     let framing = ctx.framing.unwrap_or(Framing::Framed);
     let info = Arc::new(CallInfo {
@@ -194,10 +206,55 @@ pub(crate) fn status_exception(status: &Status) -> ApplicationException {
     ApplicationException::new(kind, status.message().to_string())
 }
 
-/// The reply for a method the service does not have.
+/// The reply for a method the service does not have. The method name is
+/// the caller's: it is shortened to 128 bytes.
 pub fn unknown_method(service: &str, method: &str) -> ApplicationException {
     ApplicationException::new(
         ExceptionKind::UNKNOWN_METHOD,
-        format!("unknown method `{method}` of service `{service}`"),
+        format!(
+            "unknown method `{}` of service `{}`",
+            echoed(method),
+            echoed(service)
+        ),
     )
+}
+
+/// The most bytes of a peer-supplied name (method, service) repeated in an
+/// error message; longer names are cut on a character boundary and end
+/// with `…`.
+pub(crate) const MAX_ECHOED_NAME: usize = 128;
+
+/// A peer-supplied name as error messages repeat it: at most
+/// [`MAX_ECHOED_NAME`] bytes of it, then `…` if it was longer.
+pub(crate) fn echoed(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.len() <= MAX_ECHOED_NAME {
+        return name.into();
+    }
+    let mut end = MAX_ECHOED_NAME;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &name[..end]).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_names_are_cut_on_a_char_boundary() {
+        assert_eq!(echoed("Echo"), "Echo");
+        let exact = "a".repeat(MAX_ECHOED_NAME);
+        assert_eq!(echoed(&exact), exact);
+        let long = "a".repeat(MAX_ECHOED_NAME + 1);
+        assert_eq!(echoed(&long), format!("{exact}…"));
+        // A 3-byte character straddling the cut is left out whole.
+        let multi = format!("{}€€", "a".repeat(MAX_ECHOED_NAME - 1));
+        assert_eq!(
+            echoed(&multi),
+            format!("{}…", "a".repeat(MAX_ECHOED_NAME - 1))
+        );
+        let e = unknown_method("S", &"m".repeat(1 << 20));
+        assert!(e.message.len() < 200, "{}", e.message);
+    }
 }

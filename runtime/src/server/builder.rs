@@ -65,6 +65,7 @@ pub struct Server {
     pub(super) idle_timeout: Duration,
     pub(super) shutdown_grace_period: Duration,
     pub(super) default_service: Option<&'static str>,
+    pub(crate) pingpong: crate::pingpong::ConnectionLimits,
 }
 
 impl Default for Server {
@@ -80,6 +81,7 @@ impl Default for Server {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             shutdown_grace_period: DEFAULT_SHUTDOWN_GRACE_PERIOD,
             default_service: None,
+            pingpong: Default::default(),
         }
     }
 }

@@ -54,6 +54,12 @@ impl ServiceConfig {
         self.max_decoding_message_size = limit;
     }
 
+    /// The largest message the server accepts (see
+    /// [`set_max_decoding_message_size`](Self::set_max_decoding_message_size)).
+    pub(crate) fn max_decoding_message_size(&self) -> usize {
+        self.max_decoding_message_size
+    }
+
     /// Sets the largest message the server sends (default unlimited).
     pub fn set_max_encoding_message_size(&mut self, limit: usize) {
         self.max_encoding_message_size = limit;

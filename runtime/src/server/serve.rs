@@ -143,6 +143,7 @@ impl Router {
                 max_frame_size: self.server.max_frame_size,
                 idle_timeout: self.server.idle_timeout,
                 limits: limits.clone(),
+                connection: self.server.pingpong,
             },
             limits,
             max_header_list_size: self.server.max_header_list_size,

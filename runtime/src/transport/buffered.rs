@@ -91,72 +91,190 @@ impl Cursor<'_> {
         let n = count.checked_mul(width).ok_or(Stop::TooLong)?;
         self.take(n).map(|_| ())
     }
+}
 
-    /// Skips one value of type `ty`.
-    fn skip(&mut self, ty: u8, depth: usize) -> Result<(), Stop> {
-        if let Some(width) = fixed_width(ty) {
-            return self.take(width).map(|_| ());
+/// A struct or container being walked, with what is left of it.
+#[derive(Debug, Clone, Copy)]
+enum Level {
+    /// A struct: field headers until STOP.
+    Struct,
+    /// A list or set: `left` more elements of type `elem`.
+    List { elem: u8, left: usize },
+    /// A map: `left` more entries; `value_next` once an entry's key is done.
+    Map {
+        key: u8,
+        value: u8,
+        left: usize,
+        value_next: bool,
+    },
+}
+
+/// How far the measurement of the message at the front of a buffer got:
+/// kept between reads so that each byte is walked once, however the
+/// message is split across reads.
+///
+/// It stays valid while the buffer only grows at its end; after a message
+/// is taken off the front (or on an error) it starts over.
+#[derive(Debug, Default)]
+pub(super) struct Progress {
+    /// Bytes of the message measured so far.
+    pos: usize,
+    /// The strict message header has been measured.
+    header_done: bool,
+    /// Open structs and containers, innermost last.
+    open: Vec<Level>,
+    /// Measuring steps taken since the last reset (each examines a bounded
+    /// number of bytes, or skips a length-prefixed run without reading it).
+    #[cfg(test)]
+    steps: usize,
+}
+
+impl Progress {
+    /// Measures the strict Thrift Binary message at the front of `buf`,
+    /// resuming where the last call stopped.
+    fn measure(&mut self, buf: &[u8], max: usize) -> Result<usize, Stop> {
+        if !self.header_done {
+            self.count_step();
+            let mut cur = Cursor { buf, pos: 0, max };
+            let word = cur.u32()?;
+            if word & 0xffff_0000 != 0x8001_0000 {
+                return Err(Stop::Invalid(format!(
+                    "buffered frame does not start with a strict thrift message header (first bytes {})",
+                    hex_prefix(buf, 4)
+                )));
+            }
+            let name_len = cur.size("message name length")?;
+            cur.take(name_len)?;
+            cur.u32()?;
+            self.pos = cur.pos;
+            self.header_done = true;
+            self.open.push(Level::Struct);
         }
-        let depth = depth + 1;
-        if depth > MAX_DEPTH {
+        while let Some(&top) = self.open.last() {
+            self.count_step();
+            let mut cur = Cursor {
+                buf,
+                pos: self.pos,
+                max,
+            };
+            // Each arm reads one whole step or nothing: `self` changes only
+            // once the step is complete.
+            match top {
+                Level::Struct => {
+                    let field_type = cur.u8()?;
+                    if field_type == ttype::STOP {
+                        self.pos = cur.pos;
+                        self.open.pop();
+                        continue;
+                    }
+                    check_type(field_type)?;
+                    cur.u16()?;
+                    let inner = self.value(&mut cur, field_type)?;
+                    self.commit(cur.pos, None, inner);
+                }
+                Level::List { left: 0, .. } | Level::Map { left: 0, .. } => {
+                    self.open.pop();
+                }
+                Level::List { elem, left } => {
+                    let inner = self.value(&mut cur, elem)?;
+                    let rest = Level::List {
+                        elem,
+                        left: left - 1,
+                    };
+                    self.commit(cur.pos, Some(rest), inner);
+                }
+                Level::Map {
+                    key,
+                    value,
+                    left,
+                    value_next,
+                } => {
+                    let inner = self.value(&mut cur, if value_next { value } else { key })?;
+                    let rest = Level::Map {
+                        key,
+                        value,
+                        left: if value_next { left - 1 } else { left },
+                        value_next: !value_next,
+                    };
+                    self.commit(cur.pos, Some(rest), inner);
+                }
+            }
+        }
+        Ok(self.pos)
+    }
+
+    /// Records a completed step: the new position, what is left of the
+    /// current level, and the level the step opened.
+    fn commit(&mut self, pos: usize, rest: Option<Level>, inner: Option<Level>) {
+        self.pos = pos;
+        if let (Some(rest), Some(top)) = (rest, self.open.last_mut()) {
+            *top = rest;
+        }
+        self.open.extend(inner);
+    }
+
+    /// Steps over one value of type `ty` at `cur`: a fixed-width value or a
+    /// string whole, the header of a struct or container (returning the
+    /// level to walk next), or a container of fixed-width values whole.
+    fn value(&self, cur: &mut Cursor<'_>, ty: u8) -> Result<Option<Level>, Stop> {
+        if let Some(width) = fixed_width(ty) {
+            cur.take(width)?;
+            return Ok(None);
+        }
+        if self.open.len() + 1 > MAX_DEPTH {
             return Err(Stop::Invalid(format!(
                 "thrift message nests deeper than {MAX_DEPTH} levels"
             )));
         }
         match ty {
             ttype::STRING => {
-                let len = self.size("string length")?;
-                self.take(len).map(|_| ())
+                let len = cur.size("string length")?;
+                cur.take(len)?;
+                Ok(None)
             }
-            ttype::STRUCT => loop {
-                let field_type = self.u8()?;
-                if field_type == ttype::STOP {
-                    return Ok(());
-                }
-                check_type(field_type)?;
-                self.u16()?;
-                self.skip(field_type, depth)?;
-            },
+            ttype::STRUCT => Ok(Some(Level::Struct)),
             ttype::MAP => {
-                let key = self.u8()?;
-                let value = self.u8()?;
-                let count = self.size("map size")?;
+                let key = cur.u8()?;
+                let value = cur.u8()?;
+                let count = cur.size("map size")?;
                 if count == 0 {
-                    return Ok(());
+                    return Ok(None);
                 }
                 check_type(key)?;
                 check_type(value)?;
                 match (fixed_width(key), fixed_width(value)) {
-                    (Some(k), Some(v)) => self.skip_fixed(count, k.saturating_add(v)),
-                    _ => {
-                        for _ in 0..count {
-                            self.skip(key, depth)?;
-                            self.skip(value, depth)?;
-                        }
-                        Ok(())
-                    }
+                    (Some(k), Some(v)) => cur.skip_fixed(count, k.saturating_add(v)).map(|_| None),
+                    _ => Ok(Some(Level::Map {
+                        key,
+                        value,
+                        left: count,
+                        value_next: false,
+                    })),
                 }
             }
             ttype::SET | ttype::LIST => {
-                let elem = self.u8()?;
-                let count = self.size("list size")?;
+                let elem = cur.u8()?;
+                let count = cur.size("list size")?;
                 if count == 0 {
-                    return Ok(());
+                    return Ok(None);
                 }
                 check_type(elem)?;
                 match fixed_width(elem) {
-                    Some(w) => self.skip_fixed(count, w),
-                    None => {
-                        for _ in 0..count {
-                            self.skip(elem, depth)?;
-                        }
-                        Ok(())
-                    }
+                    Some(w) => cur.skip_fixed(count, w).map(|_| None),
+                    None => Ok(Some(Level::List { elem, left: count })),
                 }
             }
             other => Err(Stop::Invalid(format!("unknown thrift type {other}"))),
         }
     }
+
+    #[cfg(test)]
+    fn count_step(&mut self) {
+        self.steps += 1;
+    }
+
+    #[cfg(not(test))]
+    fn count_step(&mut self) {}
 }
 
 /// The encoded width of a fixed-size Thrift type.
@@ -190,27 +308,19 @@ fn check_type(ty: u8) -> Result<(), Stop> {
     }
 }
 
-/// Measures the strict Thrift Binary message at the front of `buf`.
-fn measure(buf: &[u8], max: usize) -> Result<usize, Stop> {
-    let mut cur = Cursor { buf, pos: 0, max };
-    let word = cur.u32()?;
-    if word & 0xffff_0000 != 0x8001_0000 {
-        return Err(Stop::Invalid(format!(
-            "buffered frame does not start with a strict thrift message header (first bytes {})",
-            hex_prefix(buf, 4)
-        )));
-    }
-    let name_len = cur.size("message name length")?;
-    cur.take(name_len)?;
-    cur.u32()?;
-    cur.skip(ttype::STRUCT, 0)?;
-    Ok(cur.pos)
-}
-
 /// Decodes one Buffered frame from the front of `buf` (see
-/// [`decode_frame`](super::decode_frame)).
-pub(crate) fn decode(buf: &mut BytesMut, max_frame: usize) -> Result<Option<Frame>, FrameError> {
-    match measure(buf, max_frame) {
+/// [`decode_frame`](super::decode_frame)), resuming the measurement kept in
+/// `progress` (see [`FrameDecoder`](super::FrameDecoder)).
+pub(crate) fn decode(
+    buf: &mut BytesMut,
+    max_frame: usize,
+    progress: &mut Progress,
+) -> Result<Option<Frame>, FrameError> {
+    let measured = progress.measure(buf, max_frame);
+    if !matches!(measured, Err(Stop::Incomplete)) {
+        *progress = Progress::default();
+    }
+    match measured {
         Ok(len) => Ok(Some(Frame {
             framing: Framing::Buffered,
             header: None,
@@ -360,6 +470,59 @@ mod tests {
         }
         let e = decode_all(&message(&deep)).unwrap_err();
         assert!(e.contains("deeper"), "{e}");
+    }
+
+    /// A message whose body is a `list<string>` of `n` one-byte strings.
+    fn many_small_fields(n: usize) -> Vec<u8> {
+        let mut body = b"\x0f\x00\x01\x0b".to_vec();
+        body.extend_from_slice(&u32::try_from(n).unwrap().to_be_bytes());
+        for _ in 0..n {
+            body.extend_from_slice(b"\x00\x00\x00\x01x");
+        }
+        body.push(0);
+        message(&body)
+    }
+
+    #[test]
+    fn trickled_message_is_measured_once() {
+        // 1.6 MB of 5-byte strings, arriving 1 KiB at a time: each call
+        // resumes where the last one stopped, so the steps taken are the
+        // values in the message plus about one retried step per read, not
+        // (as when re-measuring from the start) the values times the reads.
+        let n = 320_000;
+        let m = many_small_fields(n);
+        let mut progress = super::Progress::default();
+        let mut reads = 0;
+        let mut end = 0;
+        let len = loop {
+            end = (end + 1024).min(m.len());
+            reads += 1;
+            match progress.measure(&m[..end], MAX) {
+                Ok(len) => break len,
+                Err(super::Stop::Incomplete) => {}
+                Err(e) => panic!("{e:?}"),
+            }
+        };
+        assert_eq!(len, m.len());
+        let steps = progress.steps;
+        assert!(
+            steps <= n + 2 * reads + 8,
+            "{steps} steps for {n} values over {reads} reads"
+        );
+        // The same through a decoder, with a pipelined message after it.
+        let mut decoder = super::super::FrameDecoder::new(FrameKind::Buffered, MAX);
+        let mut buf = BytesMut::new();
+        let mut wire = m.clone();
+        wire.extend_from_slice(&hex(BUFFERED_CALL));
+        let mut got = Vec::new();
+        for piece in wire.chunks(1000) {
+            buf.extend_from_slice(piece);
+            while let Some(f) = decoder.decode(&mut buf).unwrap() {
+                got.push(f.message.len());
+            }
+        }
+        assert_eq!(got, vec![m.len(), hex(BUFFERED_CALL).len()]);
+        assert!(buf.is_empty());
     }
 
     #[test]

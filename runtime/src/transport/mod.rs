@@ -177,16 +177,50 @@ pub enum FrameKind {
 ///
 /// For [`FrameKind::Buffered`] the frame's end is found by measuring the
 /// Thrift message (strict header, then the body struct), so a large buffered
-/// message is re-measured from its start on each call until it is complete.
+/// message is re-measured from its start on each call until it is complete:
+/// use a [`FrameDecoder`] to read a connection, which measures each byte once.
 pub fn decode_frame(
     buf: &mut BytesMut,
     kind: FrameKind,
     max_frame: usize,
 ) -> Result<Option<Frame>, FrameError> {
-    match kind {
-        FrameKind::TTHeader => ttheader::decode(buf, max_frame),
-        FrameKind::Framed => framed::decode(buf, max_frame),
-        FrameKind::Buffered => buffered::decode(buf, max_frame),
+    FrameDecoder::new(kind, max_frame).decode(buf)
+}
+
+/// Decodes the frames of one connection as its bytes arrive, like
+/// [`decode_frame`], remembering between calls how far it got into a
+/// partial frame, so that the work per frame is proportional to its size
+/// however finely the peer splits it (only Buffered framing, which has no
+/// length prefix, needs this).
+///
+/// Between calls, `buf` may only grow at its end: a decoder belongs to one
+/// read buffer.
+#[derive(Debug)]
+pub struct FrameDecoder {
+    kind: FrameKind,
+    max_frame: usize,
+    buffered: buffered::Progress,
+}
+
+impl FrameDecoder {
+    /// A decoder of `kind` frames of at most `max_frame` bytes (the server
+    /// uses 16 MiB).
+    pub fn new(kind: FrameKind, max_frame: usize) -> Self {
+        FrameDecoder {
+            kind,
+            max_frame,
+            buffered: buffered::Progress::default(),
+        }
+    }
+
+    /// Decodes one frame from the front of `buf`, with the results of
+    /// [`decode_frame`].
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
+        match self.kind {
+            FrameKind::TTHeader => ttheader::decode(buf, self.max_frame),
+            FrameKind::Framed => framed::decode(buf, self.max_frame),
+            FrameKind::Buffered => buffered::decode(buf, self.max_frame, &mut self.buffered),
+        }
     }
 }
 
