@@ -161,6 +161,13 @@ impl PingPongClient {
                         "could not decode the exception of `{method}`: {e}"
                     )))
                 })?;
+                // Framed/Buffered have no header: a business error comes as
+                // an exception in the text form (TTHeader uses its keys).
+                if !matches!(options.framing, Framing::TTHeader { .. }) {
+                    if let Some(biz) = BizStatusError::from_framed_exception(&e) {
+                        return Err(sent(biz.into_status()));
+                    }
+                }
                 Err(sent(e.into_status()))
             }
             other => {
