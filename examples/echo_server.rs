@@ -200,9 +200,14 @@ impl TestService for Echo {
         }
         match first {
             Some(only) if count == 1 => reply(&info, only).await.map(Response::new),
-            _ if biz => reply(&info, EchoRequest { message: "biz-error".into() })
-                .await
-                .map(Response::new),
+            _ if biz => reply(
+                &info,
+                EchoRequest {
+                    message: "biz-error".into(),
+                },
+            )
+            .await
+            .map(Response::new),
             _ => Ok(Response::new(response(joined))),
         }
     }

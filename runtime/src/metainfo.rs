@@ -463,7 +463,12 @@ fn set_strings<'a>(
     entries: impl Iterator<Item = (&'static str, &'a String, &'a String)>,
 ) {
     let new: Vec<(FastStr, FastStr)> = entries
-        .map(|(prefix, k, v)| (FastStr::from(format!("{prefix}{k}")), FastStr::from(v.clone())))
+        .map(|(prefix, k, v)| {
+            (
+                FastStr::from(format!("{prefix}{k}")),
+                FastStr::from(v.clone()),
+            )
+        })
         .collect();
     if new.is_empty() {
         return;

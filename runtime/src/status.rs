@@ -377,8 +377,12 @@ mod tests {
         assert_eq!(s.metadata().get("biz-extra").unwrap(), r#"{"k":"v"}"#);
         assert_eq!(BizStatusError::from_status(&s), Some(e.clone()));
         use crate::pingpong::{ApplicationException, ExceptionKind};
-        let framed = ApplicationException::new(ExceptionKind::INTERNAL_ERROR, e.to_framed_message());
-        assert_eq!(BizStatusError::from_framed_exception(&framed), Some(e.clone()));
+        let framed =
+            ApplicationException::new(ExceptionKind::INTERNAL_ERROR, e.to_framed_message());
+        assert_eq!(
+            BizStatusError::from_framed_exception(&framed),
+            Some(e.clone())
+        );
         assert_eq!(
             BizStatusError::from_status(&Status::internal("plain")),
             None

@@ -23,9 +23,9 @@ use tower::ServiceExt;
 use super::middleware::LayerStack;
 use super::{Call, CallFuture, CallInfo, CallResponse, CallService};
 use crate::metainfo::{ForwardPolicy, MetaInfo, ReceivedHeader};
-use crate::transport::TTHeader;
 use crate::method::{ThriftArgs, ThriftResult};
 use crate::timeout::deadline_exceeded;
+use crate::transport::TTHeader;
 
 /// A hook on a call's headers before the handler runs (like Kitex's
 /// `remote.StreamingMetaHandler.OnReadStream`): it may read and change
@@ -89,9 +89,7 @@ fn inherited_persistent(extensions: &Extensions) -> Option<MetaInfo> {
 /// that a layer can change them (see `layer::PersistentMetaInfoLayer`).
 fn with_persistent<In, Out, H, F>(
     handler: H,
-) -> impl FnOnce(Request<In>) -> Either<TaskLocalFuture<MetaInfo, F>, F>
-       + Send
-       + 'static
+) -> impl FnOnce(Request<In>) -> Either<TaskLocalFuture<MetaInfo, F>, F> + Send + 'static
 where
     In: Send + 'static,
     Out: Send + 'static,
