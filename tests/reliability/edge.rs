@@ -462,33 +462,22 @@ async fn persistent_values_over_the_cap_are_dropped_and_the_call_goes_on() {
         // Kept in key order, from the first.
         assert_eq!(passed[0].0, "K0000", "{how}");
     }
-    // The caps are a knob: raised, all of them go on over TTHeader.
-    let roomy = serve(
-        TestServiceServer::new(Edge).layer(
-            PersistentMetaInfoLayer::new()
-                .max_values(1000)
-                .max_bytes(1 << 20),
-        ),
-    )
-    .await;
-    let pp = TestServicePingPongClient::new(roomy.addr.to_string());
-    let text = format!("fwd-pp:{}", down.addr);
-    let got = within("roomy", pp.echo_ping_pong(from_caller(text, &flood)))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(persistent_of(&got.message).len(), 1000);
-    // And lowered.
-    let tight =
-        serve(TestServiceServer::new(Edge).layer(PersistentMetaInfoLayer::new().max_values(2)))
-            .await;
-    let pp = TestServicePingPongClient::new(tight.addr.to_string());
-    let text = format!("fwd-pp:{}", down.addr);
-    let got = within("tight", pp.echo_ping_pong(from_caller(text, &flood)))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(persistent_of(&got.message).len(), 2);
+    // The caps are a knob: raised, all of them go on over TTHeader; lowered,
+    // fewer do.
+    let roomy = PersistentMetaInfoLayer::new()
+        .max_values(1000)
+        .max_bytes(1 << 20);
+    let tight = PersistentMetaInfoLayer::new().max_values(2);
+    for (layer, want) in [(roomy, 1000), (tight, 2)] {
+        let mid = serve(TestServiceServer::new(Edge).layer(layer)).await;
+        let pp = TestServicePingPongClient::new(mid.addr.to_string());
+        let text = format!("fwd-pp:{}", down.addr);
+        let got = within("knob", pp.echo_ping_pong(from_caller(text, &flood)))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(persistent_of(&got.message).len(), want, "{layer:?}");
+    }
 }
 
 #[tokio::test]
