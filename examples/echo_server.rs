@@ -15,6 +15,14 @@
 //! - `transport`: answers `GRPC`, `TTHeader`, `TTHeader|Framed`, `Framed` or
 //!   `PurePayload` (Buffered);
 //! - server streaming: `N` sends `0`..`N-1`; `N:S` sends N messages of S bytes.
+//!
+//! Bounded, as a server exposed to any client must be (copy these bounds
+//! with the example): a server stream sends at most [`MAX_STREAM_COUNT`]
+//! messages of at most [`MAX_PAYLOAD`] bytes, one shared buffer for all of
+//! them, produced as the client reads; a client stream keeps at most
+//! [`MAX_JOINED`] bytes of joined reply, not the messages. Over a bound the
+//! call fails with RESOURCE_EXHAUSTED naming it (INVALID_ARGUMENT for a
+//! request that is not a number), and the server keeps serving.
 
 use std::pin::Pin;
 use std::time::{Duration, Instant};
@@ -29,6 +37,15 @@ tonic_thrift::include_thrift!("echo");
 
 use echo::test_service_server::{TestService, TestServiceServer};
 use echo::{Request as EchoRequest, Response as EchoResponse};
+
+/// Most messages one server-streaming call sends (`N`).
+const MAX_STREAM_COUNT: u64 = 1_000_000;
+/// Largest message a server-streaming call sends (`S`, bytes): 1 MiB, the
+/// largest message the Kitex peer sends, a quarter of the default 4 MiB
+/// receive limit.
+const MAX_PAYLOAD: u64 = 1 << 20;
+/// Largest joined reply of a client-streaming call (bytes).
+const MAX_JOINED: usize = 1 << 20;
 
 type ResponseStream = Pin<Box<dyn Stream<Item = Result<EchoResponse, Status>> + Send>>;
 
@@ -157,19 +174,42 @@ impl TestService for Echo {
     ) -> Result<Response<EchoResponse>, Status> {
         let info = CallInfo::of(&request);
         let mut inbound = request.into_inner();
-        let mut msgs = Vec::new();
+        // Kept as the messages arrive, not the messages themselves: the
+        // first one (a single message is answered like a unary call),
+        // whether one asked for a business error, and the joined text.
+        let mut first = None;
+        let mut count = 0usize;
+        let mut biz = false;
+        let mut joined = String::new();
         while let Some(m) = inbound.next().await {
-            msgs.push(m?);
+            let m = m?;
+            count += 1;
+            biz |= m.message == "biz-error";
+            if joined.len() + 1 + m.message.len() > MAX_JOINED {
+                return Err(Status::resource_exhausted(format!(
+                    "EchoClient joins at most {MAX_JOINED} bytes of messages; message {count} goes past it"
+                )));
+            }
+            if count > 1 {
+                joined.push(',');
+            }
+            joined.push_str(&m.message);
+            if count == 1 {
+                first = Some(m);
+            }
         }
-        if msgs.len() == 1 {
-            let only = msgs.remove(0);
-            return reply(&info, only).await.map(Response::new);
+        match first {
+            Some(only) if count == 1 => reply(&info, only).await.map(Response::new),
+            _ if biz => reply(
+                &info,
+                EchoRequest {
+                    message: "biz-error".into(),
+                },
+            )
+            .await
+            .map(Response::new),
+            _ => Ok(Response::new(response(joined))),
         }
-        if let Some(biz) = msgs.iter().find(|m| m.message == "biz-error") {
-            return reply(&info, biz.clone()).await.map(Response::new);
-        }
-        let joined: Vec<&str> = msgs.iter().map(|m| m.message.as_str()).collect();
-        Ok(Response::new(response(joined.join(","))))
     }
 
     async fn echo_server(
@@ -188,16 +228,12 @@ impl TestService for Echo {
             Some((n, s)) => (n, Some(s)),
             None => (msg.as_str(), None),
         };
-        let count: usize = count.parse().map_err(|_| {
-            Status::invalid_argument(format!("EchoServer expects an integer count, got {msg:?}"))
-        })?;
-        let size: Option<usize> = match size {
-            Some(s) => Some(
-                s.parse()
-                    .map_err(|_| Status::invalid_argument(format!("bad size in {msg:?}")))?,
-            ),
+        let count = bounded(count, MAX_STREAM_COUNT, "count")?;
+        let size = match size {
+            Some(s) => Some(bounded(s, MAX_PAYLOAD, "message size")? as usize),
             None => None,
         };
+        // One buffer, shared by every message; messages made as the client reads.
         let payload = size.map(|s| tonic_thrift::FastStr::from("x".repeat(s)));
         let replies = futures_util::stream::iter(0..count).map(move |i| {
             Ok(EchoResponse {
@@ -225,6 +261,25 @@ impl TestService for Echo {
         let info = CallInfo::of(&request);
         reply(&info, request.into_inner()).await.map(Response::new)
     }
+}
+
+/// Parses the `what` of an EchoServer request (`N` or `S` in `N:S`): a
+/// number up to `max`, else INVALID_ARGUMENT (not a number) or
+/// RESOURCE_EXHAUSTED (over the cap, which the message names). The
+/// request's text is not echoed back whole: it may be megabytes long.
+fn bounded(text: &str, max: u64, what: &str) -> Result<u64, Status> {
+    let n: u64 = text.parse().map_err(|_| {
+        let preview: String = text.chars().take(32).collect();
+        Status::invalid_argument(format!(
+            "EchoServer expects `N` or `N:S` with integer N and S; {what} {preview:?} is not one"
+        ))
+    })?;
+    if n > max {
+        return Err(Status::resource_exhausted(format!(
+            "EchoServer {what} {n} is over this server's cap of {max}"
+        )));
+    }
+    Ok(n)
 }
 
 fn parse_addr() -> Result<std::net::SocketAddr, String> {

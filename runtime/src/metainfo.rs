@@ -20,6 +20,26 @@
 //! request's extensions ([`MetaInfo::set_transient`] and friends on
 //! `request.extensions_mut()`, or [`MetaInfo::attach`]).
 //!
+//! ## Passing values on, safely
+//!
+//! A handler's calls through our clients send the persistent values of the
+//! call it is handling (its caller's, plus its own), like Kitex. What a
+//! caller can push through a service this way is bounded:
+//!
+//! - at most [`DEFAULT_MAX_PERSISTENT_VALUES`] values and
+//!   [`DEFAULT_MAX_PERSISTENT_BYTES`] bytes (keys plus values) received
+//!   from a caller are passed on; the rest are dropped with a `tracing`
+//!   warning, and the call goes on (raise or lower the caps, or drop every
+//!   value from callers at a trust boundary, with
+//!   [`PersistentMetaInfoLayer`](crate::layer::PersistentMetaInfoLayer));
+//! - transient values received from a caller reach this hop only, even when
+//!   a handler passes its request's extensions on to a client call;
+//! - the rest of a received TTHeader (the caller's service and method, its
+//!   ACL token, its other keys) is never sent on: a ping-pong client builds
+//!   its request header afresh, from the metainfo and from a `TTHeader` the
+//!   caller put in the request's extensions itself, never from the one the
+//!   server received.
+//!
 //! ```
 //! use tonic_thrift::metainfo::MetaInfo;
 //!
@@ -29,12 +49,25 @@
 //! assert!(MetaInfo::attach(&mut request).set_transient("bad-key", "x").is_err());
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
+use faststr::FastStr;
 use http::HeaderMap;
 
 use crate::transport::TTHeader;
+
+/// Most persistent values received from a caller that are passed on to the
+/// calls a handler makes: 64.
+pub const DEFAULT_MAX_PERSISTENT_VALUES: usize = 64;
+
+/// Most bytes (keys plus values) of persistent values received from a
+/// caller that are passed on to the calls a handler makes: 4 KiB. As HTTP/2
+/// headers (`rpc-persist-<key>`, plus 32 bytes per entry as HTTP/2 counts
+/// them) that is at most 6.9 KiB with 64 values: under half of the 16 KiB
+/// header list hyper (and our server) accept by default.
+pub const DEFAULT_MAX_PERSISTENT_BYTES: usize = 4096;
 
 const HTTP_TRANSIT: &str = "rpc-transit-";
 const HTTP_PERSIST: &str = "rpc-persist-";
@@ -43,12 +76,58 @@ const TT_PERSIST: &str = "RPC_PERSIST_";
 const TT_BACKWARD: &str = "RPC_BACKWARD_";
 
 /// The metainfo of one call: transient, persistent and backward values.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct MetaInfo {
     transient: BTreeMap<String, String>,
     persistent: BTreeMap<String, String>,
     backward: BTreeMap<String, String>,
+    /// For metainfo read off the wire: the values as received, so that a
+    /// client call that passes this metainfo on can tell them from values
+    /// the handler set (received transient values stop here; received
+    /// persistent values go on through the capped copy of the call).
+    received: Option<Arc<Received>>,
 }
+
+/// Transient and persistent values as a server received them.
+#[derive(Debug, Default)]
+struct Received {
+    transient: BTreeMap<String, String>,
+    persistent: BTreeMap<String, String>,
+}
+
+impl PartialEq for MetaInfo {
+    /// Equal when the values are (where they came from does not count).
+    fn eq(&self, other: &Self) -> bool {
+        self.transient == other.transient
+            && self.persistent == other.persistent
+            && self.backward == other.backward
+    }
+}
+
+impl Eq for MetaInfo {}
+
+/// How a server passes on the persistent values its callers send; read by
+/// the call machinery, set by
+/// [`PersistentMetaInfoLayer`](crate::layer::PersistentMetaInfoLayer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ForwardPolicy {
+    pub(crate) max_values: usize,
+    pub(crate) max_bytes: usize,
+}
+
+impl Default for ForwardPolicy {
+    fn default() -> Self {
+        ForwardPolicy {
+            max_values: DEFAULT_MAX_PERSISTENT_VALUES,
+            max_bytes: DEFAULT_MAX_PERSISTENT_BYTES,
+        }
+    }
+}
+
+/// Marks a request whose extensions hold the TTHeader a server received:
+/// a client call given those extensions does not send that header on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReceivedHeader;
 
 /// A metainfo key that does not follow Kitex's rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +234,51 @@ impl MetaInfo {
         Ok(self)
     }
 
+    /// Removes every persistent value (what
+    /// [`PersistentMetaInfoLayer::strip_from_callers`](crate::layer::PersistentMetaInfoLayer::strip_from_callers)
+    /// does to a request's metainfo).
+    pub fn clear_persistent(&mut self) -> &mut Self {
+        self.persistent.clear();
+        if let Some(r) = &self.received {
+            if !r.persistent.is_empty() {
+                self.received = Some(Arc::new(Received {
+                    transient: r.transient.clone(),
+                    persistent: BTreeMap::new(),
+                }));
+            }
+        }
+        self
+    }
+
+    /// Keeps at most `max_values` persistent values of at most `max_bytes`
+    /// (keys plus values) in all, in key order, and drops the rest with a
+    /// `tracing` warning; returns how many were dropped.
+    pub fn limit_persistent(&mut self, max_values: usize, max_bytes: usize) -> usize {
+        let (mut kept, mut bytes) = (0usize, 0usize);
+        let before = self.persistent.len();
+        self.persistent.retain(|k, v| {
+            let size = k.len() + v.len();
+            if kept < max_values && bytes + size <= max_bytes {
+                kept += 1;
+                bytes += size;
+                true
+            } else {
+                false
+            }
+        });
+        let dropped = before - kept;
+        if dropped > 0 {
+            tracing::warn!(
+                dropped,
+                kept,
+                max_values,
+                max_bytes,
+                "persistent metainfo over the cap: values not passed on"
+            );
+        }
+        dropped
+    }
+
     fn set(
         map: &mut BTreeMap<String, String>,
         key: String,
@@ -169,19 +293,68 @@ impl MetaInfo {
     /// persistent values of the call being handled by the current task
     /// (persistent values pass on through every hop), where the request does
     /// not set them itself.
+    ///
+    /// Values the request's metainfo holds only because a server received
+    /// them (a handler passing its request's extensions on) are not sent as
+    /// they are: received transient values stop at this hop, and received
+    /// persistent values go on only through the current call's (capped)
+    /// persistent values.
     pub(crate) fn outgoing(request_meta: Option<&MetaInfo>) -> Option<MetaInfo> {
         let inherited = crate::call::current_persistent();
-        match (request_meta, inherited) {
-            (None, None) => None,
-            (Some(m), None) => Some(m.clone()),
+        let mine = request_meta.map(MetaInfo::without_received);
+        let m = match (mine, inherited) {
+            (None, None) => return None,
+            (Some(m), None) => m,
             (mine, Some(up)) => {
-                let mut m = mine.cloned().unwrap_or_default();
+                let mut m = mine.unwrap_or_default();
                 for (k, v) in up.persistent {
                     m.persistent.entry(k).or_insert(v);
                 }
-                Some(m)
+                m
             }
+        };
+        (!m.is_empty()).then_some(m)
+    }
+
+    /// A copy without the values that are here only because they were
+    /// received (same key and value as received).
+    fn without_received(&self) -> MetaInfo {
+        let mut m = MetaInfo {
+            transient: self.transient.clone(),
+            persistent: self.persistent.clone(),
+            backward: self.backward.clone(),
+            received: None,
+        };
+        if let Some(r) = &self.received {
+            m.transient.retain(|k, v| r.transient.get(k) != Some(v));
+            m.persistent.retain(|k, v| r.persistent.get(k) != Some(v));
         }
+        m
+    }
+
+    /// Records the current values as the received ones (see `received`).
+    fn mark_received(mut self) -> Self {
+        self.received = Some(Arc::new(Received {
+            transient: self.transient.clone(),
+            persistent: self.persistent.clone(),
+        }));
+        self
+    }
+
+    /// The TTHeader a ping-pong client's request starts from: one the
+    /// caller put in the request's extensions, but never the one a server
+    /// received (so a handler that passes its request's extensions on
+    /// does not resend its caller's service, method, ACL token or other
+    /// keys), plus the outgoing metainfo.
+    pub(crate) fn request_header(extensions: &http::Extensions) -> TTHeader {
+        let mut h = match extensions.get::<TTHeader>() {
+            Some(h) if extensions.get::<ReceivedHeader>().is_none() => h.clone(),
+            _ => TTHeader::default(),
+        };
+        if let Some(m) = MetaInfo::outgoing(extensions.get::<MetaInfo>()) {
+            m.to_ttheader_request(&mut h);
+        }
+        h
     }
 
     /// True when no value is set.
@@ -213,7 +386,7 @@ impl MetaInfo {
             }
             target.insert(key, value.to_string());
         }
-        (!m.is_empty()).then_some(m)
+        (!m.is_empty()).then(|| m.mark_received())
     }
 
     /// Writes transient and persistent values as HTTP/2 headers.
@@ -261,25 +434,48 @@ impl MetaInfo {
             }
             target.insert(key.to_string(), v.to_string());
         }
-        (!m.is_empty()).then_some(m)
+        (!m.is_empty()).then(|| m.mark_received())
     }
 
-    /// Writes transient and persistent values as TTHeader string keys (a request).
+    /// Writes transient and persistent values as TTHeader string keys (a
+    /// request), replacing keys of the same name; time linear in the keys.
     pub fn to_ttheader_request(&self, header: &mut TTHeader) {
-        for (k, v) in &self.transient {
-            header.set_string(format!("{TT_TRANSIT}{k}"), v.clone());
-        }
-        for (k, v) in &self.persistent {
-            header.set_string(format!("{TT_PERSIST}{k}"), v.clone());
-        }
+        let transient = self.transient.iter().map(|(k, v)| (TT_TRANSIT, k, v));
+        let persistent = self.persistent.iter().map(|(k, v)| (TT_PERSIST, k, v));
+        set_strings(header, transient.chain(persistent));
     }
 
-    /// Writes backward values as TTHeader string keys (a reply).
+    /// Writes backward values as TTHeader string keys (a reply), replacing
+    /// keys of the same name; time linear in the keys.
     pub fn to_ttheader_reply(&self, header: &mut TTHeader) {
-        for (k, v) in &self.backward {
-            header.set_string(format!("{TT_BACKWARD}{k}"), v.clone());
-        }
+        set_strings(
+            header,
+            self.backward.iter().map(|(k, v)| (TT_BACKWARD, k, v)),
+        );
     }
+}
+
+/// Sets `prefix + key` to `value` for each entry: the header's existing
+/// keys of those names go, the new ones are appended. One pass over the
+/// header, where setting each key in turn would scan it once per key.
+fn set_strings<'a>(
+    header: &mut TTHeader,
+    entries: impl Iterator<Item = (&'static str, &'a String, &'a String)>,
+) {
+    let new: Vec<(FastStr, FastStr)> = entries
+        .map(|(prefix, k, v)| {
+            (
+                FastStr::from(format!("{prefix}{k}")),
+                FastStr::from(v.clone()),
+            )
+        })
+        .collect();
+    if new.is_empty() {
+        return;
+    }
+    let names: HashSet<&str> = new.iter().map(|(k, _)| k.as_str()).collect();
+    header.strings.retain(|(k, _)| !names.contains(k.as_str()));
+    header.strings.extend(new);
 }
 
 /// Messages that carry extensions: `tonic::Request`, `tonic::Response`,

@@ -11,8 +11,17 @@
 //!   with an empty Result struct;
 //! - Framed / Buffered (no header to carry it): a `TApplicationException`
 //!   INTERNAL_ERROR whose message is `[biz-status=<code> biz-extra=<JSON>] <message>`,
-//!   which our client turns back into the business error. (A Kitex client
-//!   sees an error carrying that text.)
+//!   which our ping-pong client turns back into the business error. (A
+//!   Kitex client sees an error carrying that text.)
+//!
+//! A business error is recognised only by its out-of-band carrier: the
+//! `biz-status` entry in the status metadata (which the gRPC trailers and
+//! the TTHeader reply keys become). The text of a status message never
+//! makes one, so a handler (or a peer) that puts `[biz-status=1001]` in an
+//! ordinary error cannot change how retries and circuit breakers treat it.
+//! The one exception is Framed/Buffered, which has no other carrier: there
+//! the ping-pong client reads the text form, and only from a
+//! `TApplicationException` INTERNAL_ERROR whose message starts with it.
 //!
 //! ```
 //! use tonic_thrift::BizStatusError;
@@ -87,29 +96,43 @@ impl BizStatusError {
         status
     }
 
-    /// The business error a status carries, if any: from gRPC trailers, or
-    /// from a Framed/Buffered `TApplicationException` message.
+    /// The business error a status carries, if any: from its `biz-status`
+    /// metadata (gRPC trailers; our ping-pong client puts TTHeader reply keys
+    /// and Framed/Buffered business exceptions there). The status message
+    /// is never parsed: `Status::internal("[biz-status=1001] x")` is not a
+    /// business error.
     pub fn from_status(status: &Status) -> Option<BizStatusError> {
         let md = status.metadata();
-        if let Some(code) = md.get(BIZ_STATUS) {
-            let code = code.to_str().ok()?.trim().parse().ok()?;
-            let extra = md
-                .get(BIZ_EXTRA)
-                .and_then(|v| v.to_str().ok())
-                .map(parse_extra)
-                .unwrap_or_default();
-            let message = md
-                .get(BIZ_MESSAGE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-                .unwrap_or_else(|| status.message().to_string());
-            return Some(BizStatusError {
-                code,
-                message,
-                extra,
-            });
+        let code = md.get(BIZ_STATUS)?.to_str().ok()?.trim().parse().ok()?;
+        let extra = md
+            .get(BIZ_EXTRA)
+            .and_then(|v| v.to_str().ok())
+            .map(parse_extra)
+            .unwrap_or_default();
+        let message = md
+            .get(BIZ_MESSAGE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .unwrap_or_else(|| status.message().to_string());
+        Some(BizStatusError {
+            code,
+            message,
+            extra,
+        })
+    }
+
+    /// The business error a Framed/Buffered server sent as a
+    /// `TApplicationException`: kind INTERNAL_ERROR and a message that
+    /// starts with `[biz-status=<code> biz-extra=<JSON>] ` (the form
+    /// [`to_framed_message`](Self::to_framed_message) writes). Only for
+    /// transports without a header; anything else is not a business error.
+    pub(crate) fn from_framed_exception(
+        e: &crate::pingpong::ApplicationException,
+    ) -> Option<BizStatusError> {
+        if e.kind != crate::pingpong::ExceptionKind::INTERNAL_ERROR {
+            return None;
         }
-        Self::from_framed_message(status.message())
+        Self::from_framed_message(&e.message)
     }
 
     /// Reads the TTHeader reply keys (`biz-status`, `biz-message`, `biz-extra`).
@@ -142,9 +165,7 @@ impl BizStatusError {
     }
 
     fn from_framed_message(text: &str) -> Option<BizStatusError> {
-        // The exception's Display may add a prefix; find ours.
-        let start = text.find(FRAMED_PREFIX)?;
-        let rest = &text[start + FRAMED_PREFIX.len()..];
+        let rest = text.strip_prefix(FRAMED_PREFIX)?;
         let (code, rest) = rest.split_once(' ')?;
         let rest = rest.strip_prefix(BIZ_EXTRA)?.strip_prefix('=')?;
         let (json, message) = split_json_object(rest)?;
@@ -355,14 +376,36 @@ mod tests {
         assert_eq!(s.code(), tonic::Code::Internal);
         assert_eq!(s.metadata().get("biz-extra").unwrap(), r#"{"k":"v"}"#);
         assert_eq!(BizStatusError::from_status(&s), Some(e.clone()));
-        let framed = Status::unknown(format!(
-            "thrift application exception: {}",
-            e.to_framed_message()
-        ));
-        assert_eq!(BizStatusError::from_status(&framed), Some(e));
+        use crate::pingpong::{ApplicationException, ExceptionKind};
+        let framed =
+            ApplicationException::new(ExceptionKind::INTERNAL_ERROR, e.to_framed_message());
+        assert_eq!(
+            BizStatusError::from_framed_exception(&framed),
+            Some(e.clone())
+        );
         assert_eq!(
             BizStatusError::from_status(&Status::internal("plain")),
             None
         );
+    }
+
+    #[test]
+    fn text_alone_never_makes_a_business_error() {
+        let e = BizStatusError::new(1001, "biz error msg");
+        let text = e.to_framed_message();
+        // A status message, however exact, is not a carrier.
+        for s in [
+            Status::internal(text.clone()),
+            Status::unknown(format!("thrift application exception: {text}")),
+        ] {
+            assert_eq!(BizStatusError::from_status(&s), None, "{s:?}");
+        }
+        use crate::pingpong::{ApplicationException, ExceptionKind};
+        // Over Framed/Buffered: only an INTERNAL_ERROR that starts with the form.
+        let other_kind = ApplicationException::new(ExceptionKind::UNKNOWN, text.clone());
+        let embedded =
+            ApplicationException::new(ExceptionKind::INTERNAL_ERROR, format!("user said {text}"));
+        assert_eq!(BizStatusError::from_framed_exception(&other_kind), None);
+        assert_eq!(BizStatusError::from_framed_exception(&embedded), None);
     }
 }

@@ -13,16 +13,19 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use futures_util::future::Either;
 use futures_util::FutureExt;
+use tokio::task::futures::TaskLocalFuture;
 use tonic::metadata::MetadataMap;
 use tonic::{Extensions, Request, Response, Status};
 use tower::ServiceExt;
 
 use super::middleware::LayerStack;
 use super::{Call, CallFuture, CallInfo, CallResponse, CallService};
-use crate::metainfo::MetaInfo;
+use crate::metainfo::{ForwardPolicy, MetaInfo, ReceivedHeader};
 use crate::method::{ThriftArgs, ThriftResult};
 use crate::timeout::deadline_exceeded;
+use crate::transport::TTHeader;
 
 /// A hook on a call's headers before the handler runs (like Kitex's
 /// `remote.StreamingMetaHandler.OnReadStream`): it may read and change
@@ -56,17 +59,52 @@ pub(crate) fn current_persistent() -> Option<MetaInfo> {
     PERSISTENT.try_with(Clone::clone).ok()
 }
 
-/// The persistent values of the call in progress on this task, overlaid
-/// with the request's own; `None` when there are none.
-fn inherited_persistent(own: Option<&MetaInfo>) -> Option<MetaInfo> {
-    let mut merged = current_persistent().unwrap_or_default();
-    if let Some(own) = own {
+/// The persistent values a handler passes on: those of the call in
+/// progress on this task, overlaid with the ones its caller sent, within
+/// the caps of the [`ForwardPolicy`] a layer set (the defaults otherwise);
+/// `None` when there are none.
+fn inherited_persistent(extensions: &Extensions) -> Option<MetaInfo> {
+    let mut merged = MetaInfo::default();
+    if let Some(up) = current_persistent() {
+        for (k, v) in up.persistents() {
+            let _ = merged.set_persistent(k, v);
+        }
+    }
+    if let Some(own) = extensions.get::<MetaInfo>() {
         for (k, v) in own.persistents() {
             let _ = merged.set_persistent(k, v);
         }
     }
-    let any = merged.persistents().next().is_some();
-    any.then_some(merged)
+    merged.persistents().next()?;
+    let policy = extensions
+        .get::<ForwardPolicy>()
+        .copied()
+        .unwrap_or_default();
+    merged.limit_persistent(policy.max_values, policy.max_bytes);
+    Some(merged)
+}
+
+/// Wraps `handler` so that it runs with the persistent values it passes on
+/// in scope. Computed at the innermost point, after the middleware, so
+/// that a layer can change them (see `layer::PersistentMetaInfoLayer`).
+fn with_persistent<In, Out, H, F>(
+    handler: H,
+) -> impl FnOnce(Request<In>) -> Either<TaskLocalFuture<MetaInfo, F>, F> + Send + 'static
+where
+    In: Send + 'static,
+    Out: Send + 'static,
+    H: FnOnce(Request<In>) -> F + Send + 'static,
+    F: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
+{
+    move |request: Request<In>| match inherited_persistent(request.extensions()) {
+        Some(p) => {
+            // The handler starts inside the scope too (code before its
+            // first await sees the values).
+            let fut = PERSISTENT.sync_scope(p.clone(), || handler(request));
+            Either::Left(PERSISTENT.scope(p, fut))
+        }
+        None => Either::Right(handler(request)),
+    }
 }
 
 fn panicked(info: &CallInfo, payload: Box<dyn Any + Send>) -> Status {
@@ -111,18 +149,17 @@ where
             }
             request = Request::from_parts(meta, ext, input);
         }
+        // The TTHeader the server received stays with this call: a client
+        // call given these extensions does not resend it.
+        if request.extensions().get::<TTHeader>().is_some() {
+            request.extensions_mut().insert(ReceivedHeader);
+        }
         // Persistent values pass on through every hop: the handler (and any
         // client it calls) sees the caller's values, plus its own.
-        let persistent = inherited_persistent(MetaInfo::of(&request));
-        let call = async move {
-            match ctx.layers {
-                None => handler(request).await,
-                Some(stack) => through_layers(request, ctx.info, &stack, handler).await,
-            }
-        };
-        match persistent {
-            Some(p) => PERSISTENT.scope(p, call).await,
-            None => call.await,
+        let handler = with_persistent(handler);
+        match ctx.layers {
+            None => handler(request).await,
+            Some(stack) => through_layers(request, ctx.info, &stack, handler).await,
         }
     };
     let run = tracing::Instrument::instrument(run, span);

@@ -287,10 +287,14 @@ impl InputBuf for &[u8] {
 /// Every read checks the bytes remaining first and reports malformed or
 /// truncated input as a [`ThriftException`]. Binary and string payloads of
 /// [`ZERO_COPY_THRESHOLD`] bytes or more are split off a `Bytes` buffer
-/// without copying.
+/// without copying, unless the buffer is more than [`ZERO_COPY_MAX_PIN`]
+/// times their size (see there).
 #[derive(Debug)]
 pub struct BinaryInput<'a, B = Bytes> {
     buf: &'a mut B,
+    /// Bytes in `buf` when reading started: what a payload split off it
+    /// keeps alive.
+    start_len: usize,
     /// Structs currently being read (nesting depth), bounded by
     /// [`MAX_STRUCT_DEPTH`] so that recursive types cannot exhaust the stack.
     depth: usize,
@@ -299,6 +303,15 @@ pub struct BinaryInput<'a, B = Bytes> {
 /// Strings and binaries at least this long are split off the input without
 /// copying; shorter ones are copied.
 pub const ZERO_COPY_THRESHOLD: usize = 4096;
+
+/// A string or binary split off the input without copying keeps the whole
+/// input buffer alive for as long as the value lives. So a payload is
+/// shared only if the input (the bytes this [`BinaryInput`] started with)
+/// is at most this many times its size; otherwise it is copied. A small
+/// value kept from a large message (a 4 KiB id out of a 16 MiB request)
+/// then pins 4 KiB, not 16 MiB, while a message that is mostly one large
+/// value (the common case for big payloads) still decodes without a copy.
+pub const ZERO_COPY_MAX_PIN: usize = 4;
 
 /// How deeply structs may nest in one decoded value. Generated decoders
 /// recurse once per level; this bound keeps hostile input (a self-recursive
@@ -309,7 +322,32 @@ impl<'a, B: InputBuf> BinaryInput<'a, B> {
     /// Creates a reader that consumes bytes from the front of `buf`.
     #[inline]
     pub fn new(buf: &'a mut B) -> Self {
-        BinaryInput { buf, depth: 0 }
+        let start_len = buf.remaining();
+        BinaryInput {
+            buf,
+            start_len,
+            depth: 0,
+        }
+    }
+
+    /// Whether a payload of `len` bytes is split off without copying: long
+    /// enough to be worth it, and a large enough share of the input that it
+    /// does not pin much more than itself ([`ZERO_COPY_MAX_PIN`]).
+    #[inline]
+    fn share(&self, len: usize) -> bool {
+        len >= ZERO_COPY_THRESHOLD && len.saturating_mul(ZERO_COPY_MAX_PIN) >= self.start_len
+    }
+
+    /// Takes the next `len` bytes (checked by the caller), shared or copied
+    /// as [`share`](Self::share) decides.
+    #[inline]
+    fn take_payload(&mut self, len: usize) -> Bytes {
+        if self.share(len) {
+            return self.buf.take_bytes(len);
+        }
+        let out = Bytes::copy_from_slice(&self.buf[..len]);
+        self.buf.advance(len);
+        out
     }
 
     /// Fails unless at least `n` bytes remain; `what` names the value read.
@@ -573,12 +611,7 @@ impl<B: InputBuf> TInputProtocol for BinaryInput<'_, B> {
     #[inline]
     fn read_bytes(&mut self) -> Result<Bytes, ThriftException> {
         let len = self.read_len("binary")?;
-        if len < ZERO_COPY_THRESHOLD {
-            let out = Bytes::copy_from_slice(&self.buf[..len]);
-            self.buf.advance(len);
-            return Ok(out);
-        }
-        Ok(self.buf.take_bytes(len))
+        Ok(self.take_payload(len))
     }
 
     #[inline]
@@ -629,10 +662,11 @@ impl<B: InputBuf> TInputProtocol for BinaryInput<'_, B> {
 
     fn read_faststr(&mut self) -> Result<FastStr, ThriftException> {
         let len = self.read_len("string")?;
-        if len < ZERO_COPY_THRESHOLD {
+        if !self.share(len) {
             // Short strings are copied (inline in the FastStr up to 24
             // bytes): cheaper than sharing the buffer, and they do not keep
-            // the whole received message alive.
+            // the whole received message alive; so are strings that are a
+            // small share of a large message.
             let s = std::str::from_utf8(&self.buf[..len]).map_err(invalid_utf8)?;
             let out = FastStr::new(s);
             self.buf.advance(len);
@@ -718,7 +752,7 @@ impl<B: InputBuf> TInputProtocol for BinaryInput<'_, B> {
                 format!("requested {len} bytes but only {remaining} remain"),
             ));
         }
-        Ok(self.buf.take_bytes(len))
+        Ok(self.take_payload(len))
     }
 
     #[inline]

@@ -91,7 +91,9 @@ mod binary_output;
 mod grpc;
 mod limit;
 
-pub use binary_input::{BinaryInput, InputBuf, MAX_STRUCT_DEPTH, ZERO_COPY_THRESHOLD};
+pub use binary_input::{
+    BinaryInput, InputBuf, MAX_STRUCT_DEPTH, ZERO_COPY_MAX_PIN, ZERO_COPY_THRESHOLD,
+};
 pub use binary_output::BinaryOutput;
 pub(crate) use grpc::{encoded_size, CONTENT_TYPE_THRIFT};
 pub use grpc::{ThriftCodec, ThriftDecoder, ThriftEncoder};

@@ -20,7 +20,7 @@ use crate::observe::{CallObserver, Direction};
 use crate::timeout::to_rpc_timeout;
 use crate::transport::{
     encode_frame, read_message_header, write_message_header, Framing, MessageHeader, MessageType,
-    TTHeader, INT_KEY_MSG_TYPE, INT_KEY_RPC_TIMEOUT, INT_KEY_TO_METHOD, INT_KEY_TO_SERVICE,
+    INT_KEY_MSG_TYPE, INT_KEY_RPC_TIMEOUT, INT_KEY_TO_METHOD, INT_KEY_TO_SERVICE,
 };
 use crate::BizStatusError;
 
@@ -181,6 +181,13 @@ impl PingPongClient {
                         "could not decode the exception of `{method}`: {e}"
                     )))
                 })?;
+                // Framed/Buffered have no header: a business error comes as
+                // an exception in the text form (TTHeader uses its keys).
+                if !matches!(options.framing, Framing::TTHeader { .. }) {
+                    if let Some(biz) = BizStatusError::from_framed_exception(&e) {
+                        return Err(sent(biz.into_status()));
+                    }
+                }
                 Err(sent(e.into_status()))
             }
             other => {
@@ -220,10 +227,7 @@ impl PingPongClient {
             .map_err(|e| format!("could not encode the arguments of `{method}`: {e}"))?;
         let header = match self.inner.options.framing {
             Framing::TTHeader { .. } => {
-                let mut h = extensions.get::<TTHeader>().cloned().unwrap_or_default();
-                if let Some(m) = MetaInfo::outgoing(extensions.get::<MetaInfo>()) {
-                    m.to_ttheader_request(&mut h);
-                }
+                let mut h = MetaInfo::request_header(extensions);
                 h.seq_id = seq_id;
                 h.set_string("isn", self.inner.service);
                 h.set_int(INT_KEY_TO_SERVICE, self.inner.service);
