@@ -41,6 +41,12 @@ const BIZ_EXTRA: &str = "biz-extra";
 const BIZ_MESSAGE: &str = "biz-message";
 const FRAMED_PREFIX: &str = "[biz-status=";
 
+/// Whether exception text starts like a business error over Framed or
+/// Buffered (what a plain status must never be mistaken for).
+pub(crate) fn looks_like_framed_biz(text: &str) -> bool {
+    text.starts_with(FRAMED_PREFIX)
+}
+
 /// A business status error: code, message and extra key/values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BizStatusError {

@@ -203,7 +203,16 @@ pub(crate) fn status_exception(status: &Status) -> ApplicationException {
         tonic::Code::Unimplemented => ExceptionKind::UNKNOWN_METHOD,
         _ => ExceptionKind::INTERNAL_ERROR,
     };
-    ApplicationException::new(kind, status.message().to_string())
+    let message = status.message();
+    // Framed and Buffered carry business errors as exception text that
+    // starts with the business-error form; a plain status whose text starts
+    // that way is quoted so that no handler-controlled text can pass for one.
+    let message = if crate::status::looks_like_framed_biz(message) {
+        format!("status message: {message}")
+    } else {
+        message.to_string()
+    };
+    ApplicationException::new(kind, message)
 }
 
 /// The reply for a method the service does not have. The method name is
