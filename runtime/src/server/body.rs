@@ -1,10 +1,12 @@
 //! The active-call count: a guard that counts a call as active until its
-//! response body is gone.
+//! response body is gone; and the request body timeout.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -97,6 +99,77 @@ impl Body for GuardedBody {
 
     fn is_end_stream(&self) -> bool {
         self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A request body that must end within a time limit, counted from its
+/// creation (not reset by each frame, so a client sending a byte at a
+/// time gains nothing): past it, the body fails with `DEADLINE_EXCEEDED`
+/// naming the timeout, and tonic answers the call with that status.
+pub(crate) struct TimedBody<B> {
+    inner: Pin<Box<B>>,
+    /// The timer and its duration, until the body ends or fails.
+    timer: Option<(Pin<Box<tokio::time::Sleep>>, Duration)>,
+    failed: bool,
+}
+
+impl<B> TimedBody<B> {
+    pub(crate) fn new(inner: B, timeout: Option<Duration>) -> Self {
+        TimedBody {
+            inner: Box::pin(inner),
+            timer: timeout.map(|t| (Box::pin(tokio::time::sleep(t)), t)),
+            failed: false,
+        }
+    }
+}
+
+impl<B> Body for TimedBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if self.failed {
+            return Poll::Ready(None);
+        }
+        let polled = self.inner.as_mut().poll_frame(cx).map_err(Into::into);
+        match &polled {
+            Poll::Pending => {
+                if let Some((sleep, timeout)) = self.timer.as_mut() {
+                    if Future::poll(sleep.as_mut(), cx).is_ready() {
+                        let timeout = *timeout;
+                        self.timer = None;
+                        self.failed = true;
+                        return Poll::Ready(Some(Err(Box::new(Status::deadline_exceeded(
+                            format!(
+                                "the request did not arrive in full within the server's \
+                                 request body timeout of {timeout:?}"
+                            ),
+                        )))));
+                    }
+                }
+            }
+            Poll::Ready(Some(Ok(_))) if !self.inner.is_end_stream() => {}
+            // Ended, or failed on its own: no deadline any more.
+            Poll::Ready(_) => self.timer = None,
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.failed || self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {

@@ -63,6 +63,10 @@ pub struct Server {
     pub(super) connection_window: u32,
     pub(super) max_frame_size: usize,
     pub(super) idle_timeout: Duration,
+    pub(super) handshake_timeout: Duration,
+    pub(super) request_body_timeout: Option<Duration>,
+    pub(super) http2_keepalive_interval: Option<Duration>,
+    pub(super) http2_keepalive_timeout: Duration,
     pub(super) shutdown_grace_period: Duration,
     pub(super) default_service: Option<&'static str>,
     pub(crate) pingpong: crate::pingpong::ConnectionLimits,
@@ -71,7 +75,7 @@ pub struct Server {
 impl Default for Server {
     fn default() -> Self {
         Server {
-            max_streams_per_connection: None,
+            max_streams_per_connection: Some(DEFAULT_MAX_CONCURRENT_STREAMS),
             max_streams_total: None,
             max_connections: None,
             max_header_list_size: DEFAULT_MAX_HEADER_LIST_SIZE,
@@ -79,12 +83,37 @@ impl Default for Server {
             connection_window: DEFAULT_CONNECTION_WINDOW,
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            request_body_timeout: Some(DEFAULT_REQUEST_BODY_TIMEOUT),
+            http2_keepalive_interval: Some(DEFAULT_HTTP2_KEEPALIVE_INTERVAL),
+            http2_keepalive_timeout: DEFAULT_HTTP2_KEEPALIVE_TIMEOUT,
             shutdown_grace_period: DEFAULT_SHUTDOWN_GRACE_PERIOD,
             default_service: None,
             pingpong: Default::default(),
         }
     }
 }
+
+/// Concurrent HTTP/2 streams per connection by default: 200 (hyper's own
+/// default). Advertised to the client in `SETTINGS_MAX_CONCURRENT_STREAMS`.
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: usize = 200;
+
+/// How long a new connection has, by default, to show its protocol: 10 s
+/// for the whole HTTP/2 client preface with its first SETTINGS frame, or
+/// for the first bytes of a ping-pong frame.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the request of a unary or server-streaming gRPC call (its one
+/// message and the end of the stream) may take to arrive, by default: 30 s.
+pub const DEFAULT_REQUEST_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long an HTTP/2 connection may stay silent before the server sends a
+/// keepalive PING, by default: 60 s.
+pub const DEFAULT_HTTP2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// How long the server waits for the answer to a keepalive PING before it
+/// closes the connection, by default: 20 s (as tonic, hyper and grpc-go).
+pub const DEFAULT_HTTP2_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The receive limit for one gRPC message by default, as in gRPC: 4 MiB.
 pub const DEFAULT_MAX_DECODING_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
@@ -115,18 +144,27 @@ pub const DEFAULT_MAX_FRAME_SIZE: usize = 16 * 1024 * 1024;
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Server {
-    /// A server with default settings: no limit on connections or
-    /// concurrent streams (like tonic; hyper's own default of 200 streams
-    /// per connection is lifted), HTTP/2 header sets up to 16 KiB, ping-pong
-    /// frames up to 16 MiB, idle connections closed after 2 minutes, and a
-    /// 10 s grace period on shutdown.
+    /// A server with default settings: at most 200 concurrent streams per
+    /// HTTP/2 connection (hyper's default), no limit on connections or on
+    /// streams overall (the process's file-descriptor limit bounds
+    /// connections), HTTP/2 header sets up to 16 KiB, 10 s for a new
+    /// connection to show its protocol, 30 s for the request of a unary or
+    /// server-streaming call to arrive, a keepalive PING after 60 s of
+    /// silence answered within 20 s, ping-pong frames up to 16 MiB, idle
+    /// connections closed after 2 minutes, and a 10 s grace period on
+    /// shutdown.
     #[must_use]
     pub fn builder() -> Self {
         Server::default()
     }
 
-    /// Limits concurrent streams (gRPC) per connection; a stream over the
-    /// limit is answered `RESOURCE_EXHAUSTED` naming the limit.
+    /// Limits concurrent streams per connection (default 200, as hyper;
+    /// `None` lifts the limit). The limit is advertised to HTTP/2 clients in
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS`, so a well-behaved client queues
+    /// its streams; a stream opened over it anyway is refused with
+    /// `RST_STREAM(REFUSED_STREAM)`, which a client may retry. On a
+    /// ping-pong connection it bounds the calls in progress (a call over
+    /// it gets a `TApplicationException` naming the limit).
     #[must_use]
     pub fn max_concurrent_streams(mut self, max: impl Into<Option<usize>>) -> Self {
         self.max_streams_per_connection = max.into();
@@ -142,8 +180,10 @@ impl Server {
         self
     }
 
-    /// Limits open connections. A connection over the limit has its first
-    /// call answered with an error naming the limit, then is closed.
+    /// Limits open connections (default: no limit; the process's
+    /// file-descriptor limit bounds them). A connection over the limit is
+    /// closed as soon as it is accepted, before any byte is read; the
+    /// refusals are logged at most once every 10 s.
     #[must_use]
     pub fn max_connections(mut self, max: impl Into<Option<usize>>) -> Self {
         self.max_connections = max.into();
@@ -184,11 +224,55 @@ impl Server {
     }
 
     /// Closes connections that stay silent this long with no call in
-    /// progress (default 2 minutes); also bounds how long a new connection
-    /// may take to send its first bytes.
+    /// progress (default 2 minutes).
     #[must_use]
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = timeout;
+        self
+    }
+
+    /// How long a new connection has to show its protocol (default 10 s),
+    /// counted from accept, however the bytes are spread: for HTTP/2 the
+    /// whole client preface and the SETTINGS frame that must follow it, for
+    /// ping-pong the first bytes that tell the framing. A connection that
+    /// has not shown it in time is closed.
+    #[must_use]
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// How long the request of a unary or server-streaming gRPC call (its
+    /// one message and the end of the stream) may take to arrive, counted
+    /// from the request headers (default 30 s; `None`: no limit). Past it,
+    /// the call fails with `DEADLINE_EXCEEDED` naming this timeout, before
+    /// the handler runs, and the stream is reset. Client- and
+    /// bidirectional-streaming calls are not bounded (their requests may
+    /// rightly stay open); a call's own deadline (`grpc-timeout`) applies
+    /// too. Unlike tonic's `Server::timeout`, it does not bound the handler.
+    #[must_use]
+    pub fn request_body_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.request_body_timeout = timeout.into();
+        self
+    }
+
+    /// Sends an HTTP/2 PING after the connection has been silent this long
+    /// (default 60 s; `None` disables keepalive), so a connection whose
+    /// peer vanished is closed (see [`Server::http2_keepalive_timeout`]).
+    #[must_use]
+    pub fn http2_keepalive_interval(mut self, interval: Option<Duration>) -> Self {
+        self.http2_keepalive_interval = interval;
+        self
+    }
+
+    /// How long a keepalive PING may go unanswered before the connection
+    /// is closed (default 20 s; `None` keeps the current value, as in
+    /// tonic). Does nothing when the keepalive interval is `None`.
+    #[must_use]
+    pub fn http2_keepalive_timeout(mut self, timeout: Option<Duration>) -> Self {
+        if let Some(t) = timeout {
+            self.http2_keepalive_timeout = t;
+        }
         self
     }
 

@@ -4,17 +4,18 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::watch;
 
-use super::http2::serve_http2;
-use super::limits::Limits;
+use super::http2::{serve_http2, Http2Settings};
+use super::limits::{ConnectionSlot, Limits};
 use super::rewind::Rewind;
 use super::serve::HttpService;
 use crate::pingpong::{serve_connection, PingPongConfig, PingPongRoutes};
-use crate::transport::{detect, Detected, FrameKind};
+use crate::transport::{detect, http2_preface_complete, Detected, FrameKind};
 
 /// What every connection task needs.
 pub(super) struct Shared {
@@ -22,42 +23,44 @@ pub(super) struct Shared {
     pub(super) pingpong: Arc<PingPongRoutes>,
     pub(super) config: PingPongConfig,
     pub(super) limits: Arc<Limits>,
-    pub(super) max_header_list_size: u32,
-    pub(super) windows: (u32, u32),
+    /// How long a new connection has to show its protocol.
+    pub(super) handshake_timeout: Duration,
+    pub(super) http2: Http2Settings,
 }
 
 /// Reads the first bytes, picks the protocol, and serves the connection.
+/// `_slot` counts the connection against `max_connections` until it ends.
 pub(super) async fn handle_connection<IO>(
     mut io: IO,
     peer: Option<SocketAddr>,
+    _slot: ConnectionSlot,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (_slot, refused) = shared.limits.connection();
     let mut buf = BytesMut::with_capacity(8 * 1024);
-    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    // One deadline for the whole sniff, however the bytes are spread: a
+    // client that sends a byte at a time cannot hold the connection open.
+    let timeout = shared.handshake_timeout;
+    let deadline = tokio::time::Instant::now() + timeout;
     let detected = loop {
         match detect(&buf) {
             // HTTP/2 is recognised from its first byte; wait for the whole
-            // preface under the idle timeout too, so a client that stalls in
-            // it cannot hold the connection open forever.
-            Ok(Some(Detected::Http2)) if buf.len() < PREFACE.len() => {
-                if !PREFACE.starts_with(&buf) {
-                    tracing::warn!(?peer, "closing connection: malformed HTTP/2 preface");
-                    return;
-                }
-            }
+            // preface and the SETTINGS frame that must follow it (RFC 9113
+            // §3.4) under the same deadline, so a client that sends the
+            // preface and then nothing is not handed to hyper, where only
+            // the idle timeout would end it.
+            Ok(Some(Detected::Http2)) if !http2_preface_complete(&buf) => {}
             Ok(Some(d)) => break d,
             Ok(None) => {}
             Err(e) => {
-                tracing::warn!(reason = %e, "closing connection: unknown protocol");
+                tracing::warn!(?peer, reason = %e, "closing connection: unknown protocol");
                 return;
             }
         }
         let read = tokio::select! {
-            r = tokio::time::timeout(shared.config.idle_timeout, io.read_buf(&mut buf)) => r,
+            r = tokio::time::timeout_at(deadline, io.read_buf(&mut buf)) => r,
             _ = stop.wait_for(|s| *s) => return,
         };
         match read {
@@ -76,14 +79,20 @@ pub(super) async fn handle_connection<IO>(
                 return;
             }
             Err(_) => {
-                tracing::warn!(?peer, timeout = ?shared.config.idle_timeout, "closing connection: its protocol was not known before the idle timeout");
+                // Debug, not warn: a client can cause this at will.
+                tracing::debug!(
+                    ?peer,
+                    ?timeout,
+                    bytes = buf.len(),
+                    "closing connection: no complete protocol preface within the handshake timeout"
+                );
                 return;
             }
         }
     };
     let kind = match detected {
         Detected::Http2 => {
-            serve_http2(Rewind::new(buf.freeze(), io), peer, refused, shared, stop).await;
+            serve_http2(Rewind::new(buf.freeze(), io), peer, shared, stop).await;
             return;
         }
         Detected::TTHeaderStreaming => {
@@ -103,7 +112,7 @@ pub(super) async fn handle_connection<IO>(
         shared.pingpong.clone(),
         shared.config.clone(),
         peer,
-        refused,
+        None,
         stop,
     )
     .await;

@@ -16,13 +16,14 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use tonic::server::Grpc;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::body::{CallGuard, GuardedBody};
+use super::body::{CallGuard, GuardedBody, TimedBody};
 use super::config::ServiceConfig;
 use super::limits::StreamHold;
 use crate::call::{invoke, invoke_unary, CallInfo, CallKind, Invoke, Transport};
 use crate::codec::{encoded_size, LimitedBody, ThriftCodec, CONTENT_TYPE_THRIFT};
 use crate::metainfo::MetaInfo;
 use crate::method::{ThriftArgs, ThriftResult};
+use crate::names::truncated;
 use crate::observe::{CallObserver, Direction};
 use crate::timeout::deadline_exceeded;
 
@@ -54,7 +55,13 @@ impl ServiceConfig {
         B: http_body::Body,
     {
         let hold = req.extensions_mut().remove::<StreamHold>();
-        let (req, deadline) = match prepare(self, req) {
+        // Only calls whose request is one message have a bounded wait for
+        // it; a streaming request may rightly stay open.
+        let body_timeout = req
+            .extensions_mut()
+            .remove::<RequestBodyTimeout>()
+            .filter(|_| matches!(kind, CallKind::Unary | CallKind::ServerStreaming));
+        let (req, deadline) = match prepare(self, req, body_timeout) {
             Ok(p) => p,
             Err(resp) => return Err(finish(self.active.enter().holding(hold), None, resp)),
         };
@@ -77,12 +84,17 @@ impl ServiceConfig {
     }
 }
 
+/// How long the request of a unary or server-streaming call may take to
+/// arrive; put in request extensions by the server.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestBodyTimeout(pub(crate) std::time::Duration);
+
 /// The peer address of a connection, put in request extensions by the server.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PeerAddr(pub(crate) std::net::SocketAddr);
 
 struct Begun<B> {
-    req: http::Request<LimitedBody<B>>,
+    req: http::Request<TimedBody<LimitedBody<B>>>,
     guard: CallGuard,
     observer: Option<Arc<CallObserver>>,
     invoke: Invoke,
@@ -92,9 +104,14 @@ struct Begun<B> {
 /// Reads what the headers say about the call: metainfo (into the request's
 /// extensions) and the deadline (`grpc-timeout`); wraps the body in the
 /// receive limit. A `grpc-timeout` that does not parse is answered with
-/// INVALID_ARGUMENT naming the header.
+/// INVALID_ARGUMENT naming the header. With a `body_timeout`, the body
+/// fails with DEADLINE_EXCEEDED if it has not ended in time.
 #[allow(clippy::result_large_err)]
-fn prepare<B>(cfg: &ServiceConfig, mut req: http::Request<B>) -> Result<Prepared<B>, HttpResponse>
+fn prepare<B>(
+    cfg: &ServiceConfig,
+    mut req: http::Request<B>,
+    body_timeout: Option<RequestBodyTimeout>,
+) -> Result<Prepared<B>, HttpResponse>
 where
     B: http_body::Body,
 {
@@ -107,13 +124,14 @@ where
         req.extensions_mut().insert(m);
     }
     let limit = cfg.max_decoding_message_size;
-    Ok((req.map(|b| LimitedBody::new(b, limit)), deadline))
+    let req = req.map(|b| TimedBody::new(LimitedBody::new(b, limit), body_timeout.map(|t| t.0)));
+    Ok((req, deadline))
 }
 
 type HttpResponse = http::Response<tonic::body::Body>;
 
 /// A request ready for tonic, and its deadline.
-type Prepared<B> = (http::Request<LimitedBody<B>>, Option<Instant>);
+type Prepared<B> = (http::Request<TimedBody<LimitedBody<B>>>, Option<Instant>);
 
 /// A handler's response stream as sent: it ends with DEADLINE_EXCEEDED when
 /// the deadline passes, and shows each message to the send hooks before it
@@ -351,11 +369,22 @@ where
     finish(b.guard, b.observer, resp)
 }
 
-/// The answer for a method this service does not have: `UNIMPLEMENTED`.
+/// The answer for a method this service does not have: `UNIMPLEMENTED`,
+/// quoting the method name once, cut to 128 bytes. An empty `method` (what
+/// [`method_of`] gives for a malformed path) is answered as a malformed path.
 pub fn unknown_method(service: &str, method: &str) -> http::Response<tonic::body::Body> {
+    if method.is_empty() {
+        return status_response(malformed_path());
+    }
     status_response(Status::unimplemented(format!(
-        "unknown method `{method}` of service `{service}`"
+        "unknown method `{}` of service `{service}`",
+        truncated(method)
     )))
+}
+
+/// The status for a path that is not `/[package.]Service/Method`.
+pub(crate) fn malformed_path() -> Status {
+    Status::unimplemented("malformed path: expected `/[package.]Service/Method`")
 }
 
 /// A trailers-only response carrying `status`, with our content-type.
@@ -366,7 +395,48 @@ pub fn status_response(status: Status) -> http::Response<tonic::body::Body> {
     resp
 }
 
-/// The method name of a gRPC path: what follows the last `/`.
+/// The method name of a gRPC path `/[package.]Service/Method`, or `""`
+/// when the path does not have exactly those two non-empty segments (so it
+/// matches no method: `/evil.TestService/Public/Echo` is not `Echo`).
 pub fn method_of(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or("")
+    split_path(path).map_or("", |(_, method)| method)
+}
+
+/// The service segment (`[package.]Service`) and the method of a gRPC
+/// path; `None` unless the path is exactly `/<service>/<method>`, both
+/// non-empty, the service with a non-empty name after its last `.`.
+pub(crate) fn split_path(path: &str) -> Option<(&str, &str)> {
+    let (service, method) = path.strip_prefix('/')?.split_once('/')?;
+    let bare = service.rsplit('.').next().unwrap_or(service);
+    if bare.is_empty() || method.is_empty() || method.contains('/') {
+        return None;
+    }
+    Some((service, method))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_have_exactly_two_segments() {
+        assert_eq!(split_path("/echo.TestService/Echo"), Some(("echo.TestService", "Echo")));
+        assert_eq!(split_path("/TestService/Echo"), Some(("TestService", "Echo")));
+        assert_eq!(split_path("/a.b.c.TestService/Echo"), Some(("a.b.c.TestService", "Echo")));
+        for bad in [
+            "/evil.TestService/Public/Echo",
+            "/echo.TestService/",
+            "/echo.TestService/Echo/",
+            "echo.TestService/Echo",
+            "//Echo",
+            "/echo.TestService//Echo",
+            "/echo./Echo",
+            "/echo.TestService",
+            "/",
+            "",
+        ] {
+            assert_eq!(split_path(bad), None, "{bad}");
+            assert_eq!(method_of(bad), "", "{bad}");
+        }
+    }
 }

@@ -1,9 +1,11 @@
 //! Server limits checked when a connection, stream or call is created:
 //! connections overall, concurrent streams per connection and overall.
 //!
-//! Over a limit, a gRPC call is answered `RESOURCE_EXHAUSTED` and a
-//! ping-pong call a `TApplicationException`, each with a message naming the
-//! limit; the server keeps serving everything else.
+//! A connection over the limit is closed at accept. Over a stream limit, a
+//! gRPC call is answered `RESOURCE_EXHAUSTED` and a ping-pong call a
+//! `TApplicationException`, each with a message naming the limit; the
+//! server keeps serving everything else. (HTTP/2 streams per connection
+//! are limited by the HTTP/2 layer, which advertises the limit.)
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -90,25 +92,42 @@ impl Limits {
         self.max_streams_per_connection.is_some() || self.max_streams_total.is_some()
     }
 
-    /// Admits a new connection, or says which limit refuses it. The slot is
-    /// returned either way: a refused connection still counts until closed.
-    pub(crate) fn connection(&self) -> (ConnectionSlot, Option<String>) {
-        let n = self.connections.fetch_add(1, Ordering::AcqRel) + 1;
-        let slot = ConnectionSlot(self.connections.clone());
-        let refused = match self.max_connections {
-            Some(m) if n > m => Some(format!("the server's limit of {m} connections is reached")),
-            _ => None,
-        };
-        (slot, refused)
+    /// Admits a new connection, or says which limit refuses it.
+    pub(crate) fn connection(&self) -> Result<ConnectionSlot, String> {
+        if !take(&self.connections, self.max_connections) {
+            return Err(format!(
+                "the server's limit of {} connections is reached",
+                self.max_connections.unwrap_or_default()
+            ));
+        }
+        Ok(ConnectionSlot(self.connections.clone()))
     }
 
-    /// Admits a new stream or call on the connection whose counter is
+    /// Admits a new ping-pong call on the connection whose counter is
     /// `connection`, or says which limit refuses it.
     pub(crate) fn stream(&self, connection: &Arc<AtomicUsize>) -> Result<StreamSlot, String> {
-        if !take(connection, self.max_streams_per_connection) {
+        self.admit(connection, self.max_streams_per_connection)
+    }
+
+    /// Admits a new HTTP/2 stream on the connection whose counter is
+    /// `connection`, checking only the server-wide limit: the HTTP/2 layer
+    /// enforces the per-connection one itself (it advertises it in
+    /// SETTINGS and refuses streams over it), and counts a stream a little
+    /// longer than this slot lives, so checking it twice could refuse a
+    /// stream the client was told it may open.
+    pub(crate) fn http2_stream(&self, connection: &Arc<AtomicUsize>) -> Result<StreamSlot, String> {
+        self.admit(connection, None)
+    }
+
+    fn admit(
+        &self,
+        connection: &Arc<AtomicUsize>,
+        per_connection: Option<usize>,
+    ) -> Result<StreamSlot, String> {
+        if !take(connection, per_connection) {
             return Err(format!(
                 "the limit of {} concurrent streams per connection is reached",
-                self.max_streams_per_connection.unwrap_or_default()
+                per_connection.unwrap_or_default()
             ));
         }
         if !take(&self.streams, self.max_streams_total) {
@@ -146,12 +165,23 @@ mod tests {
     }
 
     #[test]
+    fn http2_streams_check_only_the_total() {
+        let limits = Limits::new(None, Some(1), Some(2));
+        let a = Arc::new(AtomicUsize::new(0));
+        let _s1 = limits.http2_stream(&a).unwrap();
+        let _s2 = limits.http2_stream(&a).unwrap();
+        assert!(limits
+            .http2_stream(&a)
+            .unwrap_err()
+            .contains("limit of 2 concurrent streams is reached"));
+    }
+
+    #[test]
     fn connections_over_the_limit_are_refused() {
         let limits = Limits::new(Some(1), None, None);
-        let (first, refused) = limits.connection();
-        assert!(refused.is_none());
-        let (_second, refused) = limits.connection();
-        assert!(refused.unwrap().contains("1 connections"));
+        let first = limits.connection().unwrap();
+        assert!(limits.connection().unwrap_err().contains("1 connections"));
         drop(first);
+        assert!(limits.connection().is_ok(), "a closed connection frees its slot");
     }
 }

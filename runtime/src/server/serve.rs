@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::{Stream, StreamExt};
 use hyper::body::Incoming;
@@ -17,6 +17,7 @@ use tower::util::BoxCloneSyncService;
 
 use super::builder::{Server, ThriftService};
 use super::connection::{handle_connection, Shared};
+use super::http2::Http2Settings;
 use super::limits::Limits;
 use crate::pingpong::{PingPongConfig, PingPongRoutes};
 
@@ -145,10 +146,21 @@ impl Router {
                 limits: limits.clone(),
                 connection: self.server.pingpong,
             },
-            limits,
-            max_header_list_size: self.server.max_header_list_size,
-            windows: (self.server.stream_window, self.server.connection_window),
+            limits: limits.clone(),
+            handshake_timeout: self.server.handshake_timeout,
+            http2: Http2Settings {
+                max_concurrent_streams: self
+                    .server
+                    .max_streams_per_connection
+                    .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+                max_header_list_size: self.server.max_header_list_size,
+                windows: (self.server.stream_window, self.server.connection_window),
+                keepalive_interval: self.server.http2_keepalive_interval,
+                keepalive_timeout: self.server.http2_keepalive_timeout,
+                request_body_timeout: self.server.request_body_timeout,
+            },
         });
+        let mut refusals = RefusalLog::default();
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut incoming = Box::pin(incoming);
         let mut signal = std::pin::pin!(signal);
@@ -168,7 +180,23 @@ impl Router {
                 },
                 Some(_) = conns.join_next(), if !conns.is_empty() => continue,
             };
-            conns.spawn(handle_connection(io, peer, shared.clone(), stop_rx.clone()));
+            // Over the connection limit: close at once, before reading a
+            // byte, so the connection costs nothing but the accept.
+            let slot = match limits.connection() {
+                Ok(slot) => slot,
+                Err(why) => {
+                    drop(io);
+                    refusals.refused(&why, peer);
+                    continue;
+                }
+            };
+            conns.spawn(handle_connection(
+                io,
+                peer,
+                slot,
+                shared.clone(),
+                stop_rx.clone(),
+            ));
         }
         // Graceful shutdown: stop accepting (dropping the listener refuses
         // new connections), connections stop taking new calls (GOAWAY for
@@ -189,5 +217,34 @@ impl Router {
             while conns.join_next().await.is_some() {}
         }
         Ok(())
+    }
+}
+
+/// Logs refused connections at most once per [`RefusalLog::EVERY`], with
+/// the number refused since the last line: a flood of connections over the
+/// limit must not become a flood of log lines.
+#[derive(Default)]
+struct RefusalLog {
+    last: Option<Instant>,
+    unlogged: u64,
+}
+
+impl RefusalLog {
+    const EVERY: Duration = Duration::from_secs(10);
+
+    fn refused(&mut self, why: &str, peer: Option<SocketAddr>) {
+        self.unlogged += 1;
+        let now = Instant::now();
+        if self.last.is_some_and(|t| now.duration_since(t) < Self::EVERY) {
+            return;
+        }
+        tracing::warn!(
+            ?peer,
+            refused = self.unlogged,
+            "closing new connections at accept: {why} (logged at most every {:?})",
+            Self::EVERY
+        );
+        self.last = Some(now);
+        self.unlogged = 0;
     }
 }

@@ -72,6 +72,29 @@ pub fn detect(prefix: &[u8]) -> Result<Option<Detected>, FrameError> {
     }
 }
 
+/// The HTTP/2 frame type of SETTINGS.
+const SETTINGS: u8 = 0x4;
+
+/// The largest SETTINGS frame waited for: the frame size every HTTP/2
+/// peer must accept before SETTINGS say otherwise (RFC 9113 §4.2).
+const MAX_FIRST_FRAME: usize = 16_384;
+
+/// True once `prefix` holds the whole HTTP/2 client connection preface:
+/// the 24-byte magic and the SETTINGS frame that must follow it
+/// (RFC 9113 §3.4). A first frame that is not SETTINGS, or is larger than
+/// 16 KiB, also counts as complete: it is a protocol error for the HTTP/2
+/// layer to answer, and waiting for more would only hold the connection.
+pub(crate) fn http2_preface_complete(prefix: &[u8]) -> bool {
+    let Some(header) = prefix.get(HTTP2_PREFACE.len()..HTTP2_PREFACE.len() + 9) else {
+        return false;
+    };
+    let len = usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+    if header[3] != SETTINGS || len > MAX_FIRST_FRAME {
+        return true;
+    }
+    prefix.len() >= HTTP2_PREFACE.len() + 9 + len
+}
+
 /// The error for bytes that are no supported protocol, naming up to `n`
 /// leading bytes.
 fn not_thrift(prefix: &[u8], n: usize) -> FrameError {
@@ -123,6 +146,28 @@ mod tests {
         assert_eq!(decided_at(&conn, Detected::Http2), 1);
         assert_eq!(detect(b"PRI ").unwrap(), Some(Detected::Http2));
         assert!(detect(b"PRX").is_err());
+    }
+
+    #[test]
+    fn http2_preface_needs_the_whole_settings_frame() {
+        let mut conn = HTTP2_PREFACE.to_vec();
+        assert!(!http2_preface_complete(&conn));
+        // SETTINGS with one setting (6 bytes).
+        conn.extend_from_slice(&[0, 0, 6, SETTINGS, 0, 0, 0, 0, 0]);
+        assert!(!http2_preface_complete(&conn));
+        conn.extend_from_slice(&[0, 3, 0, 0, 0, 100]);
+        assert!(http2_preface_complete(&conn));
+        // An empty SETTINGS frame is complete at its header.
+        let mut empty = HTTP2_PREFACE.to_vec();
+        empty.extend_from_slice(&[0, 0, 0, SETTINGS, 0, 0, 0, 0, 0]);
+        assert!(http2_preface_complete(&empty));
+        // Anything but SETTINGS is for the HTTP/2 layer to refuse.
+        let mut headers = HTTP2_PREFACE.to_vec();
+        headers.extend_from_slice(&[0, 0, 6, 1, 4, 0, 0, 0, 1]);
+        assert!(http2_preface_complete(&headers));
+        let mut huge = HTTP2_PREFACE.to_vec();
+        huge.extend_from_slice(&[0xff, 0xff, 0xff, SETTINGS, 0, 0, 0, 0, 0]);
+        assert!(http2_preface_complete(&huge));
     }
 
     #[test]
