@@ -610,15 +610,15 @@ fn serve_mode(args: &[String]) -> BenchResult<()> {
             .await
             .map_err(|e| e.to_string())?;
         announce(listener.local_addr().map_err(|e| e.to_string())?);
+        // The idle-streams workload holds more streams on one connection
+        // than either server's default allows: raise the limit explicitly.
+        let max_streams = match work {
+            Work::Idle { streams } => Some(streams as u32 * 2),
+            _ => None,
+        };
         match side {
-            Side::Ours => ours::serve(listener).await,
-            Side::Prost => {
-                let max_streams = match work {
-                    Work::Idle { streams } => Some(streams as u32 * 2),
-                    _ => None,
-                };
-                pb::serve(listener, max_streams).await
-            }
+            Side::Ours => ours::serve(listener, max_streams).await,
+            Side::Prost => pb::serve(listener, max_streams).await,
             Side::Volo => match work {
                 Work::PingPong { framing, .. } => volo_sys::serve(listener, framing).await,
                 _ => Err(format!("volo serves ping-pong only, not {}", work.arg())),

@@ -94,9 +94,18 @@ impl TestService for Echo {
     }
 }
 
-/// Serves gRPC and ping-pong on `listener` until the process ends.
-pub(crate) async fn serve(listener: tokio::net::TcpListener) -> BenchResult<()> {
-    tonic_thrift::Server::builder()
+/// Serves gRPC and ping-pong on `listener` until the process ends;
+/// `max_streams` raises the HTTP/2 concurrent stream limit (idle-streams
+/// workload; otherwise the default, 200, applies).
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
+    max_streams: Option<u32>,
+) -> BenchResult<()> {
+    let mut server = tonic_thrift::Server::builder();
+    if let Some(n) = max_streams {
+        server = server.max_concurrent_streams(n as usize);
+    }
+    server
         .add_service(TestServiceServer::new(Echo))
         .serve_with_listener(listener, std::future::pending())
         .await

@@ -420,9 +420,18 @@ mod tests {
 
     #[test]
     fn paths_have_exactly_two_segments() {
-        assert_eq!(split_path("/echo.TestService/Echo"), Some(("echo.TestService", "Echo")));
-        assert_eq!(split_path("/TestService/Echo"), Some(("TestService", "Echo")));
-        assert_eq!(split_path("/a.b.c.TestService/Echo"), Some(("a.b.c.TestService", "Echo")));
+        assert_eq!(
+            split_path("/echo.TestService/Echo"),
+            Some(("echo.TestService", "Echo"))
+        );
+        assert_eq!(
+            split_path("/TestService/Echo"),
+            Some(("TestService", "Echo"))
+        );
+        assert_eq!(
+            split_path("/a.b.c.TestService/Echo"),
+            Some(("a.b.c.TestService", "Echo"))
+        );
         for bad in [
             "/evil.TestService/Public/Echo",
             "/echo.TestService/",

@@ -182,6 +182,9 @@ mod tests {
         let first = limits.connection().unwrap();
         assert!(limits.connection().unwrap_err().contains("1 connections"));
         drop(first);
-        assert!(limits.connection().is_ok(), "a closed connection frees its slot");
+        assert!(
+            limits.connection().is_ok(),
+            "a closed connection frees its slot"
+        );
     }
 }

@@ -235,7 +235,10 @@ impl RefusalLog {
     fn refused(&mut self, why: &str, peer: Option<SocketAddr>) {
         self.unlogged += 1;
         let now = Instant::now();
-        if self.last.is_some_and(|t| now.duration_since(t) < Self::EVERY) {
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < Self::EVERY)
+        {
             return;
         }
         tracing::warn!(

@@ -79,8 +79,8 @@ use std::fmt;
 
 use bytes::{Bytes, BytesMut};
 
-pub use detect::{detect, Detected};
 pub(crate) use detect::http2_preface_complete;
+pub use detect::{detect, Detected};
 pub use message::{read_message_header, write_message_header, MessageHeader, MessageType};
 pub use ttheader::TTHeader;
 pub(crate) use ttheader::{
