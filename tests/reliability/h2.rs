@@ -95,8 +95,7 @@ impl TestService for Echo {
         &self,
         request: Request<echo::Request>,
     ) -> Result<Response<echo::Response>, Status> {
-        self.called();
-        Ok(Response::new(reply(request.into_inner().message)))
+        self.echo_unary(request).await
     }
 }
 
@@ -116,16 +115,19 @@ impl Running {
 
     /// One unary call on a fresh connection succeeds.
     async fn serves(&self) {
-        let r = self
-            .grpc()
-            .await
-            .echo_unary(echo::Request {
-                message: "still here".into(),
-            })
-            .await
-            .expect("the server keeps serving");
-        assert_eq!(r.into_inner().message, "still here");
+        echoes(&mut self.grpc().await, "still here").await;
     }
+}
+
+/// A unary call on `client` echoes `text`.
+async fn echoes(client: &mut TestServiceClient, text: &str) {
+    let r = client
+        .echo_unary(echo::Request {
+            message: text.to_string().into(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("`{text}` is echoed: {e:?}"));
+    assert_eq!(r.into_inner().message, text);
 }
 
 async fn start(server: Server) -> Running {
@@ -591,14 +593,17 @@ async fn a_connection_that_stops_answering_pings_is_closed() {
 
 // ------------------------------------------------ item 4: slow handshakes
 
+/// A server with a 1 s handshake timeout, and an idle timeout too long to
+/// be what closes a connection in these tests.
+fn quick_handshake() -> Server {
+    Server::builder()
+        .handshake_timeout(Duration::from_secs(1))
+        .idle_timeout(Duration::from_secs(3600))
+}
+
 #[tokio::test]
 async fn a_client_dribbling_its_first_bytes_is_closed_at_the_handshake_timeout() {
-    let server = start(
-        Server::builder()
-            .handshake_timeout(Duration::from_secs(1))
-            .idle_timeout(Duration::from_secs(3600)),
-    )
-    .await;
+    let server = start(quick_handshake()).await;
     // The HTTP/2 preface and SETTINGS, and the first 8 bytes of a TTHeader
     // frame, one byte every 250 ms: each byte would restart a per-read
     // timer; the whole takes 8 s and 2 s.
@@ -643,12 +648,7 @@ async fn a_client_dribbling_its_first_bytes_is_closed_at_the_handshake_timeout()
 
 #[tokio::test]
 async fn a_client_that_sends_the_preface_and_then_nothing_is_closed() {
-    let server = start(
-        Server::builder()
-            .handshake_timeout(Duration::from_secs(1))
-            .idle_timeout(Duration::from_secs(3600)),
-    )
-    .await;
+    let server = start(quick_handshake()).await;
     // The magic only; and the magic with half a SETTINGS frame.
     let mut half = PREFACE.to_vec();
     half.extend(&frame(SETTINGS, 0, 0, &[0, 3, 0, 0, 0, 10])[..12]);
@@ -676,25 +676,13 @@ async fn a_connection_over_max_connections_is_closed_at_accept() {
     )
     .await;
     let mut first = server.grpc().await;
-    let ok = first
-        .echo_unary(echo::Request {
-            message: "first".into(),
-        })
-        .await
-        .expect("the first connection is served");
-    assert_eq!(ok.into_inner().message, "first");
+    echoes(&mut first, "first").await;
     // The second connection is closed without a byte sent or read.
     for _ in 0..3 {
         let mut io = TcpStream::connect(server.addr).await.expect("connect");
         closed_within(&mut io, 5, "a connection over the limit").await;
     }
-    let ok = first
-        .echo_unary(echo::Request {
-            message: "again".into(),
-        })
-        .await
-        .expect("the first connection still works");
-    assert_eq!(ok.into_inner().message, "again");
+    echoes(&mut first, "the first connection still works").await;
     // Once it is gone, a new connection is admitted.
     drop(first);
     within(10, "a new connection admitted", async {
@@ -763,14 +751,7 @@ async fn only_package_service_method_paths_are_routed() {
         "no bad path reached a handler"
     );
     // Good paths: with any package, or none.
-    let mut grpc = server.grpc().await;
-    let r = grpc
-        .echo_unary(echo::Request {
-            message: "ok".into(),
-        })
-        .await
-        .expect("/echo.TestService/EchoUnary");
-    assert_eq!(r.into_inner().message, "ok");
+    echoes(&mut server.grpc().await, "/echo.TestService/EchoUnary").await;
     for path in ["/TestService/EchoUnary", "/other.pkg.TestService/EchoUnary"] {
         let (resp, mut send) = client
             .send_request(grpc_request(server.addr, path), false)
@@ -877,16 +858,12 @@ async fn accept_errors_such_as_out_of_file_descriptors_do_not_stop_the_server() 
         )
         .await
         .expect("connect");
-        let r = within(
+        within(
             10,
             "a call after accept errors",
-            c.echo_unary(echo::Request {
-                message: format!("call {i}").into(),
-            }),
+            echoes(&mut c, &format!("call {i}")),
         )
-        .await
-        .expect("served after accept errors");
-        assert_eq!(r.into_inner().message, format!("call {i}"));
+        .await;
     }
     let _ = stop.send(());
     let ended = within(10, "shutdown", task).await.expect("server task");
