@@ -157,7 +157,6 @@ pub mod grpc;
 pub mod layer;
 pub mod metainfo;
 mod method;
-mod names;
 pub mod observe;
 pub mod pingpong;
 mod raw;

@@ -23,8 +23,8 @@ use crate::call::{invoke, invoke_unary, CallInfo, CallKind, Invoke, Transport};
 use crate::codec::{encoded_size, LimitedBody, ThriftCodec, CONTENT_TYPE_THRIFT};
 use crate::metainfo::MetaInfo;
 use crate::method::{ThriftArgs, ThriftResult};
-use crate::names::truncated;
 use crate::observe::{CallObserver, Direction};
+use crate::pingpong::service::echoed;
 use crate::timeout::deadline_exceeded;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -378,7 +378,7 @@ pub fn unknown_method(service: &str, method: &str) -> http::Response<tonic::body
     }
     status_response(Status::unimplemented(format!(
         "unknown method `{}` of service `{service}`",
-        truncated(method)
+        echoed(method)
     )))
 }
 

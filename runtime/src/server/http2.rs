@@ -29,7 +29,7 @@ use super::connection::Shared;
 use super::dispatch::{malformed_path, split_path, status_response, PeerAddr, RequestBodyTimeout};
 use super::limits::StreamHold;
 use super::serve::HttpService;
-use crate::names::truncated;
+use crate::pingpong::service::echoed;
 
 /// The HTTP/2 settings of the server (see the [`Server`](super::Server)
 /// builder for each one's default).
@@ -148,7 +148,7 @@ async fn route(
         },
         None => status_response(Status::unimplemented(format!(
             "unknown service `{}`",
-            truncated(service)
+            echoed(service)
         ))),
     }
 }

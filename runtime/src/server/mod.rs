@@ -25,7 +25,8 @@
 //! ```
 //!
 //! Routing follows Kitex, which ignores the IDL package: `/echo.TestService/Echo`
-//! and `/TestService/Echo` reach the same handler. TTHeader requests name
+//! and `/TestService/Echo` reach the same handler; a path of any other shape
+//! (`/evil.TestService/Public/Echo`, a trailing slash) is `UNIMPLEMENTED`. TTHeader requests name
 //! their service; Framed and Buffered requests carry only a method name and
 //! go to the one service that has it, or, when several do, to the one named
 //! by [`Server::default_service`].
@@ -147,11 +148,19 @@
 //!
 //! Every limit is a [`Server`] setting; over a limit a call is answered
 //! `RESOURCE_EXHAUSTED` (gRPC) or a `TApplicationException` (ping-pong)
-//! naming it, and malformed input closes only its own connection.
+//! naming it, and malformed input closes only its own connection. Three
+//! limits act below the call: HTTP/2 streams per connection are advertised
+//! in SETTINGS and a stream over them is refused (`REFUSED_STREAM`), a
+//! connection over [`Server::max_connections`] is closed at accept, and a
+//! connection that misses a deadline (handshake, keepalive PING) is closed.
 //!
 //! | setting | default |
 //! |---|---|
-//! | [`Server::max_concurrent_streams`] (per connection), [`Server::max_concurrent_streams_total`], [`Server::max_connections`] | see [`Server::builder`] |
+//! | HTTP/2 streams per connection ([`Server::max_concurrent_streams`]) | [`DEFAULT_MAX_CONCURRENT_STREAMS`] |
+//! | [`Server::max_concurrent_streams_total`], [`Server::max_connections`] | no limit |
+//! | protocol preface of a new connection ([`Server::handshake_timeout`]) | [`DEFAULT_HANDSHAKE_TIMEOUT`] |
+//! | the request of a unary or server-streaming call ([`Server::request_body_timeout`]) | [`DEFAULT_REQUEST_BODY_TIMEOUT`] |
+//! | keepalive PINGs ([`Server::http2_keepalive_interval`], [`Server::http2_keepalive_timeout`]) | [`DEFAULT_HTTP2_KEEPALIVE_INTERVAL`], [`DEFAULT_HTTP2_KEEPALIVE_TIMEOUT`] |
 //! | one received gRPC message (`XxxServer::max_decoding_message_size`) | [`DEFAULT_MAX_DECODING_MESSAGE_SIZE`] |
 //! | one ping-pong frame ([`Server::max_frame_size`]) | [`DEFAULT_MAX_FRAME_SIZE`] |
 //! | one HTTP/2 header set ([`Server::max_header_list_size`]) | [`DEFAULT_MAX_HEADER_LIST_SIZE`] |
@@ -162,9 +171,9 @@
 // Where the code lives:
 //   builder.rs     Server: settings and their defaults, ThriftService
 //   serve.rs       Router: the accept loop and graceful shutdown
-//   connection.rs  protocol detection of one connection
+//   connection.rs  protocol detection of one connection, under the handshake timeout
 //   rewind.rs      replays the sniffed bytes to the protocol that reads them
-//   http2.rs       one HTTP/2 connection: stream limits, idle timeout, routing
+//   http2.rs       one HTTP/2 connection: stream limits, keepalive, idle timeout, routing
 //   config.rs      the settings and middleware each generated XxxServer carries
 //   dispatch.rs    one gRPC call of each shape, called by generated code
 //   limits.rs, body.rs  connection and stream limits, the active-call count
