@@ -235,7 +235,8 @@ impl Server {
     /// counted from accept, however the bytes are spread: for HTTP/2 the
     /// whole client preface and the SETTINGS frame that must follow it, for
     /// ping-pong the first bytes that tell the framing. A connection that
-    /// has not shown it in time is closed.
+    /// has not shown it in time is closed (within the idle timeout, if that
+    /// is shorter: such a connection has no call in progress).
     #[must_use]
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.handshake_timeout = timeout;

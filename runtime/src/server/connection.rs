@@ -42,7 +42,9 @@ pub(super) async fn handle_connection<IO>(
     let mut buf = BytesMut::with_capacity(8 * 1024);
     // One deadline for the whole sniff, however the bytes are spread: a
     // client that sends a byte at a time cannot hold the connection open.
-    let timeout = shared.handshake_timeout;
+    // A connection still sniffing has no call in progress, so a shorter
+    // idle timeout applies too.
+    let timeout = shared.handshake_timeout.min(shared.config.idle_timeout);
     let deadline = tokio::time::Instant::now() + timeout;
     let detected = loop {
         match detect(&buf) {
