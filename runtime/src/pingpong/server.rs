@@ -115,7 +115,6 @@ struct Outgoing {
 /// Replies are written as they are ready while calls keep running, so a
 /// peer that reads slowly delays only its own replies; while more than the
 /// reply budget waits to be written, no further requests are read.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn serve_connection<IO>(
     io: IO,
     mut buf: BytesMut,
@@ -123,7 +122,6 @@ pub(crate) async fn serve_connection<IO>(
     routes: Arc<PingPongRoutes>,
     config: PingPongConfig,
     peer: Option<SocketAddr>,
-    refused: Option<String>,
     mut stop: watch::Receiver<bool>,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin,
@@ -135,7 +133,6 @@ pub(crate) async fn serve_connection<IO>(
     let mut out = BytesMut::new();
     let mut eof = false;
     let calls = Arc::new(AtomicUsize::new(0));
-    let mut refused = refused;
     // When the frame being received must be complete.
     let mut frame_deadline: Option<Instant> = None;
     // When the peer must have read some of the pending replies.
@@ -150,13 +147,8 @@ pub(crate) async fn serve_connection<IO>(
             match decoder.decode(&mut buf) {
                 Ok(Some(frame)) => {
                     decoded = true;
-                    match start_call(frame, &routes, peer, &config.limits, &calls, refused.take()) {
-                        Ok((fut, last)) => {
-                            in_flight.push_back(fut);
-                            if last {
-                                eof = true; // refused connection: answer, then close
-                            }
-                        }
+                    match start_call(frame, &routes, peer, &config.limits, &calls) {
+                        Ok(fut) => in_flight.push_back(fut),
                         Err(reason) => {
                             tracing::warn!(?peer, %reason, "closing ping-pong connection");
                             return;
@@ -283,16 +275,13 @@ type OutgoingFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Outgoin
 
 /// Reads the message header of a frame and starts its call. An error means
 /// the connection must be closed (the frame is not a usable Thrift call).
-/// Reads the message header of a frame and starts its call; `true` means
-/// the connection closes after this reply.
 fn start_call(
     frame: Frame,
     routes: &PingPongRoutes,
     peer: Option<SocketAddr>,
     limits: &Limits,
     calls: &Arc<AtomicUsize>,
-    refused: Option<String>,
-) -> Result<(OutgoingFuture, bool), String> {
+) -> Result<OutgoingFuture, String> {
     let (msg, body) = read_message_header(&frame.message).map_err(|e| e.to_string())?;
     let reply_header = |h: &Option<TTHeader>| {
         h.as_ref().map(|req| TTHeader {
@@ -314,15 +303,6 @@ fn start_call(
         };
         Box::pin(async move { out })
     };
-    if let Some(why) = refused {
-        return Ok((
-            immediate(Reply::Exception(ApplicationException::new(
-                ExceptionKind::INTERNAL_ERROR,
-                why,
-            ))),
-            true,
-        ));
-    }
     if !matches!(msg.message_type, MessageType::Call | MessageType::Oneway) {
         let e = ApplicationException::new(
             ExceptionKind::INVALID_MESSAGE_TYPE,
@@ -332,37 +312,31 @@ fn start_call(
                 echoed(&msg.name)
             ),
         );
-        return Ok((immediate(Reply::Exception(e)), false));
+        return Ok(immediate(Reply::Exception(e)));
     }
     let service = frame.header.as_ref().and_then(|h| h.string("isn"));
     let (svc, kind) = match routes.route(service, &msg.name) {
         Ok(found) => found,
-        Err(e) => return Ok((immediate(Reply::Exception(e)), false)),
+        Err(e) => return Ok(immediate(Reply::Exception(e))),
     };
     if kind == MethodKind::Streaming {
-        return Ok((
-            immediate(Reply::Exception(ApplicationException::new(
-                ExceptionKind::UNKNOWN_METHOD,
-                format!(
-                    "unknown method `{}` for ping-pong: it is a streaming method of `{}`; call it over gRPC",
-                    msg.name,
-                    svc.service_name()
-                ),
-            ))),
-            false,
-        ));
+        return Ok(immediate(Reply::Exception(ApplicationException::new(
+            ExceptionKind::UNKNOWN_METHOD,
+            format!(
+                "unknown method `{}` for ping-pong: it is a streaming method of `{}`; call it over gRPC",
+                msg.name,
+                svc.service_name()
+            ),
+        ))));
     }
     let slot = if limits.counts_streams() {
         match limits.stream(calls) {
             Ok(slot) => Some(slot),
             Err(why) => {
-                return Ok((
-                    immediate(Reply::Exception(ApplicationException::new(
-                        ExceptionKind::INTERNAL_ERROR,
-                        why,
-                    ))),
-                    false,
-                ))
+                return Ok(immediate(Reply::Exception(ApplicationException::new(
+                    ExceptionKind::INTERNAL_ERROR,
+                    why,
+                ))))
             }
         }
     } else {
@@ -384,19 +358,16 @@ fn start_call(
     let fut = svc.call(&msg.name, body, ctx);
     let framing = frame.framing;
     let header = reply_header(&frame.header);
-    Ok((
-        Box::pin(async move {
-            let reply = fut.await;
-            drop(slot);
-            Outgoing {
-                framing,
-                header,
-                message: reply_to,
-                reply: if oneway { Reply::None } else { reply },
-            }
-        }),
-        false,
-    ))
+    Ok(Box::pin(async move {
+        let reply = fut.await;
+        drop(slot);
+        Outgoing {
+            framing,
+            header,
+            message: reply_to,
+            reply: if oneway { Reply::None } else { reply },
+        }
+    }))
 }
 
 fn write_reply(out: &mut BytesMut, done: Outgoing) -> Result<(), String> {

@@ -114,7 +114,6 @@ pub(super) async fn handle_connection<IO>(
         shared.pingpong.clone(),
         shared.config.clone(),
         peer,
-        None,
         stop,
     )
     .await;
