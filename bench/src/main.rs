@@ -267,6 +267,10 @@ struct Options {
     only: Vec<String>,
     kitex: bool,
     build_cost: Option<bool>,
+    /// `--build-cost-idl`: a user's IDL to compare against volo-build.
+    build_cost_idl: Option<PathBuf>,
+    /// `--build-cost-include`: include folders for that IDL.
+    build_cost_includes: Vec<PathBuf>,
 }
 
 fn plan(o: &Options, kitex_dir: Option<&Path>) -> Vec<Case> {
@@ -933,6 +937,8 @@ fn parse_options(args: &[String]) -> BenchResult<Options> {
         only: Vec::new(),
         kitex: true,
         build_cost: None,
+        build_cost_idl: None,
+        build_cost_includes: Vec::new(),
     };
     let mut reps = None;
     let mut it = args.iter();
@@ -958,6 +964,18 @@ fn parse_options(args: &[String]) -> BenchResult<Options> {
             "--no-kitex" => o.kitex = false,
             "--build-cost" => o.build_cost = Some(true),
             "--no-build-cost" => o.build_cost = Some(false),
+            "--build-cost-idl" => {
+                o.build_cost_idl = Some(
+                    it.next()
+                        .ok_or("--build-cost-idl needs a .thrift file")?
+                        .into(),
+                )
+            }
+            "--build-cost-include" => o.build_cost_includes.push(
+                it.next()
+                    .ok_or("--build-cost-include needs a folder")?
+                    .into(),
+            ),
             "--help" | "-h" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
@@ -972,7 +990,10 @@ const USAGE: &str = "usage: tonic-thrift-bench [--quick] [--reps N] [--only ID,I
   --only IDS       only the workloads whose id contains one of IDS (ids: bidi-16, sstream-1m,
                    unary-c16, pp-ttheader-16-16, idle-10000, kitex-..., build-cost)
   --no-kitex       skip the Kitex peer even where ../shared/kitex-peer/bin exists
-  --build-cost     run the build-cost workload (default: on without --quick)";
+  --build-cost     run the build-cost workload (default: on without --quick)
+  --build-cost-idl FILE [--build-cost-include DIR]..
+                   only compare `cargo check` of FILE's generated crate: tonic-thrift-build
+                   against volo-build (for example Hive's hive_metastore.thrift)";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -993,6 +1014,11 @@ fn main() {
 
 fn orchestrate(args: &[String]) -> BenchResult<()> {
     let o = parse_options(args)?;
+    if let Some(idl) = &o.build_cost_idl {
+        let rows = buildcost::run_idl(idl, &o.build_cost_includes, o.reps)?;
+        print_table(&rows);
+        return Ok(());
+    }
     let started = Instant::now();
     let kitex_dir = kitex::bin_dir();
     let mut notes = Vec::new();
