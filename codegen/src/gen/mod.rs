@@ -59,9 +59,9 @@ pub(crate) fn generate(p: &Program, switches: &Switches) -> TokenStream {
             match d {
                 Definition::Struct(s) if s.kind == StructKind::Union => types::union_item(p, id, s),
                 Definition::Struct(s) => types::struct_item(p, id, s),
-                Definition::Enum(e) => types::enum_item(e),
-                Definition::Typedef(t) => types::typedef_item(p, fi, t),
-                Definition::Const(c) => consts::const_item(p, fi, c),
+                Definition::Enum(e) => types::enum_item(p, id, e),
+                Definition::Typedef(t) => types::typedef_item(p, id, t),
+                Definition::Const(c) => consts::const_item(p, id, c),
                 Definition::Service(s) => service::service_items(p, id, s, switches),
             }
         });

@@ -394,7 +394,7 @@ pub mod kitchen_sink {
     /// The first variant, holding its default value.
     impl ::core::default::Default for Choice {
         fn default() -> Self {
-            Choice::Number(::core::default::Default::default())
+            Self::Number(::core::default::Default::default())
         }
     }
     const _: () = {
@@ -1070,7 +1070,7 @@ pub mod kitchen_sink {
                             "Ping",
                             args,
                             ctx,
-                            move |r| async move { inner.ping(r).await },
+                            move |r| async move { <T as Sink>::ping(&inner, r).await },
                         )
                     }
                     "Nothing" => {
@@ -1085,7 +1085,7 @@ pub mod kitchen_sink {
                             "Nothing",
                             args,
                             ctx,
-                            move |r| async move { inner.nothing(r).await },
+                            move |r| async move { <T as Sink>::nothing(&inner, r).await },
                         )
                     }
                     "Fire" => {
@@ -1100,7 +1100,7 @@ pub mod kitchen_sink {
                             "Fire",
                             args,
                             ctx,
-                            move |r| async move { inner.fire(r).await },
+                            move |r| async move { <T as Sink>::fire(&inner, r).await },
                         )
                     }
                     "Add" => {
@@ -1115,7 +1115,7 @@ pub mod kitchen_sink {
                             "Add",
                             args,
                             ctx,
-                            move |r| async move { inner.add(r).await },
+                            move |r| async move { <T as Sink>::add(&inner, r).await },
                         )
                     }
                     "Get" => {
@@ -1130,7 +1130,7 @@ pub mod kitchen_sink {
                             "Get",
                             args,
                             ctx,
-                            move |r| async move { inner.get(r).await },
+                            move |r| async move { <T as Sink>::get(&inner, r).await },
                         )
                     }
                     "Unary" => {
@@ -1145,7 +1145,7 @@ pub mod kitchen_sink {
                             "Unary",
                             args,
                             ctx,
-                            move |r| async move { inner.unary(r).await },
+                            move |r| async move { <T as Sink>::unary(&inner, r).await },
                         )
                     }
                     other => pingpong_unknown_method_reply("Sink", other),
@@ -1185,7 +1185,7 @@ pub mod kitchen_sink {
                                         "Sink",
                                         "Ping",
                                         req,
-                                        move |r| async move { inner.ping(r).await },
+                                        move |r| async move { <T as Sink>::ping(&inner, r).await },
                                     )
                                     .await,
                             )
@@ -1205,7 +1205,9 @@ pub mod kitchen_sink {
                                         "Sink",
                                         "Nothing",
                                         req,
-                                        move |r| async move { inner.nothing(r).await },
+                                        move |r| async move {
+                                            <T as Sink>::nothing(&inner, r).await
+                                        },
                                     )
                                     .await,
                             )
@@ -1225,7 +1227,7 @@ pub mod kitchen_sink {
                                         "Sink",
                                         "Fire",
                                         req,
-                                        move |r| async move { inner.fire(r).await },
+                                        move |r| async move { <T as Sink>::fire(&inner, r).await },
                                     )
                                     .await,
                             )
@@ -1245,7 +1247,7 @@ pub mod kitchen_sink {
                                         "Sink",
                                         "Add",
                                         req,
-                                        move |r| async move { inner.add(r).await },
+                                        move |r| async move { <T as Sink>::add(&inner, r).await },
                                     )
                                     .await,
                             )
@@ -1265,7 +1267,7 @@ pub mod kitchen_sink {
                                         "Sink",
                                         "Get",
                                         req,
-                                        move |r| async move { inner.get(r).await },
+                                        move |r| async move { <T as Sink>::get(&inner, r).await },
                                     )
                                     .await,
                             )
@@ -1279,7 +1281,7 @@ pub mod kitchen_sink {
                                         "Sink",
                                         "Stream",
                                         req,
-                                        move |r| async move { inner.stream(r).await },
+                                        move |r| async move { <T as Sink>::stream(&inner, r).await },
                                     )
                                     .await,
                             )
@@ -1299,7 +1301,7 @@ pub mod kitchen_sink {
                                         "Sink",
                                         "Unary",
                                         req,
-                                        move |r| async move { inner.unary(r).await },
+                                        move |r| async move { <T as Sink>::unary(&inner, r).await },
                                     )
                                     .await,
                             )
@@ -1699,7 +1701,7 @@ pub mod kitchen_sink {
                                         "Second",
                                         "Pick",
                                         req,
-                                        move |r| async move { inner.pick(r).await },
+                                        move |r| async move { <T as Second>::pick(&inner, r).await },
                                     )
                                     .await,
                             )
@@ -2173,7 +2175,7 @@ pub mod shared {
                             "Ping",
                             args,
                             ctx,
-                            move |r| async move { inner.ping(r).await },
+                            move |r| async move { <T as Base>::ping(&inner, r).await },
                         )
                     }
                     other => pingpong_unknown_method_reply("Base", other),
@@ -2213,7 +2215,7 @@ pub mod shared {
                                         "Base",
                                         "Ping",
                                         req,
-                                        move |r| async move { inner.ping(r).await },
+                                        move |r| async move { <T as Base>::ping(&inner, r).await },
                                     )
                                     .await,
                             )
