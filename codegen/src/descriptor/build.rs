@@ -284,13 +284,16 @@ impl Builder<'_> {
     fn service(&self, id: DefId, s: &ast::Service) -> ServiceDescriptor {
         let full_name = format!("{}.{}", self.p.package(id.file), s.name.name);
         // Bases first; a derived service's method replaces a base's of the
-        // same name, as in the generated trait.
+        // same name in its place, as in the generated trait.
         let mut methods: Vec<(&str, MethodDescriptor)> = Vec::new();
         for (sid, svc) in self.p.service_chain(id, s).into_iter().rev() {
             for f in &svc.functions {
                 let name = f.name.name.as_str();
-                methods.retain(|(n, _)| *n != name);
-                methods.push((name, self.method(sid.file, &full_name, f)));
+                let m = self.method(sid.file, &full_name, f);
+                match methods.iter_mut().find(|(n, _)| *n == name) {
+                    Some(slot) => slot.1 = m,
+                    None => methods.push((name, m)),
+                }
             }
         }
         let extends = s.extends.as_ref().and_then(|e| {

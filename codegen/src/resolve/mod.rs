@@ -400,7 +400,7 @@ pub(crate) fn def_kind(d: &Definition) -> &'static str {
 /// `namespace rs a.b.common`, with the namespace's earlier segments
 /// (`b_common`, `a_b_common`). If the name is still taken, `_` is appended
 /// until it is free. Names of crates that user code names bare (`std`,
-/// `tonic`, …) are never used: `std.thrift` becomes `std_`.
+/// `tonic`, …) count as taken: `idl/std.thrift` becomes `idl_std`.
 fn module_names(files: &[SourceFile]) -> Vec<String> {
     use crate::gen::names::{module_name, Namespace, CRATES};
     let mut taken = Namespace::with_reserved(&[CRATES]);

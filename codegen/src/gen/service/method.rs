@@ -116,7 +116,7 @@ const CLIENT_METHODS: &[&str] = &[
 ];
 
 /// The methods of `s`, bases first; a derived service may redefine a base
-/// method of the same name (the last definition wins). `types` is the
+/// method of the same name (the last definition wins, in the base's place). `types` is the
 /// service modules' namespace, for the per-method types.
 pub(super) fn methods<'a>(
     p: &'a Program,
@@ -127,8 +127,12 @@ pub(super) fn methods<'a>(
     let mut fns: Vec<(usize, &'a ast::Function)> = Vec::new();
     for (base, svc) in p.service_chain(id, s).into_iter().rev() {
         for f in &svc.functions {
-            fns.retain(|(_, o)| o.name.name != f.name.name);
-            fns.push((base.file, f));
+            // A redefinition keeps the base method's place, so that the
+            // method's Rust name is the same in base and derived services.
+            match fns.iter_mut().find(|(_, o)| o.name.name == f.name.name) {
+                Some(slot) => *slot = (base.file, f),
+                None => fns.push((base.file, f)),
+            }
         }
     }
     let mut idents = names::Namespace::with_reserved(&[CLIENT_METHODS]);
