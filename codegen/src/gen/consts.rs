@@ -142,7 +142,14 @@ fn value_expr_in(
                         quote!(#fid: #e)
                     })
                 });
-                quote!(#path { #(#inits,)* ..::core::default::Default::default() })
+                let inits: Vec<TokenStream> = inits.collect();
+                // Every field given: no `..Default::default()` (clippy's
+                // needless_update).
+                if inits.len() == s.fields.len() {
+                    quote!(#path { #(#inits,)* })
+                } else {
+                    quote!(#path { #(#inits,)* ..::core::default::Default::default() })
+                }
             }
             _ => quote!(::core::default::Default::default()),
         },

@@ -1078,10 +1078,7 @@ pub mod torture {
                 slot: ::core::default::Default::default(),
                 f_p: ::core::default::Default::default(),
                 opt: ::core::option::Option::None,
-                generic: self::D {
-                    p: self::P::X,
-                    ..::core::default::Default::default()
-                },
+                generic: self::D { p: self::P::X },
                 color: Color::AB,
                 pp: self::P::Y,
                 float: ::core::default::Default::default(),
@@ -1204,11 +1201,7 @@ pub mod torture {
                     slot: f_slot.unwrap_or_default(),
                     f_p: f_f_p.unwrap_or_default(),
                     opt: f_opt,
-                    generic: f_generic
-                        .unwrap_or_else(|| self::D {
-                            p: self::P::X,
-                            ..::core::default::Default::default()
-                        }),
+                    generic: f_generic.unwrap_or_else(|| self::D { p: self::P::X }),
                     color: f_color.unwrap_or_else(|| Color::AB),
                     pp: f_pp.unwrap_or_else(|| self::P::Y),
                     float: f_float.unwrap_or_default(),
@@ -1419,7 +1412,6 @@ pub mod torture {
     pub const DEFAULT_P: self::P = self::P::X;
     pub static DEFAULT_D: ::std::sync::LazyLock<self::D> = ::std::sync::LazyLock::new(|| self::D {
         p: self::P::Y,
-        ..::core::default::Default::default()
     });
     /// The Thrift exception `Oops`.
     #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -1574,11 +1566,13 @@ pub mod torture {
                     _ => None,
                 }
             }
-            fn call(&self, method: &str, args: Bytes, ctx: CallContext) -> ReplyFuture {
-                let inner = self.inner.clone();
-                match method {
-                    other => pingpong_unknown_method_reply("Echo", other),
-                }
+            fn call(
+                &self,
+                method: &str,
+                _args: Bytes,
+                _ctx: CallContext,
+            ) -> ReplyFuture {
+                pingpong_unknown_method_reply("Echo", method)
             }
         }
         impl<T, B> Service<http::Request<B>> for EchoServer<T>

@@ -214,6 +214,26 @@ fn pingpong_impl(svc: &ServiceCtx) -> TokenStream {
             }),
         }
     });
+    let arms: Vec<TokenStream> = arms.collect();
+    // A service of streaming methods only answers every ping-pong call
+    // with UNKNOWN_METHOD.
+    let call = if arms.is_empty() {
+        quote! {
+            fn call(&self, method: &str, _args: Bytes, _ctx: CallContext) -> ReplyFuture {
+                pingpong_unknown_method_reply(#wire, method)
+            }
+        }
+    } else {
+        quote! {
+            fn call(&self, method: &str, args: Bytes, ctx: CallContext) -> ReplyFuture {
+                let inner = self.inner.clone();
+                match method {
+                    #(#arms)*
+                    other => pingpong_unknown_method_reply(#wire, other),
+                }
+            }
+        }
+    };
     quote! {
         impl<T: #trait_path> PingPongService for #name<T> {
             fn service_name(&self) -> &'static str {
@@ -225,13 +245,7 @@ fn pingpong_impl(svc: &ServiceCtx) -> TokenStream {
                     _ => None,
                 }
             }
-            fn call(&self, method: &str, args: Bytes, ctx: CallContext) -> ReplyFuture {
-                let inner = self.inner.clone();
-                match method {
-                    #(#arms)*
-                    other => pingpong_unknown_method_reply(#wire, other),
-                }
-            }
+            #call
         }
     }
 }
