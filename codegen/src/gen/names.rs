@@ -426,6 +426,60 @@ mod tests {
     }
 
     #[test]
+    fn a_namespace_keeps_the_first_and_suffixes_later_ones() {
+        let mut ns = Namespace::with_reserved(&[&["clone"]]);
+        assert_eq!(ns.add("new_result"), "new_result");
+        assert_eq!(ns.add("new_result"), "new_result_");
+        assert_eq!(ns.add("new_result"), "new_result__");
+        assert_eq!(ns.add("clone"), "clone_");
+        assert_eq!(ns.add("type"), "r#type");
+        assert_eq!(ns.add("type"), "type_");
+        assert_eq!(ns.add("self"), "self_");
+        assert_eq!(ns.add("self_"), "self__");
+        let fields = field_idents(["NewResult", "new_result", "self", "self_"]);
+        let fields: Vec<String> = fields.iter().map(ToString::to_string).collect();
+        assert_eq!(fields, ["new_result", "new_result_", "self_", "self__"]);
+        let variants = variant_idents(["success", "A_B", "AB", "FOO_BAR", "FooBar"], &["Success"]);
+        let variants: Vec<String> = variants.iter().map(ToString::to_string).collect();
+        assert_eq!(variants, ["Success_", "AB", "Ab", "FooBar", "FooBar_"]);
+    }
+
+    /// Every type, trait or module `tonic_thrift::codegen` exports is in
+    /// [`CODEGEN_NAMES`]: a generated name equal to one would shadow it.
+    #[test]
+    fn codegen_names_cover_the_runtime_codegen_module() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../runtime/src/codegen.rs");
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut missing = Vec::new();
+        // The last segment of each `pub use` path or braced list, and each
+        // `pub type`/`pub fn` name; functions are values and may be missing.
+        let uses = text.split("pub use ").skip(1).map(|item| {
+            let item = &item[..item.find(';').unwrap_or(item.len())];
+            match (item.find('{'), item.rfind('}')) {
+                (Some(a), Some(b)) => &item[a + 1..b],
+                _ => item.rsplit("::").next().unwrap_or(item),
+            }
+        });
+        let types = text
+            .split("pub type ")
+            .skip(1)
+            .map(|item| item.split(['<', ' ', '=']).next().unwrap_or(item));
+        for list in uses.chain(types) {
+            for name in list.split(',') {
+                let name = name.trim();
+                let name = name.rsplit(" as ").next().unwrap_or(name);
+                let name = name.split(['<', ' ', '=']).next().unwrap_or(name);
+                let is_type = name.starts_with(|c: char| c.is_ascii_uppercase());
+                let is_module = ["http", "http_body", "pilota", "tonic"].contains(&name);
+                if (is_type || is_module) && !CODEGEN_NAMES.contains(&name) && name != "self" {
+                    missing.push(name.to_string());
+                }
+            }
+        }
+        assert!(missing.is_empty(), "add to CODEGEN_NAMES: {missing:?}");
+    }
+
+    #[test]
     fn keywords() {
         assert_eq!(ident("type").to_string(), "r#type");
         assert_eq!(ident("self").to_string(), "self_");

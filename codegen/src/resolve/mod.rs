@@ -478,9 +478,119 @@ pub(crate) fn diagnostics_of(files: &[(&str, &str)]) -> Vec<String> {
     out
 }
 
+/// Test helper: like [`diagnostics_of`], for files in folders (`a/b.thrift`);
+/// returns the module name of every file read, in the order read, or the
+/// diagnostics.
+#[cfg(test)]
+pub(crate) fn modules_of(files: &[(&str, &str)]) -> Result<Vec<String>, Vec<String>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "tonic-thrift-build-modules-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let out = match Program::load_checked(&dir.join(files[0].0), &[], Some(&dir)) {
+        Ok(p) => Ok(p.modules.clone()),
+        Err(e) => Err(e.errors().0.iter().map(|d| d.message.clone()).collect()),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::diagnostics_of;
+    use super::{diagnostics_of, modules_of};
+
+    #[test]
+    fn a_dotted_include_is_named_by_its_whole_file_name() {
+        let m = modules_of(&[
+            (
+                "main.thrift",
+                "include \"a.b.c.thrift\"\nstruct S { 1: a.b.c.Request r }\n\
+                 service X extends a.b.c.Base {}\n",
+            ),
+            ("a.b.c.thrift", "struct Request {}\nservice Base {}\n"),
+        ]);
+        assert_eq!(m, Ok(vec!["main".to_string(), "a_b_c".to_string()]));
+        let d = diagnostics_of(&[
+            (
+                "main.thrift",
+                "include \"a.b.c.thrift\"\nstruct S { 1: a.b.Request r }\n",
+            ),
+            ("a.b.c.thrift", "struct Request {}\n"),
+        ]);
+        assert_eq!(
+            d,
+            ["main.thrift:2:15: unknown include `a.b` in `a.b.Request`; expected the file stem of an `include`d file"]
+        );
+    }
+
+    #[test]
+    fn two_includes_of_one_name_are_both_searched() {
+        // As thriftgo does: `common.X` is looked up in each include named `common`.
+        let m = modules_of(&[
+            (
+                "main.thrift",
+                "include \"common.thrift\"\ninclude \"packa/common.thrift\"\n\
+                 struct S { 1: common.A a, 2: common.B b }\n",
+            ),
+            ("common.thrift", "struct A {}\n"),
+            ("packa/common.thrift", "struct B {}\n"),
+        ]);
+        assert_eq!(
+            m,
+            Ok(vec![
+                "main".to_string(),
+                "common".to_string(),
+                "packa_common".to_string()
+            ])
+        );
+    }
+
+    #[test]
+    fn module_names_never_collide() {
+        let m = modules_of(&[
+            (
+                "x/main.thrift",
+                "include \"common.thrift\"\ninclude \"../y/common.thrift\"\n\
+                 include \"../z/x/common.thrift\"\ninclude \"std.thrift\"\n\
+                 include \"n1.thrift\"\ninclude \"n2.thrift\"\n",
+            ),
+            ("x/common.thrift", ""),
+            ("y/common.thrift", ""),
+            // `x_common` would be next, and then `z_x_common`.
+            ("z/x/common.thrift", ""),
+            ("x/std.thrift", ""),
+            ("x/n1.thrift", "namespace rs a.api\n"),
+            ("x/n2.thrift", "namespace rs b.api\n"),
+        ]);
+        assert_eq!(
+            m,
+            Ok(
+                ["main", "common", "y_common", "x_common", "x_std", "api", "b_api"]
+                    .map(String::from)
+                    .to_vec()
+            )
+        );
+    }
+
+    #[test]
+    fn names_that_collide_once_rust_cased_compile() {
+        let d = diagnostics_of(&[(
+            "a.thrift",
+            "struct M { 1: i32 NewResult, 2: i32 new_result }\n\
+             enum E { A_B, AB, FOO_BAR, FooBar }\n\
+             const i32 maxSize = 1\nconst i32 MAX_SIZE = 2\n\
+             service S { void getX(), void get_x() }\n",
+        )]);
+        assert_eq!(d, Vec::<String>::new());
+    }
 
     #[test]
     fn unknown_names_say_what_was_expected() {
