@@ -67,11 +67,15 @@ pub(crate) fn generate(p: &Program, switches: &Switches) -> TokenStream {
         });
         let name = names::ident(&p.modules[fi]);
         let doc = format!(" Generated from `{}`.", f.display.display());
+        // `unnecessary_lazy_evaluations`: decoding takes a struct default
+        // (`{"p": 1}`) in a closure; whether clippy deems it cheap depends
+        // on its fields.
         quote! {
             #[doc = #doc]
             #[allow(
                 dead_code,
                 non_camel_case_types,
+                clippy::unnecessary_lazy_evaluations,
                 clippy::large_enum_variant,
                 clippy::too_many_arguments,
                 clippy::derive_partial_eq_without_eq,

@@ -29,6 +29,9 @@ pub(crate) struct FieldSpec {
     pub(crate) required: bool,
     /// Expression for the default value, if the IDL gives one.
     pub(crate) default: Option<TokenStream>,
+    /// The default is a plain value (a number, `bool` or enum value), so
+    /// decoding takes it with `unwrap_or` rather than a closure.
+    pub(crate) cheap_default: bool,
     /// Doc attributes.
     pub(crate) doc: TokenStream,
 }
@@ -68,7 +71,14 @@ pub(crate) fn field_specs_at(
                 rt = quote!(::std::boxed::Box<#rt>);
                 default = default.map(|d| quote!(::std::boxed::Box::new(#d)));
             }
+            let cheap_default = !boxed
+                && match p.underlying(&ty) {
+                    Ty::Bool | Ty::I8 | Ty::I16 | Ty::I32 | Ty::I64 | Ty::Double => true,
+                    Ty::Def(id) => matches!(p.def(id), Definition::Enum(_)),
+                    _ => false,
+                };
             Some(FieldSpec {
+                cheap_default,
                 id: f.id.map_or(0, |(id, _)| id as i16),
                 wire_name: f.name.name.clone(),
                 ident,
@@ -161,11 +171,11 @@ pub(crate) fn struct_item(p: &Program, id: DefId, s: &ast::StructLike) -> TokenS
     let derive = derives(hashable_def(p, id, &mut HashSet::new()));
     let body = plain_struct(&name, &s.name.name, &doc, &derive, &specs, Role::Value);
     let error_impls = if s.kind == StructKind::Exception {
-        let wire = &s.name.name;
+        let display = format!("{} {{:?}}", s.name.name);
         quote! {
             impl ::core::fmt::Display for #name {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                    write!(f, "{} {:?}", #wire, self)
+                    write!(f, #display, self)
                 }
             }
             impl ::std::error::Error for #name {}
@@ -387,7 +397,11 @@ fn decode_body(owner: &str, specs: &[FieldSpec]) -> TokenStream {
         } else if f.required {
             quote!(#ident: required(#local, #owner, #wire)?,)
         } else if let Some(d) = &f.default {
-            quote!(#ident: #local.unwrap_or_else(|| #d),)
+            if f.cheap_default {
+                quote!(#ident: #local.unwrap_or(#d),)
+            } else {
+                quote!(#ident: #local.unwrap_or_else(|| #d),)
+            }
         } else {
             quote!(#ident: #local.unwrap_or_default(),)
         }
@@ -537,15 +551,19 @@ pub(crate) fn enum_item(p: &Program, id: DefId, e: &ast::Enum) -> TokenStream {
     );
     let values = enum_values(e);
     let (idents, unknown) = enum_variant_idents(e);
-    let variants = e
-        .variants
-        .iter()
-        .zip(&idents)
-        .zip(&values)
-        .map(|((v, ident), value)| {
-            let doc = doc_or(v.doc.as_deref(), &format!("`{}` = {value}.", v.name.name));
-            quote!(#doc #ident,)
-        });
+    // The default is the value 0, else the first.
+    let default_idx = values.iter().position(|v| *v == 0).unwrap_or(0);
+    let variants =
+        e.variants
+            .iter()
+            .zip(&idents)
+            .zip(&values)
+            .enumerate()
+            .map(|(i, ((v, ident), value))| {
+                let doc = doc_or(v.doc.as_deref(), &format!("`{}` = {value}.", v.name.name));
+                let default = (i == default_idx).then(|| quote!(#[default]));
+                quote!(#doc #default #ident,)
+            });
     let to_value = idents.iter().zip(&values).map(|(ident, v)| {
         let v = *v as i32;
         quote!(#name::#ident => #v,)
@@ -555,16 +573,25 @@ pub(crate) fn enum_item(p: &Program, id: DefId, e: &ast::Enum) -> TokenStream {
         let v = *v as i32;
         seen.insert(v).then(|| quote!(#v => #name::#ident,))
     });
-    let default_idx = values.iter().position(|v| *v == 0).unwrap_or(0);
-    let default = match idents.get(default_idx) {
-        Some(ident) => quote!(#name::#ident),
-        None => quote!(#name::#unknown(0)),
+    // An enum without values defaults to `Unknown(0)`, which cannot be
+    // `#[default]`.
+    let (derive_default, default_impl) = if idents.is_empty() {
+        let default = quote! {
+            impl ::core::default::Default for #name {
+                fn default() -> Self {
+                    #name::#unknown(0)
+                }
+            }
+        };
+        (TokenStream::new(), default)
+    } else {
+        (quote!(, Default), TokenStream::new())
     };
-    let wire = e.name.name.as_str();
+    let display = format!("{}({{}})", e.name.name);
     let path = names::local_path(&name);
     quote! {
         #doc
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash #derive_default)]
         pub enum #name {
             #(#variants)*
             /// A value this IDL does not name (sent by a peer with a newer IDL).
@@ -586,11 +613,7 @@ pub(crate) fn enum_item(p: &Program, id: DefId, e: &ast::Enum) -> TokenStream {
                 }
             }
         }
-        impl ::core::default::Default for #name {
-            fn default() -> Self {
-                #default
-            }
-        }
+        #default_impl
         impl ::core::convert::From<i32> for #name {
             fn from(value: i32) -> Self {
                 Self::from_value(value)
@@ -604,7 +627,7 @@ pub(crate) fn enum_item(p: &Program, id: DefId, e: &ast::Enum) -> TokenStream {
         impl ::core::fmt::Display for #name {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 match self {
-                    #name::#unknown(v) => write!(f, "{}({})", #wire, v),
+                    #name::#unknown(v) => write!(f, #display, v),
                     other => ::core::fmt::Debug::fmt(other, f),
                 }
             }

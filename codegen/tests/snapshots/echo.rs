@@ -3,6 +3,7 @@
 #[allow(
     dead_code,
     non_camel_case_types,
+    clippy::unnecessary_lazy_evaluations,
     clippy::large_enum_variant,
     clippy::too_many_arguments,
     clippy::derive_partial_eq_without_eq,

@@ -3,6 +3,7 @@
 #[allow(
     dead_code,
     non_camel_case_types,
+    clippy::unnecessary_lazy_evaluations,
     clippy::large_enum_variant,
     clippy::too_many_arguments,
     clippy::derive_partial_eq_without_eq,
@@ -200,9 +201,9 @@ pub mod kitchen_sink {
                     by: f_by.unwrap_or_default(),
                     small: f_small.unwrap_or_default(),
                     short_: f_short_.unwrap_or_default(),
-                    int32: f_int32.unwrap_or_else(|| 42i32),
+                    int32: f_int32.unwrap_or(42i32),
                     int64: f_int64.unwrap_or_default(),
-                    dbl: f_dbl.unwrap_or_else(|| 1.5f64),
+                    dbl: f_dbl.unwrap_or(1.5f64),
                     str: f_str
                         .unwrap_or_else(|| ::tonic_thrift::FastStr::from_static_str(
                             "default",
@@ -645,7 +646,7 @@ pub mod kitchen_sink {
                 )?;
                 Ok(Self {
                     message: f_message.unwrap_or_default(),
-                    code: f_code.unwrap_or_else(|| 500i32),
+                    code: f_code.unwrap_or(500i32),
                 })
             }
             #[allow(refining_impl_trait)]
@@ -665,7 +666,7 @@ pub mod kitchen_sink {
     };
     impl ::core::fmt::Display for Oops {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            write!(f, "{} {:?}", "Oops", self)
+            write!(f, "Oops {:?}", self)
         }
     }
     impl ::std::error::Error for Oops {}
@@ -1794,6 +1795,7 @@ pub mod kitchen_sink {
 #[allow(
     dead_code,
     non_camel_case_types,
+    clippy::unnecessary_lazy_evaluations,
     clippy::large_enum_variant,
     clippy::too_many_arguments,
     clippy::derive_partial_eq_without_eq,
@@ -1802,9 +1804,10 @@ pub mod kitchen_sink {
 )]
 pub mod shared {
     /// A color, with implicit and explicit values.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub enum Color {
         /// `RED` = 0.
+        #[default]
         Red,
         /// `GREEN` = 5.
         Green,
@@ -1837,11 +1840,6 @@ pub mod shared {
             }
         }
     }
-    impl ::core::default::Default for Color {
-        fn default() -> Self {
-            Color::Red
-        }
-    }
     impl ::core::convert::From<i32> for Color {
         fn from(value: i32) -> Self {
             Self::from_value(value)
@@ -1855,7 +1853,7 @@ pub mod shared {
     impl ::core::fmt::Display for Color {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             match self {
-                Color::Unknown(v) => write!(f, "{}({})", "Color", v),
+                Color::Unknown(v) => write!(f, "Color({})", v),
                 other => ::core::fmt::Debug::fmt(other, f),
             }
         }
@@ -1945,7 +1943,7 @@ pub mod shared {
                 Ok(Self {
                     id: required(f_id, "Item", "id")?,
                     label: f_label,
-                    color: f_color.unwrap_or_else(|| Color::Green),
+                    color: f_color.unwrap_or(Color::Green),
                 })
             }
             #[allow(refining_impl_trait)]
@@ -2026,7 +2024,7 @@ pub mod shared {
     };
     impl ::core::fmt::Display for NotFound {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            write!(f, "{} {:?}", "NotFound", self)
+            write!(f, "NotFound {:?}", self)
         }
     }
     impl ::std::error::Error for NotFound {}

@@ -3,6 +3,7 @@
 #[allow(
     dead_code,
     non_camel_case_types,
+    clippy::unnecessary_lazy_evaluations,
     clippy::large_enum_variant,
     clippy::too_many_arguments,
     clippy::derive_partial_eq_without_eq,
@@ -257,9 +258,7 @@ pub mod torture {
                         _ => skip(p, ttype),
                     },
                 )?;
-                Ok(Self {
-                    x: f_x.unwrap_or_else(|| 7i32),
-                })
+                Ok(Self { x: f_x.unwrap_or(7i32) })
             }
             #[allow(refining_impl_trait)]
             fn decode_async<P: TAsyncInputProtocol>(
@@ -672,9 +671,10 @@ pub mod torture {
         }
     };
     /// The Thrift enum `P`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub enum P {
         /// `X` = 0.
+        #[default]
         X,
         /// `Y` = 1.
         Y,
@@ -699,11 +699,6 @@ pub mod torture {
             }
         }
     }
-    impl ::core::default::Default for P {
-        fn default() -> Self {
-            P::X
-        }
-    }
     impl ::core::convert::From<i32> for P {
         fn from(value: i32) -> Self {
             Self::from_value(value)
@@ -717,7 +712,7 @@ pub mod torture {
     impl ::core::fmt::Display for P {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             match self {
-                P::Unknown(v) => write!(f, "{}({})", "P", v),
+                P::Unknown(v) => write!(f, "P({})", v),
                 other => ::core::fmt::Debug::fmt(other, f),
             }
         }
@@ -782,7 +777,7 @@ pub mod torture {
                     },
                 )?;
                 Ok(Self {
-                    p: f_p.unwrap_or_else(|| self::P::Y),
+                    p: f_p.unwrap_or(self::P::Y),
                 })
             }
             #[allow(refining_impl_trait)]
@@ -1202,15 +1197,15 @@ pub mod torture {
                     f_p: f_f_p.unwrap_or_default(),
                     opt: f_opt,
                     generic: f_generic.unwrap_or_else(|| self::D { p: self::P::X }),
-                    color: f_color.unwrap_or_else(|| Color::AB),
-                    pp: f_pp.unwrap_or_else(|| self::P::Y),
+                    color: f_color.unwrap_or(Color::AB),
+                    pp: f_pp.unwrap_or(self::P::Y),
                     float: f_float.unwrap_or_default(),
                     text: f_text.unwrap_or_default(),
                     shared: f_shared.unwrap_or_default(),
                     other: f_other.unwrap_or_default(),
                     thing: f_thing.unwrap_or_default(),
                     result: f_result.unwrap_or_default(),
-                    l: f_l.unwrap_or_else(|| 3i32),
+                    l: f_l.unwrap_or(3i32),
                 })
             }
             #[allow(refining_impl_trait)]
@@ -1246,9 +1241,10 @@ pub mod torture {
         }
     };
     /// The Thrift enum `Color`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub enum Color {
         /// `A_B` = 0.
+        #[default]
         AB,
         /// `AB` = 1.
         Ab,
@@ -1289,11 +1285,6 @@ pub mod torture {
             }
         }
     }
-    impl ::core::default::Default for Color {
-        fn default() -> Self {
-            Color::AB
-        }
-    }
     impl ::core::convert::From<i32> for Color {
         fn from(value: i32) -> Self {
             Self::from_value(value)
@@ -1307,7 +1298,7 @@ pub mod torture {
     impl ::core::fmt::Display for Color {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             match self {
-                Color::Unknown_(v) => write!(f, "{}({})", "Color", v),
+                Color::Unknown_(v) => write!(f, "Color({})", v),
                 other => ::core::fmt::Debug::fmt(other, f),
             }
         }
@@ -1455,7 +1446,7 @@ pub mod torture {
     };
     impl ::core::fmt::Display for Oops {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            write!(f, "{} {:?}", "Oops", self)
+            write!(f, "Oops {:?}", self)
         }
     }
     impl ::std::error::Error for Oops {}
@@ -5141,6 +5132,7 @@ pub mod torture {
 #[allow(
     dead_code,
     non_camel_case_types,
+    clippy::unnecessary_lazy_evaluations,
     clippy::large_enum_variant,
     clippy::too_many_arguments,
     clippy::derive_partial_eq_without_eq,
@@ -5193,6 +5185,7 @@ pub mod a_b_c {
 #[allow(
     dead_code,
     non_camel_case_types,
+    clippy::unnecessary_lazy_evaluations,
     clippy::large_enum_variant,
     clippy::too_many_arguments,
     clippy::derive_partial_eq_without_eq,
@@ -5245,6 +5238,7 @@ pub mod common {
 #[allow(
     dead_code,
     non_camel_case_types,
+    clippy::unnecessary_lazy_evaluations,
     clippy::large_enum_variant,
     clippy::too_many_arguments,
     clippy::derive_partial_eq_without_eq,
@@ -5297,6 +5291,7 @@ pub mod packa_common {
 #[allow(
     dead_code,
     non_camel_case_types,
+    clippy::unnecessary_lazy_evaluations,
     clippy::large_enum_variant,
     clippy::too_many_arguments,
     clippy::derive_partial_eq_without_eq,

@@ -177,6 +177,7 @@ fn success_spec(ok: &TokenStream) -> crate::gen::types::FieldSpec {
         optional: false,
         required: false,
         default: None,
+        cheap_default: false,
         doc: TokenStream::new(),
     }
 }
