@@ -134,7 +134,7 @@ impl Checker<'_> {
         what: &str,
     ) -> Vec<Option<Ty>> {
         let mut ids: HashMap<i64, &str> = HashMap::new();
-        // Rust name → the IDL field that has it.
+        // IDL name → the field that has it.
         let mut names: HashMap<String, &Field> = HashMap::new();
         let mut out = Vec::new();
         for f in fields {
@@ -165,22 +165,17 @@ impl Checker<'_> {
                     }
                 }
             }
-            let rust_name = crate::gen::names::snake(&f.name.name);
-            if let Some(prev) = names.get(&rust_name) {
-                let msg = if prev.name.name == f.name.name {
+            // Names that differ only once Rust-cased (`fooBar`, `foo_bar`)
+            // are fine: the generator renames the later one.
+            if names.insert(f.name.name.clone(), f).is_some() {
+                self.err(
+                    file,
+                    f.name.span,
                     format!(
                         "duplicate {what} name `{}` in `{owner}`; expected each {what} to have its own name",
                         f.name.name
-                    )
-                } else {
-                    format!(
-                        "{what} names `{}` and `{}` in `{owner}` both become `{rust_name}` in Rust; expected names that differ in snake_case",
-                        prev.name.name, f.name.name
-                    )
-                };
-                self.err(file, f.name.span, msg);
-            } else {
-                names.insert(rust_name, f);
+                    ),
+                );
             }
             let t = self.ty(file, &f.ty);
             if let (Some(t), Some(v)) = (&t, &f.default) {
@@ -214,7 +209,7 @@ impl Checker<'_> {
         let mut names = HashSet::new();
         let values = crate::gen::consts::enum_values(e);
         for (v, &value) in e.variants.iter().zip(&values) {
-            if !names.insert(crate::gen::names::camel(&v.name.name)) {
+            if !names.insert(v.name.name.as_str()) {
                 self.err(
                     file,
                     v.name.span,
@@ -383,7 +378,7 @@ impl Checker<'_> {
         }
         let mut names = HashSet::new();
         for f in &s.functions {
-            if !names.insert(crate::gen::names::snake(&f.name.name)) {
+            if !names.insert(f.name.name.as_str()) {
                 self.err(
                     file,
                     f.name.span,
@@ -610,7 +605,6 @@ mod tests {
             [
                 "a.thrift:3:3: duplicate field id 1 in `M`: already used by `a`; expected each field to have its own id",
                 "a.thrift:4:10: duplicate field name `a` in `M`; expected each field to have its own name",
-                "a.thrift:6:10: field names `fooBar` and `foo_bar` in `M` both become `foo_bar` in Rust; expected names that differ in snake_case",
             ]
         );
         assert_eq!(

@@ -1,5 +1,5 @@
-//! Snapshots of the generated source for the repository's echo and
-//! kitchen-sink IDLs: every change to the generator shows up as a
+//! Snapshots of the generated source for the repository's echo,
+//! kitchen-sink and torture IDLs: every change to the generator shows up as a
 //! reviewable diff of `tests/snapshots/*.rs`.
 //!
 //! After an intended change, rewrite them with
@@ -54,6 +54,13 @@ fn echo() {
 #[test]
 fn kitchen_sink() {
     check("idl/kitchen_sink.thrift", "kitchen_sink.rs");
+}
+
+/// Names chosen to clash with the generated code and with each other: the
+/// snapshot shows every rename.
+#[test]
+fn torture() {
+    check("idl/torture.thrift", "torture.rs");
 }
 
 /// Lines of the rendered (prettyplease-formatted) code for an IDL text.

@@ -11,4 +11,5 @@ mod decode_fuzz;
 mod golden;
 mod paths;
 mod thriftpy_cross;
+mod torture;
 mod types;

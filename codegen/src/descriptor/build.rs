@@ -11,7 +11,6 @@ use super::{
 use crate::ast::{self, ConstKind, Definition};
 use crate::check::{self, mode_of};
 use crate::gen::consts::enum_values;
-use crate::gen::names;
 use crate::resolve::{self, DefId, Program};
 
 /// Describes a checked program.
@@ -83,12 +82,7 @@ impl Builder<'_> {
                     name: n.name.name.clone(),
                 })
                 .collect(),
-            includes: f
-                .doc
-                .includes
-                .iter()
-                .filter_map(|i| f.includes.get(&resolve::include_name(&i.path)).copied())
-                .collect(),
+            includes: f.includes.iter().map(|&(_, i)| i).collect(),
         }
     }
 
@@ -289,14 +283,17 @@ impl Builder<'_> {
 
     fn service(&self, id: DefId, s: &ast::Service) -> ServiceDescriptor {
         let full_name = format!("{}.{}", self.p.package(id.file), s.name.name);
-        // Bases first; a derived service's method replaces a base's with the
-        // same Rust name, as the generated trait has one method per name.
-        let mut methods: Vec<(proc_macro2::Ident, MethodDescriptor)> = Vec::new();
+        // Bases first; a derived service's method replaces a base's of the
+        // same name in its place, as in the generated trait.
+        let mut methods: Vec<(&str, MethodDescriptor)> = Vec::new();
         for (sid, svc) in self.p.service_chain(id, s).into_iter().rev() {
             for f in &svc.functions {
-                let ident = names::field_ident(&f.name.name);
-                methods.retain(|(i, _)| *i != ident);
-                methods.push((ident, self.method(sid.file, &full_name, f)));
+                let name = f.name.name.as_str();
+                let m = self.method(sid.file, &full_name, f);
+                match methods.iter_mut().find(|(n, _)| *n == name) {
+                    Some(slot) => slot.1 = m,
+                    None => methods.push((name, m)),
+                }
             }
         }
         let extends = s.extends.as_ref().and_then(|e| {

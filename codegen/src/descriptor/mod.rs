@@ -229,11 +229,15 @@ pub struct FileDescriptor {
     pub path: PathBuf,
     /// The path as diagnostics show it (relative to `base` when under it).
     pub display: PathBuf,
-    /// The name other files use for it after `include`: its file stem
-    /// (`shared` for `shared.thrift`).
+    /// The name other files use for it after `include`: its file name
+    /// without `.thrift`, dots kept (`shared` for `shared.thrift`, `a.b.c`
+    /// for `a.b.c.thrift`).
     pub include_name: String,
-    /// The Rust module the generator emits for it: `namespace rs` (last
-    /// segment) or the file stem.
+    /// The Rust module the generator emits for it, as written in Rust
+    /// (`r#type` for a keyword): `namespace rs` (last segment) or the file
+    /// name, snake_case, made unique among the files read (`packa_common`
+    /// for a second `common.thrift`; see the README's "Generated module
+    /// layout").
     pub module: String,
     /// Its package on the gRPC path: the last segment of `namespace go`, else
     /// the lower-cased file stem (as Kitex does).

@@ -5,7 +5,7 @@ use quote::{quote, ToTokens};
 
 use crate::ast::{self, ConstKind, Definition};
 use crate::gen::{doc_attrs, names, rust_type::rust_type};
-use crate::resolve::{Program, Ty};
+use crate::resolve::{DefId, Program, Ty};
 
 /// The value of each enum variant, implicit values counted on from the last
 /// explicit one.
@@ -21,18 +21,26 @@ pub(crate) fn enum_values(e: &ast::Enum) -> Vec<i64> {
         .collect()
 }
 
-/// A Rust expression of type `rust_type(ty)` for a checked constant value,
-/// usable in a non-const context (Default impls, `LazyLock` initialisers).
-pub(crate) fn value_expr(p: &Program, file: usize, ty: &Ty, v: &ast::ConstValue) -> TokenStream {
-    value_expr_in(p, file, file, ty, v, 0)
+/// A Rust expression of type `rust_type(ty)` for a checked constant value
+/// written in `file`, usable in a non-const context (Default impls, `LazyLock`
+/// initialisers), emitted into the module of file `emit.0` or a module
+/// `emit.1` levels below it (a service module).
+pub(crate) fn value_expr_at(
+    p: &Program,
+    file: usize,
+    emit: (usize, usize),
+    ty: &Ty,
+    v: &ast::ConstValue,
+) -> TokenStream {
+    value_expr_in(p, file, emit, ty, v, 0)
 }
 
 /// `file` is where the value was written (for name lookups); `module` is the
-/// module the expression is emitted into (for paths).
+/// module the expression is emitted into (for paths) and how far below it.
 fn value_expr_in(
     p: &Program,
     file: usize,
-    module: usize,
+    module: (usize, usize),
     ty: &Ty,
     v: &ast::ConstValue,
     depth: usize,
@@ -96,7 +104,7 @@ fn value_expr_in(
         }
         (Ty::Def(id), _) => match p.def(*id) {
             Definition::Enum(e) => {
-                let path = crate::gen::rust_type::def_path(p, module, *id);
+                let path = crate::gen::rust_type::def_path_up(p, module.0, *id, module.1);
                 let idx = match &v.kind {
                     ConstKind::Ident(i) => p.enum_value(*id, i),
                     ConstKind::Int(n) => enum_values(e).iter().position(|x| x == n),
@@ -111,7 +119,8 @@ fn value_expr_in(
                 }
             }
             Definition::Struct(s) => {
-                let path = crate::gen::rust_type::def_path(p, module, *id);
+                let path = crate::gen::rust_type::def_path_up(p, module.0, *id, module.1);
+                let fields = names::field_idents(s.fields.iter().map(|f| f.name.name.as_str()));
                 let ConstKind::Map(entries) = &v.kind else {
                     return quote!(::core::default::Default::default());
                 };
@@ -119,9 +128,10 @@ fn value_expr_in(
                     let ConstKind::String(fname) = &k.kind else {
                         return None;
                     };
-                    let f = s.fields.iter().find(|f| &f.name.name == fname)?;
+                    let at = s.fields.iter().position(|f| &f.name.name == fname)?;
+                    let f = &s.fields[at];
                     let fty = p.resolve_type(id.file, &f.ty).ok()?;
-                    let fid = names::field_ident(&f.name.name);
+                    let fid = &fields[at];
                     let mut e = value_expr_in(p, file, module, &fty, val, depth + 1);
                     if crate::gen::types::is_boxed(p, *id, &fty) {
                         e = quote!(::std::boxed::Box::new(#e));
@@ -132,7 +142,14 @@ fn value_expr_in(
                         quote!(#fid: #e)
                     })
                 });
-                quote!(#path { #(#inits,)* ..::core::default::Default::default() })
+                let inits: Vec<TokenStream> = inits.collect();
+                // Every field given: no `..Default::default()` (clippy's
+                // needless_update).
+                if inits.len() == s.fields.len() {
+                    quote!(#path { #(#inits,)* })
+                } else {
+                    quote!(#path { #(#inits,)* ..::core::default::Default::default() })
+                }
             }
             _ => quote!(::core::default::Default::default()),
         },
@@ -144,7 +161,7 @@ fn value_expr_in(
 fn key_expr(
     p: &Program,
     file: usize,
-    module: usize,
+    module: (usize, usize),
     ty: &Ty,
     v: &ast::ConstValue,
     depth: usize,
@@ -171,11 +188,12 @@ fn float(d: f64) -> TokenStream {
 
 /// The item for one `const` definition: a `const` for scalars, strings and
 /// enums, a `LazyLock` static for containers and structs.
-pub(crate) fn const_item(p: &Program, file: usize, c: &ast::Const) -> TokenStream {
+pub(crate) fn const_item(p: &Program, id: DefId, c: &ast::Const) -> TokenStream {
+    let file = id.file;
     let Ok(ty) = p.resolve_type(file, &c.ty) else {
         return TokenStream::new();
     };
-    let name = names::ident(&names::shouty(&c.name.name));
+    let name = names::ident(&p.names[file].defs[id.def]);
     let doc = doc_attrs(c.doc.as_deref());
     let under = p.underlying(&ty);
     // Follow references to other constants to the literal.
@@ -207,7 +225,7 @@ pub(crate) fn const_item(p: &Program, file: usize, c: &ast::Const) -> TokenStrea
         }
         (Ty::Bool | Ty::I8 | Ty::I16 | Ty::I32 | Ty::I64 | Ty::Double, _) => {
             let t = rust_type(p, file, &under, false);
-            let e = value_expr_in(p, value_file, file, &ty, value, 0);
+            let e = value_expr_in(p, value_file, (file, 0), &ty, value, 0);
             quote! {
                 #doc
                 pub const #name: #t = #e;
@@ -215,7 +233,7 @@ pub(crate) fn const_item(p: &Program, file: usize, c: &ast::Const) -> TokenStrea
         }
         (Ty::Def(id), _) if matches!(p.def(*id), Definition::Enum(_)) => {
             let t = rust_type(p, file, &ty, false);
-            let e = value_expr_in(p, value_file, file, &ty, value, 0);
+            let e = value_expr_in(p, value_file, (file, 0), &ty, value, 0);
             quote! {
                 #doc
                 pub const #name: #t = #e;
@@ -223,7 +241,7 @@ pub(crate) fn const_item(p: &Program, file: usize, c: &ast::Const) -> TokenStrea
         }
         _ => {
             let t = rust_type(p, file, &ty, false);
-            let e = value_expr_in(p, value_file, file, &ty, value, 0);
+            let e = value_expr_in(p, value_file, (file, 0), &ty, value, 0);
             quote! {
                 #doc
                 pub static #name: ::std::sync::LazyLock<#t> =

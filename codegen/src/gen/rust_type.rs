@@ -63,14 +63,11 @@ fn contains_double(p: &Program, t: &Ty) -> bool {
     }
 }
 
-/// The path of a definition from module `from`: `Name` or `super::module::Name`.
-pub(crate) fn def_path(p: &Program, from: usize, id: DefId) -> TokenStream {
-    def_path_up(p, from, id, 0)
-}
-
-/// Like [`def_path`], from a module nested `up` levels below the file's module.
+/// The path of a definition from module `from`, or from a module nested `up`
+/// levels below it: `Name` (`self::Name`, see [`names::local_path`]),
+/// `super::Name` or `super::module::Name`.
 pub(crate) fn def_path_up(p: &Program, from: usize, id: DefId, up: usize) -> TokenStream {
-    let name = names::type_ident(&crate::resolve::def_name(p.def(id)).name);
+    let name = names::ident(&p.names[id.file].defs[id.def]);
     let supers = (0..up).map(|_| quote!(super::));
     if id.file == from && up == 0 {
         names::local_path(&name)

@@ -7,7 +7,7 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::ast::{self, Definition, Requiredness, StructKind};
-use crate::gen::consts::{enum_values, value_expr};
+use crate::gen::consts::{enum_values, value_expr_at};
 use crate::gen::rust_type::{rust_type, rust_type_up};
 use crate::gen::{doc_attrs, names};
 use crate::resolve::{DefId, Program, Ty};
@@ -29,6 +29,9 @@ pub(crate) struct FieldSpec {
     pub(crate) required: bool,
     /// Expression for the default value, if the IDL gives one.
     pub(crate) default: Option<TokenStream>,
+    /// The default is a plain value (a number, `bool` or enum value), so
+    /// decoding takes it with `unwrap_or` rather than a closure.
+    pub(crate) cheap_default: bool,
     /// Doc attributes.
     pub(crate) doc: TokenStream,
 }
@@ -52,21 +55,33 @@ pub(crate) fn field_specs_at(
     owner: Option<DefId>,
     fields: &[ast::Field],
 ) -> Vec<FieldSpec> {
+    let idents = names::field_idents(fields.iter().map(|f| f.name.name.as_str()));
     fields
         .iter()
-        .filter_map(|f| {
+        .zip(idents)
+        .filter_map(|(f, ident)| {
             let ty = p.resolve_type(file, &f.ty).ok()?;
             let mut rt = rust_type_up(p, emit.0, &ty, false, emit.1);
             let boxed = owner.is_some_and(|o| is_boxed(p, o, &ty));
-            let mut default = f.default.as_ref().map(|v| value_expr(p, file, &ty, v));
+            let mut default = f
+                .default
+                .as_ref()
+                .map(|v| value_expr_at(p, file, emit, &ty, v));
             if boxed {
                 rt = quote!(::std::boxed::Box<#rt>);
                 default = default.map(|d| quote!(::std::boxed::Box::new(#d)));
             }
+            let cheap_default = !boxed
+                && match p.underlying(&ty) {
+                    Ty::Bool | Ty::I8 | Ty::I16 | Ty::I32 | Ty::I64 | Ty::Double => true,
+                    Ty::Def(id) => matches!(p.def(id), Definition::Enum(_)),
+                    _ => false,
+                };
             Some(FieldSpec {
+                cheap_default,
                 id: f.id.map_or(0, |(id, _)| id as i16),
                 wire_name: f.name.name.clone(),
-                ident: names::field_ident(&f.name.name),
+                ident,
                 ty: rt,
                 optional: f.requiredness == Requiredness::Optional,
                 required: f.requiredness == Requiredness::Required,
@@ -143,7 +158,7 @@ pub(crate) fn derives(hashable: bool) -> TokenStream {
 /// A struct or exception.
 pub(crate) fn struct_item(p: &Program, id: DefId, s: &ast::StructLike) -> TokenStream {
     let specs = field_specs(p, id.file, Some(id), &s.fields);
-    let name = names::type_ident(&s.name.name);
+    let name = names::ident(&p.names[id.file].defs[id.def]);
     let kind = if s.kind == StructKind::Exception {
         "exception"
     } else {
@@ -156,11 +171,11 @@ pub(crate) fn struct_item(p: &Program, id: DefId, s: &ast::StructLike) -> TokenS
     let derive = derives(hashable_def(p, id, &mut HashSet::new()));
     let body = plain_struct(&name, &s.name.name, &doc, &derive, &specs, Role::Value);
     let error_impls = if s.kind == StructKind::Exception {
-        let wire = &s.name.name;
+        let display = format!("{} {{:?}}", s.name.name);
         quote! {
             impl ::core::fmt::Display for #name {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                    write!(f, "{} {:?}", #wire, self)
+                    write!(f, #display, self)
                 }
             }
             impl ::std::error::Error for #name {}
@@ -382,7 +397,11 @@ fn decode_body(owner: &str, specs: &[FieldSpec]) -> TokenStream {
         } else if f.required {
             quote!(#ident: required(#local, #owner, #wire)?,)
         } else if let Some(d) = &f.default {
-            quote!(#ident: #local.unwrap_or_else(|| #d),)
+            if f.cheap_default {
+                quote!(#ident: #local.unwrap_or(#d),)
+            } else {
+                quote!(#ident: #local.unwrap_or_else(|| #d),)
+            }
         } else {
             quote!(#ident: #local.unwrap_or_default(),)
         }
@@ -396,16 +415,16 @@ fn decode_body(owner: &str, specs: &[FieldSpec]) -> TokenStream {
 /// A union: a Rust enum with one variant per field.
 pub(crate) fn union_item(p: &Program, id: DefId, s: &ast::StructLike) -> TokenStream {
     let specs = field_specs(p, id.file, Some(id), &s.fields);
-    let name = names::type_ident(&s.name.name);
+    let name = names::ident(&p.names[id.file].defs[id.def]);
     let wire_name = s.name.name.as_str();
     let doc = doc_or(
         s.doc.as_deref(),
         &format!("The Thrift union `{wire_name}`: exactly one of its fields."),
     );
     let derive = derives(hashable_def(p, id, &mut HashSet::new()));
-    let variant = |f: &FieldSpec| names::ident(&names::camel(&f.wire_name));
-    let variants = specs.iter().map(|f| {
-        let (v, ty) = (variant(f), &f.ty);
+    let variant_list = names::variant_idents(specs.iter().map(|f| f.wire_name.as_str()), &[]);
+    let variants = specs.iter().zip(&variant_list).map(|(f, v)| {
+        let ty = &f.ty;
         let doc = if f.doc.is_empty() {
             let text = format!(" `{}` (field {}).", f.wire_name, f.id);
             quote!(#[doc = #text])
@@ -414,7 +433,6 @@ pub(crate) fn union_item(p: &Program, id: DefId, s: &ast::StructLike) -> TokenSt
         };
         quote!(#doc #v(#ty),)
     });
-    let variant_list: Vec<Ident> = specs.iter().map(variant).collect();
     let encode = variant_specs(
         &specs,
         &variant_list,
@@ -443,8 +461,7 @@ pub(crate) fn union_item(p: &Program, id: DefId, s: &ast::StructLike) -> TokenSt
         quote!(slot.finish(#wire_name)),
     );
     let message = message_impl(&name, true, &encode, &decode, &size);
-    let default = specs.first().map(|f| {
-        let v = variant(f);
+    let default = specs.first().zip(variant_list.first()).map(|(f, v)| {
         let d = f
             .default
             .clone()
@@ -453,7 +470,7 @@ pub(crate) fn union_item(p: &Program, id: DefId, s: &ast::StructLike) -> TokenSt
             /// The first variant, holding its default value.
             impl ::core::default::Default for #name {
                 fn default() -> Self {
-                    #name::#v(#d)
+                    Self::#v(#d)
                 }
             }
         }
@@ -505,34 +522,48 @@ pub(crate) fn slot_decode(
     }
 }
 
+/// The identifiers of an enum's variants, and of its catch-all variant for
+/// values the IDL does not name: `Unknown`, or `Unknown_` (…) when the IDL
+/// has a value called that.
+pub(crate) fn enum_variant_idents(e: &ast::Enum) -> (Vec<Ident>, Ident) {
+    let mut all = names::variant_idents(
+        e.variants
+            .iter()
+            .map(|v| v.name.name.as_str())
+            .chain(["Unknown"]),
+        &[],
+    );
+    let unknown = all.pop().unwrap_or_else(|| format_ident!("Unknown"));
+    (all, unknown)
+}
+
 /// The identifier of enum variant `i`.
 pub(crate) fn variant_ident(e: &ast::Enum, i: usize) -> Ident {
-    names::ident(&names::camel(&e.variants[i].name.name))
+    enum_variant_idents(e).0.swap_remove(i)
 }
 
 /// An enum: a Rust enum with a catch-all variant for values this IDL does not know.
-pub(crate) fn enum_item(e: &ast::Enum) -> TokenStream {
-    let name = names::type_ident(&e.name.name);
+pub(crate) fn enum_item(p: &Program, id: DefId, e: &ast::Enum) -> TokenStream {
+    let name = names::ident(&p.names[id.file].defs[id.def]);
     let doc = doc_or(
         e.doc.as_deref(),
         &format!("The Thrift enum `{}`.", e.name.name),
     );
     let values = enum_values(e);
-    let idents: Vec<Ident> = (0..e.variants.len()).map(|i| variant_ident(e, i)).collect();
-    let unknown = if idents.iter().any(|i| i == "Unknown") {
-        format_ident!("UnknownValue")
-    } else {
-        format_ident!("Unknown")
-    };
-    let variants = e
-        .variants
-        .iter()
-        .zip(&idents)
-        .zip(&values)
-        .map(|((v, ident), value)| {
-            let doc = doc_or(v.doc.as_deref(), &format!("`{}` = {value}.", v.name.name));
-            quote!(#doc #ident,)
-        });
+    let (idents, unknown) = enum_variant_idents(e);
+    // The default is the value 0, else the first.
+    let default_idx = values.iter().position(|v| *v == 0).unwrap_or(0);
+    let variants =
+        e.variants
+            .iter()
+            .zip(&idents)
+            .zip(&values)
+            .enumerate()
+            .map(|(i, ((v, ident), value))| {
+                let doc = doc_or(v.doc.as_deref(), &format!("`{}` = {value}.", v.name.name));
+                let default = (i == default_idx).then(|| quote!(#[default]));
+                quote!(#doc #default #ident,)
+            });
     let to_value = idents.iter().zip(&values).map(|(ident, v)| {
         let v = *v as i32;
         quote!(#name::#ident => #v,)
@@ -542,16 +573,25 @@ pub(crate) fn enum_item(e: &ast::Enum) -> TokenStream {
         let v = *v as i32;
         seen.insert(v).then(|| quote!(#v => #name::#ident,))
     });
-    let default_idx = values.iter().position(|v| *v == 0).unwrap_or(0);
-    let default = match idents.get(default_idx) {
-        Some(ident) => quote!(#name::#ident),
-        None => quote!(#name::#unknown(0)),
+    // An enum without values defaults to `Unknown(0)`, which cannot be
+    // `#[default]`.
+    let (derive_default, default_impl) = if idents.is_empty() {
+        let default = quote! {
+            impl ::core::default::Default for #name {
+                fn default() -> Self {
+                    #name::#unknown(0)
+                }
+            }
+        };
+        (TokenStream::new(), default)
+    } else {
+        (quote!(, Default), TokenStream::new())
     };
-    let wire = e.name.name.as_str();
+    let display = format!("{}({{}})", e.name.name);
     let path = names::local_path(&name);
     quote! {
         #doc
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash #derive_default)]
         pub enum #name {
             #(#variants)*
             /// A value this IDL does not name (sent by a peer with a newer IDL).
@@ -573,11 +613,7 @@ pub(crate) fn enum_item(e: &ast::Enum) -> TokenStream {
                 }
             }
         }
-        impl ::core::default::Default for #name {
-            fn default() -> Self {
-                #default
-            }
-        }
+        #default_impl
         impl ::core::convert::From<i32> for #name {
             fn from(value: i32) -> Self {
                 Self::from_value(value)
@@ -591,7 +627,7 @@ pub(crate) fn enum_item(e: &ast::Enum) -> TokenStream {
         impl ::core::fmt::Display for #name {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 match self {
-                    #name::#unknown(v) => write!(f, "{}({})", #wire, v),
+                    #name::#unknown(v) => write!(f, #display, v),
                     other => ::core::fmt::Debug::fmt(other, f),
                 }
             }
@@ -624,11 +660,12 @@ pub(crate) fn enum_item(e: &ast::Enum) -> TokenStream {
 }
 
 /// `typedef T Name` → `pub type Name = T;`.
-pub(crate) fn typedef_item(p: &Program, file: usize, t: &ast::Typedef) -> TokenStream {
+pub(crate) fn typedef_item(p: &Program, id: DefId, t: &ast::Typedef) -> TokenStream {
+    let file = id.file;
     let Ok(ty) = p.resolve_type(file, &t.ty) else {
         return TokenStream::new();
     };
-    let name = names::type_ident(&t.name.name);
+    let name = names::ident(&p.names[file].defs[id.def]);
     let rt = rust_type(p, file, &ty, false);
     let doc = doc_or(
         t.doc.as_deref(),

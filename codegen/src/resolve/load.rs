@@ -1,6 +1,6 @@
 //! Reading an IDL file and, transitively, the files it includes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::ast::{Document, Span};
@@ -18,8 +18,11 @@ pub(crate) struct SourceFile {
     pub(crate) src: String,
     /// The syntax tree (empty when the file had a syntax error).
     pub(crate) doc: Document,
-    /// Include name (file stem) → index of the included file.
-    pub(crate) includes: HashMap<String, usize>,
+    /// Include name (file name without `.thrift`, dots kept) and index of
+    /// each included file, in the order written. Two includes may share a
+    /// name (`a/common.thrift`, `b/common.thrift`): a qualified name is
+    /// looked up in each, as thriftgo does.
+    pub(crate) includes: Vec<(String, usize)>,
     /// True when the file has a syntax error (its `doc` is then empty).
     pub(crate) parse_failed: bool,
     /// Include names (file stems) of `include`s that could not be loaded
@@ -28,6 +31,15 @@ pub(crate) struct SourceFile {
 }
 
 impl SourceFile {
+    /// The files included under `name`, in the order written.
+    pub(crate) fn included(&self, name: &str) -> impl Iterator<Item = usize> + '_ {
+        let name = name.to_string();
+        self.includes
+            .iter()
+            .filter(move |(n, _)| *n == name)
+            .map(|&(_, i)| i)
+    }
+
     /// A diagnostic pointing into this file.
     pub(crate) fn diag(&self, span: Span, message: impl Into<String>) -> Diagnostic {
         Diagnostic::at(&self.display, &self.src, span, message)
@@ -131,7 +143,7 @@ impl<'a> Loader<'a> {
             display,
             src,
             doc,
-            includes: HashMap::new(),
+            includes: Vec::new(),
             parse_failed,
             failed_includes: HashSet::new(),
         });
@@ -143,7 +155,7 @@ impl<'a> Loader<'a> {
                 .and_then(|found| self.load(found, Some((id, inc.span))));
             match child {
                 Some(child) => {
-                    self.files[id].includes.insert(stem, child);
+                    self.files[id].includes.push((stem, child));
                 }
                 None => {
                     self.files[id].failed_includes.insert(stem);
@@ -184,7 +196,8 @@ impl<'a> Loader<'a> {
     }
 }
 
-/// The name an include is referred to by: the stem of its file name.
+/// The name an include is referred to by: its file name without the
+/// extension, dots kept (`include "a.b.c.thrift"` is `a.b.c`).
 pub(crate) fn include_name(path: &str) -> String {
     Path::new(path)
         .file_stem()

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::ast::{self, Definition, Span, StructKind, TypeKind};
 use crate::diag::{Diagnostic, Errors, GenerateError};
-pub(crate) use load::{include_name, SourceFile};
+pub(crate) use load::SourceFile;
 
 /// A definition: file index and index into that file's definitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -42,8 +42,10 @@ pub(crate) enum Ty {
 /// All files of one code generation run.
 pub(crate) struct Program {
     pub(crate) files: Vec<SourceFile>,
-    /// Rust module name of each file.
+    /// Rust module name of each file (unique, see [`module_names`]).
     pub(crate) modules: Vec<String>,
+    /// Rust names of each file's definitions.
+    pub(crate) names: Vec<crate::gen::names::FileNames>,
     /// Per file: definition name → index.
     symbols: Vec<HashMap<String, usize>>,
 }
@@ -75,11 +77,16 @@ impl Program {
             }
             symbols.push(names);
         }
-        let modules = module_names(&files, &mut errors);
+        let modules = module_names(&files);
+        let names = files
+            .iter()
+            .map(|f| crate::gen::names::file_names(&f.doc.definitions))
+            .collect();
         (
             Program {
                 files,
                 modules,
+                names,
                 symbols,
             },
             errors,
@@ -121,42 +128,54 @@ impl Program {
 
     /// Looks up a possibly qualified name; `noun` (`type`, `service`) names
     /// what was expected in the error message.
+    ///
+    /// `a.b.c.Request` is `Request` in the file included as `a.b.c`: the
+    /// name is split at its last dot, as thriftgo does, since an include's
+    /// name is its whole file name without `.thrift`, dots included.
     fn lookup_as(&self, file: usize, name: &ast::Ident, noun: &str) -> Result<DefId, Diagnostic> {
         let f = &self.files[file];
-        let (target, local) = match name.name.split_once('.') {
-            Some((inc, rest)) => match f.includes.get(inc) {
-                Some(&t) => (t, rest),
+        let Some((inc, local)) = name.name.rsplit_once('.') else {
+            return match self.symbols[file].get(&name.name) {
+                Some(&def) => Ok(DefId { file, def }),
                 None => {
-                    return Err(f.diag(
+                    let base = if noun == "type" {
+                        "a base type or "
+                    } else {
+                        ""
+                    };
+                    Err(f.diag(
                         name.span,
                         format!(
-                            "unknown include `{inc}` in `{}`; expected the file stem of an `include`d file",
+                            "unknown {noun} `{}`; expected {base}a {noun} defined in this file (or `file.Name` for one from an included file)",
                             name.name
                         ),
                     ))
                 }
-            },
-            None => (file, name.name.as_str()),
+            };
         };
-        match self.symbols[target].get(local) {
-            Some(&def) => Ok(DefId { file: target, def }),
-            None => Err(f.diag(
+        let targets: Vec<usize> = f.included(inc).collect();
+        let Some(&first) = targets.first() else {
+            return Err(f.diag(
                 name.span,
-                if target == file {
-                    let base = if noun == "type" { "a base type or " } else { "" };
-                    format!(
-                        "unknown {noun} `{}`; expected {base}a {noun} defined in this file (or `file.Name` for one from an included file)",
-                        name.name
-                    )
-                } else {
-                    format!(
-                        "unknown {noun} `{}`: `{}` defines no `{local}`; expected a {noun} defined there",
-                        name.name,
-                        self.files[target].display.display()
-                    )
-                },
-            )),
+                format!(
+                    "unknown include `{inc}` in `{}`; expected the file stem of an `include`d file",
+                    name.name
+                ),
+            ));
+        };
+        for &target in &targets {
+            if let Some(&def) = self.symbols[target].get(local) {
+                return Ok(DefId { file: target, def });
+            }
         }
+        Err(f.diag(
+            name.span,
+            format!(
+                "unknown {noun} `{}`: `{}` defines no `{local}`; expected a {noun} defined there",
+                name.name,
+                self.files[first].display.display()
+            ),
+        ))
     }
 
     /// True when `name` cannot resolve because of a problem already reported:
@@ -167,12 +186,10 @@ impl Program {
         if f.parse_failed {
             return true;
         }
-        match name.name.split_once('.') {
+        match name.name.rsplit_once('.') {
             Some((inc, _)) => {
                 f.failed_includes.contains(inc)
-                    || f.includes
-                        .get(inc)
-                        .is_some_and(|&t| self.files[t].parse_failed)
+                    || f.included(inc).any(|t| self.files[t].parse_failed)
             }
             None => false,
         }
@@ -372,37 +389,64 @@ pub(crate) fn def_kind(d: &Definition) -> &'static str {
 }
 
 /// The Rust module of each file: `namespace rs` (its last segment) or the
-/// file stem, made a valid snake_case identifier.
-fn module_names(files: &[SourceFile], errors: &mut Vec<Diagnostic>) -> Vec<String> {
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut out = Vec::with_capacity(files.len());
-    for (i, f) in files.iter().enumerate() {
-        let from_ns = f
-            .doc
-            .namespaces
-            .iter()
-            .find(|n| n.scope.name == "rs")
-            .map(|n| n.name.name.rsplit('.').next().unwrap_or("").to_string());
-        let raw = from_ns.unwrap_or_else(|| {
-            f.path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        });
-        let name = crate::gen::names::module_name(&raw);
-        if let Some(&other) = seen.get(&name) {
-            errors.push(Diagnostic::whole_file(
-                &f.display,
-                format!(
-                    "this file and `{}` would both generate module `{name}`; give one a different `namespace rs`",
-                    files[other].display.display()
-                ),
-            ));
-        }
-        seen.insert(name.clone(), i);
-        out.push(name);
-    }
-    out
+/// file name without `.thrift`, made a valid snake_case identifier, and
+/// unique among the files of the program.
+///
+/// Files are named in the order they were read (the main file first, then
+/// includes depth-first, in the order written), so the main file always
+/// keeps its name. A later file whose name is taken (`packa/common.thrift`
+/// after `common.thrift`) is prefixed with its folder (`packa_common`), then
+/// with the folder above that (`x_packa_common`), and so on; for a file with
+/// `namespace rs a.b.common`, with the namespace's earlier segments
+/// (`b_common`, `a_b_common`). If the name is still taken, `_` is appended
+/// until it is free. Names of crates that user code names bare (`std`,
+/// `tonic`, …) count as taken: `idl/std.thrift` becomes `idl_std`.
+fn module_names(files: &[SourceFile]) -> Vec<String> {
+    use crate::gen::names::{module_name, Namespace, CRATES};
+    let mut taken = Namespace::with_reserved(&[CRATES]);
+    files
+        .iter()
+        .map(|f| {
+            let from_ns = f
+                .doc
+                .namespaces
+                .iter()
+                .find(|n| n.scope.name == "rs")
+                .map(|n| {
+                    n.name
+                        .name
+                        .split('.')
+                        .map(str::to_string)
+                        .collect::<Vec<_>>()
+                });
+            // The name, then the qualifiers to try, innermost first.
+            let mut segments = from_ns.unwrap_or_else(|| {
+                let stem = f
+                    .path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let folders = f
+                    .path
+                    .parent()
+                    .into_iter()
+                    .flat_map(|p| p.components())
+                    .filter_map(|c| match c {
+                        std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+                        _ => None,
+                    });
+                folders.chain(std::iter::once(stem)).collect()
+            });
+            let mut name = module_name(&segments.pop().unwrap_or_default());
+            while taken.contains(&crate::gen::names::ident(&name).to_string()) {
+                match segments.pop() {
+                    Some(q) => name = format!("{}_{name}", module_name(&q)),
+                    None => break,
+                }
+            }
+            taken.add(&name)
+        })
+        .collect()
 }
 
 /// Test helper: writes `files` (name, text) into a fresh directory, runs the
@@ -434,9 +478,119 @@ pub(crate) fn diagnostics_of(files: &[(&str, &str)]) -> Vec<String> {
     out
 }
 
+/// Test helper: like [`diagnostics_of`], for files in folders (`a/b.thrift`);
+/// returns the module name of every file read, in the order read, or the
+/// diagnostics.
+#[cfg(test)]
+pub(crate) fn modules_of(files: &[(&str, &str)]) -> Result<Vec<String>, Vec<String>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "tonic-thrift-build-modules-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let out = match Program::load_checked(&dir.join(files[0].0), &[], Some(&dir)) {
+        Ok(p) => Ok(p.modules.clone()),
+        Err(e) => Err(e.errors().0.iter().map(|d| d.message.clone()).collect()),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::diagnostics_of;
+    use super::{diagnostics_of, modules_of};
+
+    #[test]
+    fn a_dotted_include_is_named_by_its_whole_file_name() {
+        let m = modules_of(&[
+            (
+                "main.thrift",
+                "include \"a.b.c.thrift\"\nstruct S { 1: a.b.c.Request r }\n\
+                 service X extends a.b.c.Base {}\n",
+            ),
+            ("a.b.c.thrift", "struct Request {}\nservice Base {}\n"),
+        ]);
+        assert_eq!(m, Ok(vec!["main".to_string(), "a_b_c".to_string()]));
+        let d = diagnostics_of(&[
+            (
+                "main.thrift",
+                "include \"a.b.c.thrift\"\nstruct S { 1: a.b.Request r }\n",
+            ),
+            ("a.b.c.thrift", "struct Request {}\n"),
+        ]);
+        assert_eq!(
+            d,
+            ["main.thrift:2:15: unknown include `a.b` in `a.b.Request`; expected the file stem of an `include`d file"]
+        );
+    }
+
+    #[test]
+    fn two_includes_of_one_name_are_both_searched() {
+        // As thriftgo does: `common.X` is looked up in each include named `common`.
+        let m = modules_of(&[
+            (
+                "main.thrift",
+                "include \"common.thrift\"\ninclude \"packa/common.thrift\"\n\
+                 struct S { 1: common.A a, 2: common.B b }\n",
+            ),
+            ("common.thrift", "struct A {}\n"),
+            ("packa/common.thrift", "struct B {}\n"),
+        ]);
+        assert_eq!(
+            m,
+            Ok(vec![
+                "main".to_string(),
+                "common".to_string(),
+                "packa_common".to_string()
+            ])
+        );
+    }
+
+    #[test]
+    fn module_names_never_collide() {
+        let m = modules_of(&[
+            (
+                "x/main.thrift",
+                "include \"common.thrift\"\ninclude \"../y/common.thrift\"\n\
+                 include \"../z/x/common.thrift\"\ninclude \"std.thrift\"\n\
+                 include \"n1.thrift\"\ninclude \"n2.thrift\"\n",
+            ),
+            ("x/common.thrift", ""),
+            ("y/common.thrift", ""),
+            // `x_common` would be next, and then `z_x_common`.
+            ("z/x/common.thrift", ""),
+            ("x/std.thrift", ""),
+            ("x/n1.thrift", "namespace rs a.api\n"),
+            ("x/n2.thrift", "namespace rs b.api\n"),
+        ]);
+        assert_eq!(
+            m,
+            Ok(
+                ["main", "common", "y_common", "x_common", "x_std", "api", "b_api"]
+                    .map(String::from)
+                    .to_vec()
+            )
+        );
+    }
+
+    #[test]
+    fn names_that_collide_once_rust_cased_compile() {
+        let d = diagnostics_of(&[(
+            "a.thrift",
+            "struct M { 1: i32 NewResult, 2: i32 new_result }\n\
+             enum E { A_B, AB, FOO_BAR, FooBar }\n\
+             const i32 maxSize = 1\nconst i32 MAX_SIZE = 2\n\
+             service S { void getX(), void get_x() }\n",
+        )]);
+        assert_eq!(d, Vec::<String>::new());
+    }
 
     #[test]
     fn unknown_names_say_what_was_expected() {

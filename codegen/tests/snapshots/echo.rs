@@ -3,6 +3,7 @@
 #[allow(
     dead_code,
     non_camel_case_types,
+    clippy::unnecessary_lazy_evaluations,
     clippy::large_enum_variant,
     clippy::too_many_arguments,
     clippy::derive_partial_eq_without_eq,
@@ -240,7 +241,9 @@ pub mod echo {
                             "EchoUnary",
                             args,
                             ctx,
-                            move |r| async move { inner.echo_unary(r).await },
+                            move |r| async move {
+                                <T as TestService>::echo_unary(&inner, r).await
+                            },
                         )
                     }
                     "EchoPingPong" => {
@@ -255,7 +258,9 @@ pub mod echo {
                             "EchoPingPong",
                             args,
                             ctx,
-                            move |r| async move { inner.echo_ping_pong(r).await },
+                            move |r| async move {
+                                <T as TestService>::echo_ping_pong(&inner, r).await
+                            },
                         )
                     }
                     other => pingpong_unknown_method_reply("TestService", other),
@@ -289,7 +294,9 @@ pub mod echo {
                                         "TestService",
                                         "Echo",
                                         req,
-                                        move |r| async move { inner.echo(r).await },
+                                        move |r| async move {
+                                            <T as TestService>::echo(&inner, r).await
+                                        },
                                     )
                                     .await,
                             )
@@ -303,7 +310,9 @@ pub mod echo {
                                         "TestService",
                                         "EchoClient",
                                         req,
-                                        move |r| async move { inner.echo_client(r).await },
+                                        move |r| async move {
+                                            <T as TestService>::echo_client(&inner, r).await
+                                        },
                                     )
                                     .await,
                             )
@@ -317,7 +326,9 @@ pub mod echo {
                                         "TestService",
                                         "EchoServer",
                                         req,
-                                        move |r| async move { inner.echo_server(r).await },
+                                        move |r| async move {
+                                            <T as TestService>::echo_server(&inner, r).await
+                                        },
                                     )
                                     .await,
                             )
@@ -337,7 +348,9 @@ pub mod echo {
                                         "TestService",
                                         "EchoUnary",
                                         req,
-                                        move |r| async move { inner.echo_unary(r).await },
+                                        move |r| async move {
+                                            <T as TestService>::echo_unary(&inner, r).await
+                                        },
                                     )
                                     .await,
                             )
@@ -357,7 +370,9 @@ pub mod echo {
                                         "TestService",
                                         "EchoPingPong",
                                         req,
-                                        move |r| async move { inner.echo_ping_pong(r).await },
+                                        move |r| async move {
+                                            <T as TestService>::echo_ping_pong(&inner, r).await
+                                        },
                                     )
                                     .await,
                             )

@@ -3,6 +3,7 @@
 #[allow(
     dead_code,
     non_camel_case_types,
+    clippy::unnecessary_lazy_evaluations,
     clippy::large_enum_variant,
     clippy::too_many_arguments,
     clippy::derive_partial_eq_without_eq,
@@ -200,9 +201,9 @@ pub mod kitchen_sink {
                     by: f_by.unwrap_or_default(),
                     small: f_small.unwrap_or_default(),
                     short_: f_short_.unwrap_or_default(),
-                    int32: f_int32.unwrap_or_else(|| 42i32),
+                    int32: f_int32.unwrap_or(42i32),
                     int64: f_int64.unwrap_or_default(),
-                    dbl: f_dbl.unwrap_or_else(|| 1.5f64),
+                    dbl: f_dbl.unwrap_or(1.5f64),
                     str: f_str
                         .unwrap_or_else(|| ::tonic_thrift::FastStr::from_static_str(
                             "default",
@@ -394,7 +395,7 @@ pub mod kitchen_sink {
     /// The first variant, holding its default value.
     impl ::core::default::Default for Choice {
         fn default() -> Self {
-            Choice::Number(::core::default::Default::default())
+            Self::Number(::core::default::Default::default())
         }
     }
     const _: () = {
@@ -645,7 +646,7 @@ pub mod kitchen_sink {
                 )?;
                 Ok(Self {
                     message: f_message.unwrap_or_default(),
-                    code: f_code.unwrap_or_else(|| 500i32),
+                    code: f_code.unwrap_or(500i32),
                 })
             }
             #[allow(refining_impl_trait)]
@@ -665,7 +666,7 @@ pub mod kitchen_sink {
     };
     impl ::core::fmt::Display for Oops {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            write!(f, "{} {:?}", "Oops", self)
+            write!(f, "Oops {:?}", self)
         }
     }
     impl ::std::error::Error for Oops {}
@@ -1070,7 +1071,7 @@ pub mod kitchen_sink {
                             "Ping",
                             args,
                             ctx,
-                            move |r| async move { inner.ping(r).await },
+                            move |r| async move { <T as Sink>::ping(&inner, r).await },
                         )
                     }
                     "Nothing" => {
@@ -1085,7 +1086,7 @@ pub mod kitchen_sink {
                             "Nothing",
                             args,
                             ctx,
-                            move |r| async move { inner.nothing(r).await },
+                            move |r| async move { <T as Sink>::nothing(&inner, r).await },
                         )
                     }
                     "Fire" => {
@@ -1100,7 +1101,7 @@ pub mod kitchen_sink {
                             "Fire",
                             args,
                             ctx,
-                            move |r| async move { inner.fire(r).await },
+                            move |r| async move { <T as Sink>::fire(&inner, r).await },
                         )
                     }
                     "Add" => {
@@ -1115,7 +1116,7 @@ pub mod kitchen_sink {
                             "Add",
                             args,
                             ctx,
-                            move |r| async move { inner.add(r).await },
+                            move |r| async move { <T as Sink>::add(&inner, r).await },
                         )
                     }
                     "Get" => {
@@ -1130,7 +1131,7 @@ pub mod kitchen_sink {
                             "Get",
                             args,
                             ctx,
-                            move |r| async move { inner.get(r).await },
+                            move |r| async move { <T as Sink>::get(&inner, r).await },
                         )
                     }
                     "Unary" => {
@@ -1145,7 +1146,7 @@ pub mod kitchen_sink {
                             "Unary",
                             args,
                             ctx,
-                            move |r| async move { inner.unary(r).await },
+                            move |r| async move { <T as Sink>::unary(&inner, r).await },
                         )
                     }
                     other => pingpong_unknown_method_reply("Sink", other),
@@ -1185,7 +1186,7 @@ pub mod kitchen_sink {
                                         "Sink",
                                         "Ping",
                                         req,
-                                        move |r| async move { inner.ping(r).await },
+                                        move |r| async move { <T as Sink>::ping(&inner, r).await },
                                     )
                                     .await,
                             )
@@ -1205,7 +1206,9 @@ pub mod kitchen_sink {
                                         "Sink",
                                         "Nothing",
                                         req,
-                                        move |r| async move { inner.nothing(r).await },
+                                        move |r| async move {
+                                            <T as Sink>::nothing(&inner, r).await
+                                        },
                                     )
                                     .await,
                             )
@@ -1225,7 +1228,7 @@ pub mod kitchen_sink {
                                         "Sink",
                                         "Fire",
                                         req,
-                                        move |r| async move { inner.fire(r).await },
+                                        move |r| async move { <T as Sink>::fire(&inner, r).await },
                                     )
                                     .await,
                             )
@@ -1245,7 +1248,7 @@ pub mod kitchen_sink {
                                         "Sink",
                                         "Add",
                                         req,
-                                        move |r| async move { inner.add(r).await },
+                                        move |r| async move { <T as Sink>::add(&inner, r).await },
                                     )
                                     .await,
                             )
@@ -1265,7 +1268,7 @@ pub mod kitchen_sink {
                                         "Sink",
                                         "Get",
                                         req,
-                                        move |r| async move { inner.get(r).await },
+                                        move |r| async move { <T as Sink>::get(&inner, r).await },
                                     )
                                     .await,
                             )
@@ -1279,7 +1282,7 @@ pub mod kitchen_sink {
                                         "Sink",
                                         "Stream",
                                         req,
-                                        move |r| async move { inner.stream(r).await },
+                                        move |r| async move { <T as Sink>::stream(&inner, r).await },
                                     )
                                     .await,
                             )
@@ -1299,7 +1302,7 @@ pub mod kitchen_sink {
                                         "Sink",
                                         "Unary",
                                         req,
-                                        move |r| async move { inner.unary(r).await },
+                                        move |r| async move { <T as Sink>::unary(&inner, r).await },
                                     )
                                     .await,
                             )
@@ -1665,11 +1668,13 @@ pub mod kitchen_sink {
                     _ => None,
                 }
             }
-            fn call(&self, method: &str, args: Bytes, ctx: CallContext) -> ReplyFuture {
-                let inner = self.inner.clone();
-                match method {
-                    other => pingpong_unknown_method_reply("Second", other),
-                }
+            fn call(
+                &self,
+                method: &str,
+                _args: Bytes,
+                _ctx: CallContext,
+            ) -> ReplyFuture {
+                pingpong_unknown_method_reply("Second", method)
             }
         }
         impl<T, B> Service<http::Request<B>> for SecondServer<T>
@@ -1699,7 +1704,7 @@ pub mod kitchen_sink {
                                         "Second",
                                         "Pick",
                                         req,
-                                        move |r| async move { inner.pick(r).await },
+                                        move |r| async move { <T as Second>::pick(&inner, r).await },
                                     )
                                     .await,
                             )
@@ -1790,6 +1795,7 @@ pub mod kitchen_sink {
 #[allow(
     dead_code,
     non_camel_case_types,
+    clippy::unnecessary_lazy_evaluations,
     clippy::large_enum_variant,
     clippy::too_many_arguments,
     clippy::derive_partial_eq_without_eq,
@@ -1798,9 +1804,10 @@ pub mod kitchen_sink {
 )]
 pub mod shared {
     /// A color, with implicit and explicit values.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
     pub enum Color {
         /// `RED` = 0.
+        #[default]
         Red,
         /// `GREEN` = 5.
         Green,
@@ -1833,11 +1840,6 @@ pub mod shared {
             }
         }
     }
-    impl ::core::default::Default for Color {
-        fn default() -> Self {
-            Color::Red
-        }
-    }
     impl ::core::convert::From<i32> for Color {
         fn from(value: i32) -> Self {
             Self::from_value(value)
@@ -1851,7 +1853,7 @@ pub mod shared {
     impl ::core::fmt::Display for Color {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
             match self {
-                Color::Unknown(v) => write!(f, "{}({})", "Color", v),
+                Color::Unknown(v) => write!(f, "Color({})", v),
                 other => ::core::fmt::Debug::fmt(other, f),
             }
         }
@@ -1941,7 +1943,7 @@ pub mod shared {
                 Ok(Self {
                     id: required(f_id, "Item", "id")?,
                     label: f_label,
-                    color: f_color.unwrap_or_else(|| Color::Green),
+                    color: f_color.unwrap_or(Color::Green),
                 })
             }
             #[allow(refining_impl_trait)]
@@ -2022,7 +2024,7 @@ pub mod shared {
     };
     impl ::core::fmt::Display for NotFound {
         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-            write!(f, "{} {:?}", "NotFound", self)
+            write!(f, "NotFound {:?}", self)
         }
     }
     impl ::std::error::Error for NotFound {}
@@ -2173,7 +2175,7 @@ pub mod shared {
                             "Ping",
                             args,
                             ctx,
-                            move |r| async move { inner.ping(r).await },
+                            move |r| async move { <T as Base>::ping(&inner, r).await },
                         )
                     }
                     other => pingpong_unknown_method_reply("Base", other),
@@ -2213,7 +2215,7 @@ pub mod shared {
                                         "Base",
                                         "Ping",
                                         req,
-                                        move |r| async move { inner.ping(r).await },
+                                        move |r| async move { <T as Base>::ping(&inner, r).await },
                                     )
                                     .await,
                             )

@@ -8,6 +8,7 @@ use crate::check::{mode_of, Mode};
 use crate::gen::rust_type::rust_type_up;
 use crate::gen::types::{field_specs_at, id_lit, FieldSpec};
 use crate::gen::{doc_attrs, names};
+
 use crate::resolve::{DefId, Program};
 
 /// How a `unary` or ping-pong method's arguments travel.
@@ -87,26 +88,80 @@ impl MethodCtx<'_> {
     }
 }
 
+/// The Rust names of one method.
+struct MethodNames {
+    /// The method (trait and client methods).
+    ident: Ident,
+    /// `{Method}Args`, `{Method}Result`, `{Method}Error`, `{Method}Stream`.
+    args: Ident,
+    result: Ident,
+    error: Ident,
+    stream: Ident,
+}
+
+/// Inherent methods of the generated clients, and `clone` (both clients are
+/// `Clone`, and a method of that name would hide it from method calls): a
+/// method named like one of these gets `_` (`new_`).
+const CLIENT_METHODS: &[&str] = &[
+    "balance_status",
+    "clone",
+    "connect",
+    "connect_with",
+    "idle_connections",
+    "max_decoding_message_size",
+    "max_encoding_message_size",
+    "new",
+    "with_balancer",
+    "with_options",
+];
+
 /// The methods of `s`, bases first; a derived service may redefine a base
-/// method (the last definition wins).
-pub(super) fn methods<'a>(p: &'a Program, id: DefId, s: &'a ast::Service) -> Vec<MethodCtx<'a>> {
-    let chain = p.service_chain(id, s);
-    let mut out: Vec<MethodCtx<'a>> = Vec::new();
-    for (base, svc) in chain.into_iter().rev() {
+/// method of the same name (the last definition wins, in the base's place). `types` is the
+/// service modules' namespace, for the per-method types.
+pub(super) fn methods<'a>(
+    p: &'a Program,
+    id: DefId,
+    s: &'a ast::Service,
+    types: &mut names::Namespace,
+) -> Vec<MethodCtx<'a>> {
+    let mut fns: Vec<(usize, &'a ast::Function)> = Vec::new();
+    for (base, svc) in p.service_chain(id, s).into_iter().rev() {
         for f in &svc.functions {
-            let m = method(p, id.file, base.file, f);
-            out.retain(|o| o.ident != m.ident);
-            out.push(m);
+            // A redefinition keeps the base method's place, so that the
+            // method's Rust name is the same in base and derived services.
+            match fns.iter_mut().find(|(_, o)| o.name.name == f.name.name) {
+                Some(slot) => *slot = (base.file, f),
+                None => fns.push((base.file, f)),
+            }
         }
     }
-    out
+    let mut idents = names::Namespace::with_reserved(&[CLIENT_METHODS]);
+    let mut stems = names::Namespace::default();
+    fns.into_iter()
+        .map(|(file, f)| {
+            let stem = stems.add(&names::camel(&f.name.name));
+            let names = MethodNames {
+                ident: idents.add_ident(&names::snake(&f.name.name)),
+                args: types.add_ident(&format!("{stem}Args")),
+                result: types.add_ident(&format!("{stem}Result")),
+                error: types.add_ident(&format!("{stem}Error")),
+                stream: format_ident!("{stem}Stream"),
+            };
+            method(p, id.file, file, f, names)
+        })
+        .collect()
 }
 
 /// The context of `f`, declared in `file`, for code emitted one module
 /// below the service's file module `svc_file`.
-fn method<'a>(p: &Program, svc_file: usize, file: usize, f: &'a ast::Function) -> MethodCtx<'a> {
+fn method<'a>(
+    p: &Program,
+    svc_file: usize,
+    file: usize,
+    f: &'a ast::Function,
+    names: MethodNames,
+) -> MethodCtx<'a> {
     let mode = mode_of(f);
-    let camel = names::camel(&f.name.name);
     let at = (svc_file, 1);
     let args = field_specs_at(p, file, at, None, &f.args);
     let throws = field_specs_at(p, file, at, None, &f.throws);
@@ -120,9 +175,13 @@ fn method<'a>(p: &Program, svc_file: usize, file: usize, f: &'a ast::Function) -
         .args
         .first()
         .map_or_else(|| quote!(()), |a| resolve(&a.ty));
-    let args_name = names::generated(&format!("{camel}Args"));
-    let result_name = names::generated(&format!("{camel}Result"));
-    let error_name = names::generated(&format!("{camel}Error"));
+    let MethodNames {
+        ident,
+        args: args_name,
+        result: result_name,
+        error: error_name,
+        stream: stream_name,
+    } = names;
     let mut args_iter = args.iter();
     let shape = match (args_iter.next(), args_iter.next()) {
         (Some(a), None) if !a.optional && !a.required && a.default.is_none() => ArgsShape::One {
@@ -165,11 +224,11 @@ fn method<'a>(p: &Program, svc_file: usize, file: usize, f: &'a ast::Function) -
         f,
         mode,
         wire: &f.name.name,
-        ident: names::field_ident(&f.name.name),
+        ident,
         args_name,
         result_name,
         error_name,
-        stream_name: format_ident!("{}Stream", camel),
+        stream_name,
         args,
         throws,
         stream_arg,

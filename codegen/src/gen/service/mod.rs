@@ -18,10 +18,11 @@ mod server;
 mod wrappers;
 
 use proc_macro2::{Ident, TokenStream};
-use quote::{format_ident, quote};
+use quote::quote;
 
 use crate::ast;
-use crate::gen::{names, Switches};
+use crate::gen::names::{self, Namespace, CODEGEN_NAMES, PRELUDE, PRIMITIVES};
+use crate::gen::Switches;
 use crate::resolve::{DefId, Program};
 
 use method::MethodCtx;
@@ -58,18 +59,26 @@ pub(crate) fn service_items(
     switches: &Switches,
 ) -> TokenStream {
     let wire = s.name.name.as_str();
-    let snake = names::snake(wire);
+    // The names of the service modules: what they glob-import and the
+    // prelude names they use unqualified are taken; then the handler trait,
+    // the servers and clients, then per-method types (`{Method}Args`, ...).
+    let mut types = Namespace::with_reserved(&[CODEGEN_NAMES, PRIMITIVES, PRELUDE]);
+    let trait_name = types.add_ident(wire);
+    let server_name = types.add_ident(&format!("{wire}Server"));
+    let client_name = types.add_ident(&format!("{wire}Client"));
+    let pingpong_name = types.add_ident(&format!("{wire}PingPongClient"));
+    let file_names = &p.names[id.file];
     let ctx = ServiceCtx {
         wire,
         full_name: format!("{}.{}", p.package(id.file), wire),
-        trait_name: names::generated(&names::type_ident(wire).to_string()),
-        server_name: names::generated(&format!("{wire}Server")),
-        client_name: names::generated(&format!("{wire}Client")),
-        pingpong_name: names::generated(&format!("{wire}PingPongClient")),
-        server_mod: format_ident!("{}_server", snake),
-        client_mod: format_ident!("{}_client", snake),
+        trait_name,
+        server_name,
+        client_name,
+        pingpong_name,
+        server_mod: names::ident(&file_names.defs[id.def]),
+        client_mod: names::ident(&file_names.client_modules[id.def]),
         doc: s.doc.as_deref(),
-        methods: method::methods(p, id, s),
+        methods: method::methods(p, id, s, &mut types),
     };
     // The per-method types live on the server side, or on the client side
     // when only clients are generated.

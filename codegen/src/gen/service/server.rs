@@ -6,10 +6,10 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::check::Mode;
-use crate::gen::doc_attrs;
 use crate::gen::service::method::MethodCtx;
 use crate::gen::service::wrappers::MethodTypes;
 use crate::gen::service::ServiceCtx;
+use crate::gen::{doc_attrs, names};
 
 /// The whole server module.
 pub(super) fn server_module(svc: &ServiceCtx, types: &MethodTypes) -> TokenStream {
@@ -194,7 +194,9 @@ fn server_struct(svc: &ServiceCtx) -> TokenStream {
 
 /// The ping-pong side: which methods exist, and one arm per Args/Result method.
 fn pingpong_impl(svc: &ServiceCtx) -> TokenStream {
-    let (name, trait_name, wire) = (&svc.server_name, &svc.trait_name, svc.wire);
+    let (name, wire) = (&svc.server_name, svc.wire);
+    // `self::B` for a service named like a generic parameter (`B`).
+    let trait_path = names::local_path(&svc.trait_name);
     let kinds = svc.methods.iter().map(|m| {
         let method = m.wire;
         let kind = match m.mode {
@@ -208,12 +210,32 @@ fn pingpong_impl(svc: &ServiceCtx) -> TokenStream {
         let (method, ident, args, result) = (m.wire, &m.ident, &m.args_ty, &m.result_ty);
         quote! {
             #method => pingpong_call::<#args, #result, _, _>(&self.config, #wire, #method, args, ctx, move |r| async move {
-                inner.#ident(r).await
+                <T as #trait_path>::#ident(&inner, r).await
             }),
         }
     });
+    let arms: Vec<TokenStream> = arms.collect();
+    // A service of streaming methods only answers every ping-pong call
+    // with UNKNOWN_METHOD.
+    let call = if arms.is_empty() {
+        quote! {
+            fn call(&self, method: &str, _args: Bytes, _ctx: CallContext) -> ReplyFuture {
+                pingpong_unknown_method_reply(#wire, method)
+            }
+        }
+    } else {
+        quote! {
+            fn call(&self, method: &str, args: Bytes, ctx: CallContext) -> ReplyFuture {
+                let inner = self.inner.clone();
+                match method {
+                    #(#arms)*
+                    other => pingpong_unknown_method_reply(#wire, other),
+                }
+            }
+        }
+    };
     quote! {
-        impl<T: #trait_name> PingPongService for #name<T> {
+        impl<T: #trait_path> PingPongService for #name<T> {
             fn service_name(&self) -> &'static str {
                 #wire
             }
@@ -223,23 +245,19 @@ fn pingpong_impl(svc: &ServiceCtx) -> TokenStream {
                     _ => None,
                 }
             }
-            fn call(&self, method: &str, args: Bytes, ctx: CallContext) -> ReplyFuture {
-                let inner = self.inner.clone();
-                match method {
-                    #(#arms)*
-                    other => pingpong_unknown_method_reply(#wire, other),
-                }
-            }
+            #call
         }
     }
 }
 
 /// The gRPC side: a tower `Service` over HTTP requests, one arm per method.
 fn grpc_impl(svc: &ServiceCtx) -> TokenStream {
-    let (name, trait_name, wire) = (&svc.server_name, &svc.trait_name, svc.wire);
+    let (name, wire) = (&svc.server_name, svc.wire);
+    // `self::B` for a service named like a generic parameter (`B`).
+    let trait_path = names::local_path(&svc.trait_name);
     let arms = svc.methods.iter().map(|m| {
         let (method, ident) = (m.wire, &m.ident);
-        let handle = quote!(move |r| async move { inner.#ident(r).await });
+        let handle = quote!(move |r| async move { <T as #trait_path>::#ident(&inner, r).await });
         let call = match m.mode {
             Mode::Bidi => quote!(streaming(&config, #wire, #method, req, #handle)),
             Mode::Server => quote!(server_streaming(&config, #wire, #method, req, #handle)),
@@ -254,7 +272,7 @@ fn grpc_impl(svc: &ServiceCtx) -> TokenStream {
     quote! {
         impl<T, B> Service<http::Request<B>> for #name<T>
         where
-            T: #trait_name,
+            T: #trait_path,
             B: http_body::Body + Send + 'static,
             B::Error: Into<StdError> + Send + 'static,
         {

@@ -46,6 +46,15 @@ pub(super) fn method_types(svc: &ServiceCtx) -> MethodTypes {
     out
 }
 
+/// The variants of the declared exceptions in `{Method}Result` and
+/// `{Method}Error`, clear of their own `Success` and `Status`.
+fn exception_variants(m: &MethodCtx) -> Vec<proc_macro2::Ident> {
+    names::variant_idents(
+        m.throws.iter().map(|t| t.wire_name.as_str()),
+        &["Success", "Status"],
+    )
+}
+
 /// `{Method}Args`: a struct of the arguments.
 fn args_struct(m: &MethodCtx, method_wire: &str) -> TokenStream {
     let name = &m.args_name;
@@ -78,11 +87,7 @@ fn args_struct(m: &MethodCtx, method_wire: &str) -> TokenStream {
 fn result_enum(m: &MethodCtx, method_wire: &str) -> TokenStream {
     let (name, error, ok) = (&m.result_name, &m.error_name, &m.ok);
     let is_void = m.f.result.is_none();
-    let variants: Vec<proc_macro2::Ident> = m
-        .throws
-        .iter()
-        .map(|t| names::ident(&names::camel(&t.wire_name)))
-        .collect();
+    let variants = exception_variants(m);
     let doc =
         format!(" The result of `{method_wire}` on the wire: the value or a declared exception.");
     let exc_variants = m.throws.iter().zip(&variants).map(|(t, v)| {
@@ -172,6 +177,7 @@ fn success_spec(ok: &TokenStream) -> crate::gen::types::FieldSpec {
         optional: false,
         required: false,
         default: None,
+        cheap_default: false,
         doc: TokenStream::new(),
     }
 }
@@ -179,11 +185,7 @@ fn success_spec(ok: &TokenStream) -> crate::gen::types::FieldSpec {
 /// `{Method}Error`: the declared exceptions, or a gRPC status.
 fn error_enum(m: &MethodCtx, method_wire: &str) -> TokenStream {
     let name = &m.error_name;
-    let variants: Vec<proc_macro2::Ident> = m
-        .throws
-        .iter()
-        .map(|t| names::ident(&names::camel(&t.wire_name)))
-        .collect();
+    let variants = exception_variants(m);
     let doc = format!(" How `{method_wire}` fails: a declared exception, or a gRPC status.");
     let err_variants = m.throws.iter().zip(&variants).map(|(t, v)| {
         let ty = &t.ty;

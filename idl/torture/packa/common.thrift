@@ -1,0 +1,2 @@
+# `common` again, in another folder: module `packa_common`.
+struct Other { 1: string name }
