@@ -164,6 +164,7 @@ pub mod server;
 mod status;
 mod timeout;
 pub mod transport;
+mod uuid;
 mod value;
 
 pub use bytes::Bytes;
@@ -178,6 +179,7 @@ pub use status::BizStatusError;
 pub use timeout::{format_grpc_timeout, parse_grpc_timeout};
 pub use tonic;
 pub use tonic_thrift_macros::thrift_service;
+pub use uuid::{ParseUuidError, Uuid};
 pub use value::ThriftValue;
 
 /// Includes the Rust code that `tonic_thrift_build` generated for an IDL file

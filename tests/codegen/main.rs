@@ -7,6 +7,7 @@
 //! counting global allocator, for the whole binary (it counts per thread).
 
 mod compile_fail;
+mod corpus;
 mod decode_fuzz;
 mod golden;
 mod paths;

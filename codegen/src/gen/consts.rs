@@ -65,6 +65,22 @@ fn value_expr_in(
         (Ty::I16, ConstKind::Int(n)) => Literal::i16_suffixed(*n as i16).into_token_stream(),
         (Ty::I32, ConstKind::Int(n)) => Literal::i32_suffixed(*n as i32).into_token_stream(),
         (Ty::I64, ConstKind::Int(n)) => Literal::i64_suffixed(*n).into_token_stream(),
+        (Ty::I8 | Ty::I16 | Ty::I32 | Ty::I64, ConstKind::Ident(i)) => {
+            match crate::check::enum_value_of(p, file, i) {
+                Some(n) => {
+                    let n = ast::ConstValue {
+                        kind: ConstKind::Int(n),
+                        span: v.span,
+                    };
+                    value_expr_in(p, file, module, &under, &n, depth + 1)
+                }
+                None => quote!(::core::default::Default::default()),
+            }
+        }
+        (Ty::Uuid, ConstKind::String(s)) => {
+            let bytes = crate::check::uuid_bytes(s).unwrap_or_default();
+            quote!(::tonic_thrift::Uuid::from_bytes([#(#bytes),*]))
+        }
         (Ty::Double, ConstKind::Int(n)) => Literal::f64_suffixed(*n as f64).into_token_stream(),
         (Ty::Double, ConstKind::Double(d)) => float(*d),
         (Ty::String, ConstKind::String(s)) => {
@@ -205,7 +221,7 @@ pub(crate) fn const_item(p: &Program, file: usize, c: &ast::Const) -> TokenStrea
                 pub const #name: &[u8] = #b;
             }
         }
-        (Ty::Bool | Ty::I8 | Ty::I16 | Ty::I32 | Ty::I64 | Ty::Double, _) => {
+        (Ty::Bool | Ty::I8 | Ty::I16 | Ty::I32 | Ty::I64 | Ty::Double | Ty::Uuid, _) => {
             let t = rust_type(p, file, &under, false);
             let e = value_expr_in(p, value_file, file, &ty, value, 0);
             quote! {

@@ -28,6 +28,7 @@ pub(crate) fn rust_type_up(p: &Program, from: usize, ty: &Ty, key: bool, up: usi
         Ty::Double => quote!(f64),
         Ty::String => quote!(::tonic_thrift::FastStr),
         Ty::Binary => quote!(::tonic_thrift::Bytes),
+        Ty::Uuid => quote!(::tonic_thrift::Uuid),
         Ty::List(e) => {
             let e = rust_type_up(p, from, e, key, up);
             quote!(::std::vec::Vec<#e>)
