@@ -84,10 +84,7 @@ impl Checker<'_> {
 
     fn ty(&mut self, file: usize, ty: &ast::Type) -> Option<Ty> {
         match self.p.resolve_type(file, ty) {
-            Ok(t) => {
-                self.hashable_keys(file, ty.span, &t);
-                Some(t)
-            }
+            Ok(t) => Some(t),
             Err(d) => {
                 // A name behind a missing include or a file with a syntax
                 // error: that problem is reported already.
@@ -96,33 +93,6 @@ impl Checker<'_> {
                 }
                 None
             }
-        }
-    }
-
-    /// Set elements and map keys become hash keys in Rust: they must not
-    /// hold a map, a set, or a struct holding a double.
-    fn hashable_keys(&mut self, file: usize, span: ast::Span, t: &Ty) {
-        let check_key = |c: &mut Self, key: &Ty, what: &str| {
-            if let Err(why) = key_ok(c.p, key, &mut HashSet::new()) {
-                c.err(
-                    file,
-                    span,
-                    format!("this type cannot be a {what}: {why}; use a list instead"),
-                );
-            }
-        };
-        match t {
-            Ty::List(e) => self.hashable_keys(file, span, e),
-            Ty::Set(e) => {
-                check_key(self, e, "set element");
-                self.hashable_keys(file, span, e);
-            }
-            Ty::Map(k, v) => {
-                check_key(self, k, "map key");
-                self.hashable_keys(file, span, k);
-                self.hashable_keys(file, span, v);
-            }
-            _ => {}
         }
     }
 
@@ -580,36 +550,6 @@ pub(crate) fn uuid_bytes(text: &str) -> Option<[u8; 16]> {
         *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
     Some(out)
-}
-
-/// Whether a type can be a Rust hash key (doubles become `OrderedFloat`).
-fn key_ok(p: &Program, t: &Ty, seen: &mut HashSet<DefId>) -> Result<(), String> {
-    match p.underlying(t) {
-        Ty::Map(..) => Err("it holds a map".into()),
-        Ty::Set(..) => Err("it holds a set".into()),
-        Ty::List(e) => key_ok(p, &e, seen),
-        Ty::Def(id) => {
-            if !seen.insert(id) {
-                return Ok(());
-            }
-            if let Definition::Struct(s) = p.def(id) {
-                for f in &s.fields {
-                    if let Ok(ft) = p.resolve_type(id.file, &f.ty) {
-                        if matches!(p.underlying(&ft), Ty::Double) {
-                            return Err(format!(
-                                "`{}` holds a double (`{}`)",
-                                s.name.name, f.name.name
-                            ));
-                        }
-                        key_ok(p, &ft, seen)
-                            .map_err(|e| format!("`{}.{}`: {e}", s.name.name, f.name.name))?;
-                    }
-                }
-            }
-            Ok(())
-        }
-        _ => Ok(()),
-    }
 }
 
 /// Like [`describe`], but a typedef also shows what it stands for

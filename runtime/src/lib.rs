@@ -154,6 +154,7 @@ pub mod codec;
 #[doc(hidden)]
 pub mod codegen;
 pub mod grpc;
+mod hashable;
 pub mod layer;
 pub mod metainfo;
 mod method;
@@ -170,6 +171,7 @@ mod value;
 pub use bytes::Bytes;
 pub use faststr::FastStr;
 pub use grpc::CallOptions;
+pub use hashable::{HashableMap, HashableSet};
 pub use method::{OneArg, ThriftArgs, ThriftResult, ValueResult, VoidResult, WholeArgs};
 pub use ordered_float::OrderedFloat;
 pub use pilota::thrift::Message;

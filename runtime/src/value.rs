@@ -190,6 +190,45 @@ impl ThriftValue for crate::Uuid {
     }
 }
 
+/// [`HashableSet`](crate::HashableSet) and [`HashableMap`](crate::HashableMap)
+/// are on the wire exactly what the `std` collection inside them is.
+macro_rules! delegate {
+    ($outer:ty, $inner:ty, [$($bounds:tt)*]) => {
+        impl<$($bounds)*> ThriftValue for $outer {
+            const TTYPE: TType = <$inner as ThriftValue>::TTYPE;
+
+            #[inline]
+            fn encode_value<P: TOutputProtocol>(&self, p: &mut P) -> Result<(), ThriftException> {
+                self.0.encode_value(p)
+            }
+
+            #[inline]
+            fn decode_value<P: TInputProtocol>(p: &mut P) -> Result<Self, ThriftException> {
+                <$inner>::decode_value(p).map(Self)
+            }
+
+            #[inline]
+            async fn decode_value_async<P: TAsyncInputProtocol>(
+                p: &mut P,
+            ) -> Result<Self, ThriftException> {
+                <$inner>::decode_value_async(p).await.map(Self)
+            }
+
+            #[inline]
+            fn value_len<P: TLengthProtocol>(&self, p: &mut P) -> usize {
+                self.0.value_len(p)
+            }
+        }
+    };
+}
+
+delegate!(crate::HashableSet<T>, HashSet<T>, [T: ThriftValue + Eq + Hash + Sync]);
+delegate!(
+    crate::HashableMap<K, V>,
+    HashMap<K, V>,
+    [K: ThriftValue + Eq + Hash + Sync, V: ThriftValue + Sync]
+);
+
 /// A generated struct, union or exception: its value encoding is its
 /// [`Message`] encoding, tagged [`TType::Struct`].
 ///

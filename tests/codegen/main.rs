@@ -11,5 +11,6 @@ mod corpus;
 mod decode_fuzz;
 mod golden;
 mod paths;
+mod syntax;
 mod thriftpy_cross;
 mod types;

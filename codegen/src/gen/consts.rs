@@ -21,10 +21,18 @@ pub(crate) fn enum_values(e: &ast::Enum) -> Vec<i64> {
         .collect()
 }
 
-/// A Rust expression of type `rust_type(ty)` for a checked constant value,
-/// usable in a non-const context (Default impls, `LazyLock` initialisers).
-pub(crate) fn value_expr(p: &Program, file: usize, ty: &Ty, v: &ast::ConstValue) -> TokenStream {
-    value_expr_in(p, file, file, ty, v, 0)
+/// A Rust expression of type `rust_type(ty, key)` for a checked constant
+/// value, usable in a non-const context (Default impls, `LazyLock`
+/// initialisers); `key` asks for the key form (see
+/// [`crate::gen::rust_type::rust_type`]).
+pub(crate) fn value_expr_as(
+    p: &Program,
+    file: usize,
+    ty: &Ty,
+    v: &ast::ConstValue,
+    key: bool,
+) -> TokenStream {
+    value_expr_in(p, file, file, ty, v, 0, key)
 }
 
 /// `file` is where the value was written (for name lookups); `module` is the
@@ -36,13 +44,14 @@ fn value_expr_in(
     ty: &Ty,
     v: &ast::ConstValue,
     depth: usize,
+    key: bool,
 ) -> TokenStream {
     if depth > 32 {
         return quote!(::core::default::Default::default());
     }
     if let ConstKind::Ident(name) = &v.kind {
         if let Some((cid, c)) = p.lookup_const(file, name) {
-            return value_expr_in(p, cid.file, module, ty, &c.value, depth + 1);
+            return value_expr_in(p, cid.file, module, ty, &c.value, depth + 1, key);
         }
     }
     let under = p.underlying(ty);
@@ -72,7 +81,7 @@ fn value_expr_in(
                         kind: ConstKind::Int(n),
                         span: v.span,
                     };
-                    value_expr_in(p, file, module, &under, &n, depth + 1)
+                    value_expr_in(p, file, module, &under, &n, depth + 1, key)
                 }
                 None => quote!(::core::default::Default::default()),
             }
@@ -80,6 +89,10 @@ fn value_expr_in(
         (Ty::Uuid, ConstKind::String(s)) => {
             let bytes = crate::check::uuid_bytes(s).unwrap_or_default();
             quote!(::tonic_thrift::Uuid::from_bytes([#(#bytes),*]))
+        }
+        (Ty::Double, ConstKind::Int(_) | ConstKind::Double(_)) if key => {
+            let e = value_expr_in(p, file, module, &under, v, depth + 1, false);
+            quote!(::tonic_thrift::OrderedFloat(#e))
         }
         (Ty::Double, ConstKind::Int(n)) => Literal::f64_suffixed(*n as f64).into_token_stream(),
         (Ty::Double, ConstKind::Double(d)) => float(*d),
@@ -93,19 +106,19 @@ fn value_expr_in(
         (Ty::List(e), ConstKind::List(items)) => {
             let items = items
                 .iter()
-                .map(|i| value_expr_in(p, file, module, e, i, depth + 1));
+                .map(|i| value_expr_in(p, file, module, e, i, depth + 1, key));
             quote!(::std::vec![#(#items),*])
         }
         (Ty::Set(e), ConstKind::List(items)) => {
             let items = items
                 .iter()
-                .map(|i| key_expr(p, file, module, e, i, depth + 1));
+                .map(|i| value_expr_in(p, file, module, e, i, depth + 1, true));
             quote!(::core::iter::IntoIterator::into_iter([#(#items),*]).collect())
         }
         (Ty::Map(kt, vt), ConstKind::Map(entries)) => {
             let entries = entries.iter().map(|(k, val)| {
-                let k = key_expr(p, file, module, kt, k, depth + 1);
-                let val = value_expr_in(p, file, module, vt, val, depth + 1);
+                let k = value_expr_in(p, file, module, kt, k, depth + 1, true);
+                let val = value_expr_in(p, file, module, vt, val, depth + 1, key);
                 quote!((#k, #val))
             });
             quote!(::core::iter::IntoIterator::into_iter([#(#entries),*]).collect())
@@ -131,6 +144,7 @@ fn value_expr_in(
                 let ConstKind::Map(entries) = &v.kind else {
                     return quote!(::core::default::Default::default());
                 };
+                let key = crate::gen::rust_type::in_key_position(p, *id);
                 let inits = entries.iter().filter_map(|(k, val)| {
                     let ConstKind::String(fname) = &k.kind else {
                         return None;
@@ -138,7 +152,7 @@ fn value_expr_in(
                     let f = s.fields.iter().find(|f| &f.name.name == fname)?;
                     let fty = p.resolve_type(id.file, &f.ty).ok()?;
                     let fid = names::field_ident(&f.name.name);
-                    let mut e = value_expr_in(p, file, module, &fty, val, depth + 1);
+                    let mut e = value_expr_in(p, file, module, &fty, val, depth + 1, key);
                     if crate::gen::types::is_boxed(p, *id, &fty) {
                         e = quote!(::std::boxed::Box::new(#e));
                     }
@@ -153,23 +167,6 @@ fn value_expr_in(
             _ => quote!(::core::default::Default::default()),
         },
         _ => quote!(::core::default::Default::default()),
-    }
-}
-
-/// Like [`value_expr_in`], wrapping doubles in `OrderedFloat` for key position.
-fn key_expr(
-    p: &Program,
-    file: usize,
-    module: usize,
-    ty: &Ty,
-    v: &ast::ConstValue,
-    depth: usize,
-) -> TokenStream {
-    let e = value_expr_in(p, file, module, ty, v, depth);
-    if matches!(p.underlying(ty), Ty::Double) {
-        quote!(::tonic_thrift::OrderedFloat(#e))
-    } else {
-        e
     }
 }
 
@@ -223,7 +220,7 @@ pub(crate) fn const_item(p: &Program, file: usize, c: &ast::Const) -> TokenStrea
         }
         (Ty::Bool | Ty::I8 | Ty::I16 | Ty::I32 | Ty::I64 | Ty::Double | Ty::Uuid, _) => {
             let t = rust_type(p, file, &under, false);
-            let e = value_expr_in(p, value_file, file, &ty, value, 0);
+            let e = value_expr_in(p, value_file, file, &ty, value, 0, false);
             quote! {
                 #doc
                 pub const #name: #t = #e;
@@ -231,7 +228,7 @@ pub(crate) fn const_item(p: &Program, file: usize, c: &ast::Const) -> TokenStrea
         }
         (Ty::Def(id), _) if matches!(p.def(*id), Definition::Enum(_)) => {
             let t = rust_type(p, file, &ty, false);
-            let e = value_expr_in(p, value_file, file, &ty, value, 0);
+            let e = value_expr_in(p, value_file, file, &ty, value, 0, false);
             quote! {
                 #doc
                 pub const #name: #t = #e;
@@ -239,7 +236,7 @@ pub(crate) fn const_item(p: &Program, file: usize, c: &ast::Const) -> TokenStrea
         }
         _ => {
             let t = rust_type(p, file, &ty, false);
-            let e = value_expr_in(p, value_file, file, &ty, value, 0);
+            let e = value_expr_in(p, value_file, file, &ty, value, 0, false);
             quote! {
                 #doc
                 pub static #name: ::std::sync::LazyLock<#t> =

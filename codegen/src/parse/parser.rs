@@ -235,6 +235,8 @@ impl<'a> Parser<'a> {
                     };
                     let path = path.clone();
                     let span = self.bump().span;
+                    // Annotations on include lines are accepted and dropped.
+                    self.annotations()?;
                     if kw == "include" {
                         doc.includes.push(Include { path, span });
                     }
