@@ -162,7 +162,14 @@ fn value_expr_in(
                         quote!(#fid: #e)
                     })
                 });
-                quote!(#path { #(#inits,)* ..::core::default::Default::default() })
+                let inits: Vec<TokenStream> = inits.collect();
+                // Every field given (each at most once, as checked): no
+                // `..Default::default()`, which clippy calls needless.
+                if inits.len() == s.fields.len() {
+                    quote!(#path { #(#inits,)* })
+                } else {
+                    quote!(#path { #(#inits,)* ..::core::default::Default::default() })
+                }
             }
             _ => quote!(::core::default::Default::default()),
         },
