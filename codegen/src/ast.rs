@@ -125,8 +125,12 @@ pub(crate) enum Requiredness {
 /// A field of a struct-like, an argument of a function or an entry of `throws`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Field {
-    /// The field id and its span; `None` when the IDL omits it (an error later).
+    /// The field id and its span. A field written without an id gets one
+    /// as Apache Thrift assigns it: -1, -2, ... in order within its field
+    /// list (the span is then the field name's, and `implicit_id` is set).
     pub(crate) id: Option<(i64, Span)>,
+    /// Whether `id` was assigned because the IDL wrote none.
+    pub(crate) implicit_id: bool,
     /// `required` / `optional` / neither.
     pub(crate) requiredness: Requiredness,
     /// The field type.
@@ -171,6 +175,8 @@ pub(crate) enum TypeKind {
     String,
     /// `binary`.
     Binary,
+    /// `uuid` (Apache Thrift 0.19+): 16 bytes.
+    Uuid,
     /// `list<T>`.
     List(Box<Type>),
     /// `set<T>`.

@@ -84,10 +84,7 @@ impl Checker<'_> {
 
     fn ty(&mut self, file: usize, ty: &ast::Type) -> Option<Ty> {
         match self.p.resolve_type(file, ty) {
-            Ok(t) => {
-                self.hashable_keys(file, ty.span, &t);
-                Some(t)
-            }
+            Ok(t) => Some(t),
             Err(d) => {
                 // A name behind a missing include or a file with a syntax
                 // error: that problem is reported already.
@@ -96,33 +93,6 @@ impl Checker<'_> {
                 }
                 None
             }
-        }
-    }
-
-    /// Set elements and map keys become hash keys in Rust: they must not
-    /// hold a map, a set, or a struct holding a double.
-    fn hashable_keys(&mut self, file: usize, span: ast::Span, t: &Ty) {
-        let check_key = |c: &mut Self, key: &Ty, what: &str| {
-            if let Err(why) = key_ok(c.p, key, &mut HashSet::new()) {
-                c.err(
-                    file,
-                    span,
-                    format!("this type cannot be a {what}: {why}; use a list instead"),
-                );
-            }
-        };
-        match t {
-            Ty::List(e) => self.hashable_keys(file, span, e),
-            Ty::Set(e) => {
-                check_key(self, e, "set element");
-                self.hashable_keys(file, span, e);
-            }
-            Ty::Map(k, v) => {
-                check_key(self, k, "map key");
-                self.hashable_keys(file, span, k);
-                self.hashable_keys(file, span, v);
-            }
-            _ => {}
         }
     }
 
@@ -155,11 +125,16 @@ impl Checker<'_> {
                             format!("field id {id} is out of range; expected -32768..=32767"),
                         );
                     } else if let Some(prev) = ids.insert(id, &f.name.name) {
+                        let implicit = if f.implicit_id {
+                            " (the id a field written without one gets)"
+                        } else {
+                            ""
+                        };
                         self.err(
                             file,
                             span,
                             format!(
-                                "duplicate field id {id} in `{owner}`: already used by `{prev}`; expected each {what} to have its own id"
+                                "duplicate field id {id}{implicit} in `{owner}`: already used by `{prev}`; expected each {what} to have its own id"
                             ),
                         );
                     }
@@ -281,8 +256,27 @@ impl Checker<'_> {
             (Ty::I16, ConstKind::Int(n)) => i16::try_from(*n).is_ok(),
             (Ty::I32, ConstKind::Int(n)) => i32::try_from(*n).is_ok(),
             (Ty::I64, ConstKind::Int(_)) => true,
+            // An enum value where an integer is expected (`const i32 TWO =
+            // Stuff.TWO`), as Apache Thrift and thriftgo accept.
+            (Ty::I8 | Ty::I16 | Ty::I32 | Ty::I64, ConstKind::Ident(i)) => {
+                enum_value_of(self.p, file, i).is_some_and(|n| int_fits(&under, n))
+            }
             (Ty::Double, ConstKind::Int(_) | ConstKind::Double(_)) => true,
             (Ty::String | Ty::Binary, ConstKind::String(_)) => true,
+            (Ty::Uuid, ConstKind::String(s)) => {
+                if uuid_bytes(s).is_none() {
+                    self.err(
+                        file,
+                        v.span,
+                        "this string is not a uuid: expected 8-4-4-4-12 hex digits, optionally in braces (`{00112233-4455-6677-8899-aabbccddeeff}`)",
+                    );
+                    return;
+                }
+                true
+            }
+            // `{}` is an empty list or set too (Apache's ThriftTest writes
+            // `set<binary> bin_set = {}`).
+            (Ty::List(_) | Ty::Set(_), ConstKind::Map(entries)) => entries.is_empty(),
             (Ty::List(e) | Ty::Set(e), ConstKind::List(items)) => {
                 for i in items {
                     self.value(file, e, i, depth + 1);
@@ -504,34 +498,53 @@ impl Checker<'_> {
     }
 }
 
-/// Whether a type can be a Rust hash key (doubles become `OrderedFloat`).
-fn key_ok(p: &Program, t: &Ty, seen: &mut HashSet<DefId>) -> Result<(), String> {
-    match p.underlying(t) {
-        Ty::Map(..) => Err("it holds a map".into()),
-        Ty::Set(..) => Err("it holds a set".into()),
-        Ty::List(e) => key_ok(p, &e, seen),
-        Ty::Def(id) => {
-            if !seen.insert(id) {
-                return Ok(());
-            }
-            if let Definition::Struct(s) = p.def(id) {
-                for f in &s.fields {
-                    if let Ok(ft) = p.resolve_type(id.file, &f.ty) {
-                        if matches!(p.underlying(&ft), Ty::Double) {
-                            return Err(format!(
-                                "`{}` holds a double (`{}`)",
-                                s.name.name, f.name.name
-                            ));
-                        }
-                        key_ok(p, &ft, seen)
-                            .map_err(|e| format!("`{}.{}`: {e}", s.name.name, f.name.name))?;
-                    }
-                }
-            }
-            Ok(())
-        }
-        _ => Ok(()),
+/// Whether `n` fits the integer type `t`.
+fn int_fits(t: &Ty, n: i64) -> bool {
+    match t {
+        Ty::I8 => i8::try_from(n).is_ok(),
+        Ty::I16 => i16::try_from(n).is_ok(),
+        Ty::I32 => i32::try_from(n).is_ok(),
+        _ => true,
     }
+}
+
+/// The integer value of an enum value named in a const value from `file`:
+/// `Enum.VALUE` or `include.Enum.VALUE`.
+pub(crate) fn enum_value_of(p: &Program, file: usize, ident: &str) -> Option<i64> {
+    let (enum_name, value) = ident.rsplit_once('.')?;
+    let name = ast::Ident {
+        name: enum_name.to_string(),
+        span: ast::Span::default(),
+    };
+    let id = p.lookup(file, &name).ok()?;
+    let Definition::Enum(e) = p.def(id) else {
+        return None;
+    };
+    let idx = e.variants.iter().position(|v| v.name.name == value)?;
+    crate::gen::consts::enum_values(e).get(idx).copied()
+}
+
+/// The 16 bytes of a uuid written as `8-4-4-4-12` hex digits, optionally in
+/// braces; `None` when `text` is not one.
+pub(crate) fn uuid_bytes(text: &str) -> Option<[u8; 16]> {
+    let s = text
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .unwrap_or(text);
+    let groups: Vec<&str> = s.split('-').collect();
+    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    if lens != [8, 4, 4, 4, 12] {
+        return None;
+    }
+    let hex: String = groups.concat();
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
 }
 
 /// Like [`describe`], but a typedef also shows what it stands for
@@ -556,6 +569,7 @@ pub(crate) fn describe(p: &Program, t: &Ty) -> String {
         Ty::Double => "double".into(),
         Ty::String => "string".into(),
         Ty::Binary => "binary".into(),
+        Ty::Uuid => "uuid".into(),
         Ty::List(e) => format!("list<{}>", describe(p, e)),
         Ty::Set(e) => format!("set<{}>", describe(p, e)),
         Ty::Map(k, v) => format!("map<{}, {}>", describe(p, k), describe(p, v)),

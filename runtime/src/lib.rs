@@ -154,6 +154,7 @@ pub mod codec;
 #[doc(hidden)]
 pub mod codegen;
 pub mod grpc;
+mod hashable;
 pub mod layer;
 pub mod metainfo;
 mod method;
@@ -164,11 +165,13 @@ pub mod server;
 mod status;
 mod timeout;
 pub mod transport;
+mod uuid;
 mod value;
 
 pub use bytes::Bytes;
 pub use faststr::FastStr;
 pub use grpc::CallOptions;
+pub use hashable::{HashableMap, HashableSet};
 pub use method::{OneArg, ThriftArgs, ThriftResult, ValueResult, VoidResult, WholeArgs};
 pub use ordered_float::OrderedFloat;
 pub use pilota::thrift::Message;
@@ -178,6 +181,7 @@ pub use status::BizStatusError;
 pub use timeout::{format_grpc_timeout, parse_grpc_timeout};
 pub use tonic;
 pub use tonic_thrift_macros::thrift_service;
+pub use uuid::{ParseUuidError, Uuid};
 pub use value::ThriftValue;
 
 /// Includes the Rust code that `tonic_thrift_build` generated for an IDL file

@@ -27,7 +27,7 @@ use pilota::thrift::{
 ///
 /// Implemented for the Rust types that Thrift base types map to (`bool`, `i8`,
 /// `i16`, `i32`, `i64`, `f64`, [`FastStr`] for `string`, [`Bytes`] for
-/// `binary`), for containers of such values, and by generated code for every
+/// `binary`, [`Uuid`](crate::Uuid) for `uuid`), for containers of such values, and by generated code for every
 /// struct, union, exception and enum.
 pub trait ThriftValue: Sized + Send {
     /// The Thrift type tag written before this value in a field or container.
@@ -163,6 +163,71 @@ impl ThriftValue for Bytes {
         p.bytes_len(self)
     }
 }
+
+impl ThriftValue for crate::Uuid {
+    const TTYPE: TType = TType::Uuid;
+
+    #[inline]
+    fn encode_value<P: TOutputProtocol>(&self, p: &mut P) -> Result<(), ThriftException> {
+        p.write_uuid(self.0)
+    }
+
+    #[inline]
+    fn decode_value<P: TInputProtocol>(p: &mut P) -> Result<Self, ThriftException> {
+        p.read_uuid().map(crate::Uuid)
+    }
+
+    #[inline]
+    async fn decode_value_async<P: TAsyncInputProtocol>(
+        p: &mut P,
+    ) -> Result<Self, ThriftException> {
+        p.read_uuid().await.map(crate::Uuid)
+    }
+
+    #[inline]
+    fn value_len<P: TLengthProtocol>(&self, p: &mut P) -> usize {
+        p.uuid_len(self.0)
+    }
+}
+
+/// [`HashableSet`](crate::HashableSet) and [`HashableMap`](crate::HashableMap)
+/// are on the wire exactly what the `std` collection inside them is.
+macro_rules! delegate {
+    ($outer:ty, $inner:ty, [$($bounds:tt)*]) => {
+        impl<$($bounds)*> ThriftValue for $outer {
+            const TTYPE: TType = <$inner as ThriftValue>::TTYPE;
+
+            #[inline]
+            fn encode_value<P: TOutputProtocol>(&self, p: &mut P) -> Result<(), ThriftException> {
+                self.0.encode_value(p)
+            }
+
+            #[inline]
+            fn decode_value<P: TInputProtocol>(p: &mut P) -> Result<Self, ThriftException> {
+                <$inner>::decode_value(p).map(Self)
+            }
+
+            #[inline]
+            async fn decode_value_async<P: TAsyncInputProtocol>(
+                p: &mut P,
+            ) -> Result<Self, ThriftException> {
+                <$inner>::decode_value_async(p).await.map(Self)
+            }
+
+            #[inline]
+            fn value_len<P: TLengthProtocol>(&self, p: &mut P) -> usize {
+                self.0.value_len(p)
+            }
+        }
+    };
+}
+
+delegate!(crate::HashableSet<T>, HashSet<T>, [T: ThriftValue + Eq + Hash + Sync]);
+delegate!(
+    crate::HashableMap<K, V>,
+    HashMap<K, V>,
+    [K: ThriftValue + Eq + Hash + Sync, V: ThriftValue + Sync]
+);
 
 /// A generated struct, union or exception: its value encoding is its
 /// [`Message`] encoding, tagged [`TType::Struct`].

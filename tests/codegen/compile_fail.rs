@@ -122,6 +122,29 @@ const CASES: &[(&str, &[Expect])] = &[
         ],
     ),
     (
+        "const_wrong_type",
+        &[
+            (
+                "tests/ui/const_wrong_type.thrift:3:19: this value does not fit type i32",
+                "\"seven\"",
+            ),
+            (
+                "tests/ui/const_wrong_type.thrift:4:16: this value does not fit type i8",
+                "300",
+            ),
+            (
+                "tests/ui/const_wrong_type.thrift:5:17: this string is not a uuid: expected \
+                 8-4-4-4-12 hex digits, optionally in braces \
+                 (`{00112233-4455-6677-8899-aabbccddeeff}`)",
+                "'not-a-uuid'",
+            ),
+            (
+                "tests/ui/const_wrong_type.thrift:6:18: this value does not fit type i32",
+                "Color.PURPLE",
+            ),
+        ],
+    ),
+    (
         "unknown_type",
         &[(
             "tests/ui/unknown_type.thrift:3:8: unknown type `Strng`; expected a base type or a \

@@ -7,9 +7,11 @@
 //! counting global allocator, for the whole binary (it counts per thread).
 
 mod compile_fail;
+mod corpus;
 mod decode_fuzz;
 mod golden;
 mod paths;
+mod syntax;
 mod thriftpy_cross;
 mod torture;
 mod types;

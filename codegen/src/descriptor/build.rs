@@ -105,6 +105,7 @@ impl Builder<'_> {
             resolve::Ty::Double => Ty::Double,
             resolve::Ty::String => Ty::String,
             resolve::Ty::Binary => Ty::Binary,
+            resolve::Ty::Uuid => Ty::Uuid,
             resolve::Ty::List(e) => Ty::List(Box::new(self.convert(e))),
             resolve::Ty::Set(e) => Ty::Set(Box::new(self.convert(e))),
             resolve::Ty::Map(k, v) => Ty::Map(Box::new(self.convert(k)), Box::new(self.convert(v))),

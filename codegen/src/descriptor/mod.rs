@@ -175,6 +175,7 @@ impl Descriptor {
             Ty::Double => "double".into(),
             Ty::String => "string".into(),
             Ty::Binary => "binary".into(),
+            Ty::Uuid => "uuid".into(),
             Ty::List(e) => format!("list<{}>", self.type_name(e)),
             Ty::Set(e) => format!("set<{}>", self.type_name(e)),
             Ty::Map(k, v) => format!("map<{}, {}>", self.type_name(k), self.type_name(v)),

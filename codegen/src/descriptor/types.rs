@@ -33,6 +33,8 @@ pub enum Ty {
     String,
     /// `binary`.
     Binary,
+    /// `uuid`: 16 bytes (Apache Thrift 0.19+).
+    Uuid,
     /// `list<T>`.
     List(Box<Ty>),
     /// `set<T>`.

@@ -21,18 +21,20 @@ pub(crate) fn enum_values(e: &ast::Enum) -> Vec<i64> {
         .collect()
 }
 
-/// A Rust expression of type `rust_type(ty)` for a checked constant value
-/// written in `file`, usable in a non-const context (Default impls, `LazyLock`
-/// initialisers), emitted into the module of file `emit.0` or a module
-/// `emit.1` levels below it (a service module).
+/// A Rust expression of type `rust_type(ty, key)` for a checked constant
+/// value written in `file`, usable in a non-const context (Default impls,
+/// `LazyLock` initialisers), emitted into the module of file `emit.0` or a
+/// module `emit.1` levels below it (a service module); `key` asks for the
+/// key form (see [`crate::gen::rust_type::rust_type`]).
 pub(crate) fn value_expr_at(
     p: &Program,
     file: usize,
     emit: (usize, usize),
     ty: &Ty,
     v: &ast::ConstValue,
+    key: bool,
 ) -> TokenStream {
-    value_expr_in(p, file, emit, ty, v, 0)
+    value_expr_in(p, file, emit, ty, v, 0, key)
 }
 
 /// `file` is where the value was written (for name lookups); `module` is the
@@ -44,13 +46,14 @@ fn value_expr_in(
     ty: &Ty,
     v: &ast::ConstValue,
     depth: usize,
+    key: bool,
 ) -> TokenStream {
     if depth > 32 {
         return quote!(::core::default::Default::default());
     }
     if let ConstKind::Ident(name) = &v.kind {
         if let Some((cid, c)) = p.lookup_const(file, name) {
-            return value_expr_in(p, cid.file, module, ty, &c.value, depth + 1);
+            return value_expr_in(p, cid.file, module, ty, &c.value, depth + 1, key);
         }
     }
     let under = p.underlying(ty);
@@ -69,6 +72,26 @@ fn value_expr_in(
                 quote!(false)
             }
         }
+        (Ty::I8 | Ty::I16 | Ty::I32 | Ty::I64, ConstKind::Ident(i)) => {
+            match crate::check::enum_value_of(p, file, i) {
+                Some(n) => {
+                    let n = ast::ConstValue {
+                        kind: ConstKind::Int(n),
+                        span: v.span,
+                    };
+                    value_expr_in(p, file, module, &under, &n, depth + 1, key)
+                }
+                None => quote!(::core::default::Default::default()),
+            }
+        }
+        (Ty::Uuid, ConstKind::String(s)) => {
+            let bytes = crate::check::uuid_bytes(s).unwrap_or_default();
+            quote!(::tonic_thrift::Uuid::from_bytes([#(#bytes),*]))
+        }
+        (Ty::Double, ConstKind::Int(_) | ConstKind::Double(_)) if key => {
+            let e = value_expr_in(p, file, module, &under, v, depth + 1, false);
+            quote!(::tonic_thrift::OrderedFloat(#e))
+        }
         (Ty::I8, ConstKind::Int(n)) => Literal::i8_suffixed(*n as i8).into_token_stream(),
         (Ty::I16, ConstKind::Int(n)) => Literal::i16_suffixed(*n as i16).into_token_stream(),
         (Ty::I32, ConstKind::Int(n)) => Literal::i32_suffixed(*n as i32).into_token_stream(),
@@ -85,19 +108,19 @@ fn value_expr_in(
         (Ty::List(e), ConstKind::List(items)) => {
             let items = items
                 .iter()
-                .map(|i| value_expr_in(p, file, module, e, i, depth + 1));
+                .map(|i| value_expr_in(p, file, module, e, i, depth + 1, key));
             quote!(::std::vec![#(#items),*])
         }
         (Ty::Set(e), ConstKind::List(items)) => {
             let items = items
                 .iter()
-                .map(|i| key_expr(p, file, module, e, i, depth + 1));
+                .map(|i| value_expr_in(p, file, module, e, i, depth + 1, true));
             quote!(::core::iter::IntoIterator::into_iter([#(#items),*]).collect())
         }
         (Ty::Map(kt, vt), ConstKind::Map(entries)) => {
             let entries = entries.iter().map(|(k, val)| {
-                let k = key_expr(p, file, module, kt, k, depth + 1);
-                let val = value_expr_in(p, file, module, vt, val, depth + 1);
+                let k = value_expr_in(p, file, module, kt, k, depth + 1, true);
+                let val = value_expr_in(p, file, module, vt, val, depth + 1, key);
                 quote!((#k, #val))
             });
             quote!(::core::iter::IntoIterator::into_iter([#(#entries),*]).collect())
@@ -121,6 +144,7 @@ fn value_expr_in(
             Definition::Struct(s) => {
                 let path = crate::gen::rust_type::def_path_up(p, module.0, *id, module.1);
                 let fields = names::field_idents(s.fields.iter().map(|f| f.name.name.as_str()));
+                let key = crate::gen::rust_type::in_key_position(p, *id);
                 let ConstKind::Map(entries) = &v.kind else {
                     return quote!(::core::default::Default::default());
                 };
@@ -132,7 +156,7 @@ fn value_expr_in(
                     let f = &s.fields[at];
                     let fty = p.resolve_type(id.file, &f.ty).ok()?;
                     let fid = &fields[at];
-                    let mut e = value_expr_in(p, file, module, &fty, val, depth + 1);
+                    let mut e = value_expr_in(p, file, module, &fty, val, depth + 1, key);
                     if crate::gen::types::is_boxed(p, *id, &fty) {
                         e = quote!(::std::boxed::Box::new(#e));
                     }
@@ -154,23 +178,6 @@ fn value_expr_in(
             _ => quote!(::core::default::Default::default()),
         },
         _ => quote!(::core::default::Default::default()),
-    }
-}
-
-/// Like [`value_expr_in`], wrapping doubles in `OrderedFloat` for key position.
-fn key_expr(
-    p: &Program,
-    file: usize,
-    module: (usize, usize),
-    ty: &Ty,
-    v: &ast::ConstValue,
-    depth: usize,
-) -> TokenStream {
-    let e = value_expr_in(p, file, module, ty, v, depth);
-    if matches!(p.underlying(ty), Ty::Double) {
-        quote!(::tonic_thrift::OrderedFloat(#e))
-    } else {
-        e
     }
 }
 
@@ -223,9 +230,9 @@ pub(crate) fn const_item(p: &Program, id: DefId, c: &ast::Const) -> TokenStream 
                 pub const #name: &[u8] = #b;
             }
         }
-        (Ty::Bool | Ty::I8 | Ty::I16 | Ty::I32 | Ty::I64 | Ty::Double, _) => {
+        (Ty::Bool | Ty::I8 | Ty::I16 | Ty::I32 | Ty::I64 | Ty::Double | Ty::Uuid, _) => {
             let t = rust_type(p, file, &under, false);
-            let e = value_expr_in(p, value_file, (file, 0), &ty, value, 0);
+            let e = value_expr_in(p, value_file, (file, 0), &ty, value, 0, false);
             quote! {
                 #doc
                 pub const #name: #t = #e;
@@ -233,7 +240,7 @@ pub(crate) fn const_item(p: &Program, id: DefId, c: &ast::Const) -> TokenStream 
         }
         (Ty::Def(id), _) if matches!(p.def(*id), Definition::Enum(_)) => {
             let t = rust_type(p, file, &ty, false);
-            let e = value_expr_in(p, value_file, (file, 0), &ty, value, 0);
+            let e = value_expr_in(p, value_file, (file, 0), &ty, value, 0, false);
             quote! {
                 #doc
                 pub const #name: #t = #e;
@@ -241,7 +248,7 @@ pub(crate) fn const_item(p: &Program, id: DefId, c: &ast::Const) -> TokenStream 
         }
         _ => {
             let t = rust_type(p, file, &ty, false);
-            let e = value_expr_in(p, value_file, (file, 0), &ty, value, 0);
+            let e = value_expr_in(p, value_file, (file, 0), &ty, value, 0, false);
             quote! {
                 #doc
                 pub static #name: ::std::sync::LazyLock<#t> =

@@ -9,8 +9,10 @@ use crate::resolve::{DefId, Program, Ty};
 
 /// The Rust type of `ty` as seen from module `from`.
 ///
-/// `key` is true in hash-key position (set elements, map keys), where
-/// `double` becomes `OrderedFloat<f64>` so it can be hashed.
+/// `key` is true in hash-key position (set elements, map keys, and the
+/// fields of a struct that appears in one: see [`in_key_position`]), where
+/// `double` becomes `OrderedFloat<f64>`, `set` `HashableSet` and `map`
+/// `HashableMap`, so that the value can be hashed.
 pub(crate) fn rust_type(p: &Program, from: usize, ty: &Ty, key: bool) -> TokenStream {
     rust_type_up(p, from, ty, key, 0)
 }
@@ -28,24 +30,33 @@ pub(crate) fn rust_type_up(p: &Program, from: usize, ty: &Ty, key: bool, up: usi
         Ty::Double => quote!(f64),
         Ty::String => quote!(::tonic_thrift::FastStr),
         Ty::Binary => quote!(::tonic_thrift::Bytes),
+        Ty::Uuid => quote!(::tonic_thrift::Uuid),
         Ty::List(e) => {
             let e = rust_type_up(p, from, e, key, up);
             quote!(::std::vec::Vec<#e>)
         }
         Ty::Set(e) => {
             let e = rust_type_up(p, from, e, true, up);
-            quote!(::std::collections::HashSet<#e>)
+            if key {
+                quote!(::tonic_thrift::HashableSet<#e>)
+            } else {
+                quote!(::std::collections::HashSet<#e>)
+            }
         }
         Ty::Map(k, v) => {
             let k = rust_type_up(p, from, k, true, up);
-            let v = rust_type_up(p, from, v, false, up);
-            quote!(::std::collections::HashMap<#k, #v>)
+            let v = rust_type_up(p, from, v, key, up);
+            if key {
+                quote!(::tonic_thrift::HashableMap<#k, #v>)
+            } else {
+                quote!(::std::collections::HashMap<#k, #v>)
+            }
         }
         Ty::Def(id) => {
             if key {
                 if let Definition::Typedef(_) = p.def(*id) {
                     let under = p.underlying(ty);
-                    if contains_double(p, &under) {
+                    if needs_key_form(p, &under) {
                         return rust_type_up(p, from, &under, true, up);
                     }
                 }
@@ -55,11 +66,76 @@ pub(crate) fn rust_type_up(p: &Program, from: usize, ty: &Ty, key: bool, up: usi
     }
 }
 
-fn contains_double(p: &Program, t: &Ty) -> bool {
+/// Whether `t` is written differently in key position (it holds a double,
+/// a set or a map outside any struct).
+fn needs_key_form(p: &Program, t: &Ty) -> bool {
     match p.underlying(t) {
-        Ty::Double => true,
-        Ty::List(e) => contains_double(p, &e),
+        Ty::Double | Ty::Set(_) | Ty::Map(..) => true,
+        Ty::List(e) => needs_key_form(p, &e),
         _ => false,
+    }
+}
+
+/// Whether the struct-like `target` is a set element or map key somewhere
+/// in the program, or is reached from one through fields: then its fields
+/// take their key form and it derives `Hash` (`set<Insanity>` where
+/// `Insanity` holds a map).
+pub(crate) fn in_key_position(p: &Program, target: DefId) -> bool {
+    let mut roots = Vec::new();
+    for (fi, f) in p.files.iter().enumerate() {
+        for d in &f.doc.definitions {
+            let mut written: Vec<&crate::ast::Type> = Vec::new();
+            match d {
+                Definition::Struct(s) => written.extend(s.fields.iter().map(|f| &f.ty)),
+                Definition::Typedef(t) => written.push(&t.ty),
+                Definition::Const(c) => written.push(&c.ty),
+                Definition::Service(s) => {
+                    for func in &s.functions {
+                        written.extend(func.result.iter());
+                        written.extend(func.args.iter().map(|a| &a.ty));
+                        written.extend(func.throws.iter().map(|a| &a.ty));
+                    }
+                }
+                Definition::Enum(_) => {}
+            }
+            for w in written {
+                if let Ok(t) = p.resolve_type(fi, w) {
+                    key_roots(p, &t, false, &mut roots);
+                }
+            }
+        }
+    }
+    // Everything reachable from a key root through fields.
+    let mut seen = std::collections::HashSet::new();
+    while let Some(id) = roots.pop() {
+        if id == target {
+            return true;
+        }
+        if !seen.insert(id) {
+            continue;
+        }
+        if let Definition::Struct(s) = p.def(id) {
+            for f in &s.fields {
+                if let Ok(t) = p.resolve_type(id.file, &f.ty) {
+                    key_roots(p, &t, true, &mut roots);
+                }
+            }
+        }
+    }
+    false
+}
+
+/// The struct-likes that `t` holds in key position (`key`: `t` itself is in one).
+fn key_roots(p: &Program, t: &Ty, key: bool, out: &mut Vec<DefId>) {
+    match p.underlying(t) {
+        Ty::List(e) => key_roots(p, &e, key, out),
+        Ty::Set(e) => key_roots(p, &e, true, out),
+        Ty::Map(k, v) => {
+            key_roots(p, &k, true, out);
+            key_roots(p, &v, key, out);
+        }
+        Ty::Def(id) if key && matches!(p.def(id), Definition::Struct(_)) => out.push(id),
+        _ => {}
     }
 }
 

@@ -8,7 +8,7 @@ use quote::{format_ident, quote};
 
 use crate::ast::{self, Definition, Requiredness, StructKind};
 use crate::gen::consts::{enum_values, value_expr_at};
-use crate::gen::rust_type::{rust_type, rust_type_up};
+use crate::gen::rust_type::{in_key_position, rust_type, rust_type_up};
 use crate::gen::{doc_attrs, names};
 use crate::resolve::{DefId, Program, Ty};
 
@@ -56,17 +56,18 @@ pub(crate) fn field_specs_at(
     fields: &[ast::Field],
 ) -> Vec<FieldSpec> {
     let idents = names::field_idents(fields.iter().map(|f| f.name.name.as_str()));
+    let key = owner.is_some_and(|o| in_key_position(p, o));
     fields
         .iter()
         .zip(idents)
         .filter_map(|(f, ident)| {
             let ty = p.resolve_type(file, &f.ty).ok()?;
-            let mut rt = rust_type_up(p, emit.0, &ty, false, emit.1);
+            let mut rt = rust_type_up(p, emit.0, &ty, key, emit.1);
             let boxed = owner.is_some_and(|o| is_boxed(p, o, &ty));
             let mut default = f
                 .default
                 .as_ref()
-                .map(|v| value_expr_at(p, file, emit, &ty, v));
+                .map(|v| value_expr_at(p, file, emit, &ty, v, key));
             if boxed {
                 rt = quote!(::std::boxed::Box<#rt>);
                 default = default.map(|d| quote!(::std::boxed::Box::new(#d)));
@@ -126,6 +127,7 @@ fn hashable_def(p: &Program, id: DefId, seen: &mut HashSet<DefId>) -> bool {
         return true;
     }
     match p.def(id) {
+        Definition::Struct(_) if in_key_position(p, id) => true,
         Definition::Struct(s) => s.fields.iter().all(|f| {
             p.resolve_type(id.file, &f.ty)
                 .map(|t| hashable(p, &t, seen))

@@ -45,6 +45,8 @@ pub(crate) enum TokKind {
     Eq,
     /// `*`
     Star,
+    /// `&` (a C++ reference marker after a field type; ignored)
+    Amp,
     /// End of the text.
     Eof,
     /// The text cannot be tokenized here; the message says why.
@@ -258,6 +260,7 @@ impl<'a> Lexer<'a> {
             b':' => Some(TokKind::Colon),
             b'=' => Some(TokKind::Eq),
             b'*' => Some(TokKind::Star),
+            b'&' => Some(TokKind::Amp),
             _ => None,
         };
         if let Some(kind) = punct {

@@ -50,6 +50,7 @@ fn base_type(s: &str) -> Option<TypeKind> {
         "double" => TypeKind::Double,
         "string" | "slist" => TypeKind::String,
         "binary" => TypeKind::Binary,
+        "uuid" => TypeKind::Uuid,
         _ => return None,
     })
 }
@@ -165,6 +166,19 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A field or argument name: like [`Self::name`], but Thrift's own words
+    /// are allowed (`1: i8 i8`, `2: string type`), as Apache Thrift allows.
+    fn field_name(&mut self) -> PResult<Ident> {
+        match &self.cur.kind {
+            TokKind::Ident(s) if is_keyword(s) && !s.contains('.') => {
+                let name = s.clone();
+                let span = self.bump().span;
+                Ok(Ident { name, span })
+            }
+            _ => self.name("a field name"),
+        }
+    }
+
     /// A possibly dotted, non-keyword name (`Base`, `shared.Base`).
     fn path(&mut self, what: &str) -> PResult<Ident> {
         match &self.cur.kind {
@@ -221,6 +235,8 @@ impl<'a> Parser<'a> {
                     };
                     let path = path.clone();
                     let span = self.bump().span;
+                    // Annotations on include lines are accepted and dropped.
+                    self.annotations()?;
                     if kw == "include" {
                         doc.includes.push(Include { path, span });
                     }
@@ -241,7 +257,10 @@ impl<'a> Parser<'a> {
                     let e = self.enum_def()?;
                     doc.definitions.push(Definition::Enum(e));
                 }
-                "senum" => return Err(self.error("`senum` is not supported".to_string())),
+                "senum" => {
+                    let t = self.senum()?;
+                    doc.definitions.push(Definition::Typedef(t));
+                }
                 "struct" | "union" | "exception" => {
                     let s = self.struct_like()?;
                     doc.definitions.push(Definition::Struct(s));
@@ -316,6 +335,36 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// `senum Name { "a", "b" }`, the string enum of old Thrift versions
+    /// (removed from Apache Thrift and never in thriftgo): on the wire a
+    /// `string`, so it becomes `typedef string Name`. The listed values are
+    /// checked to be strings and then dropped.
+    fn senum(&mut self) -> PResult<Typedef> {
+        let kw = self.bump();
+        let name = self.name("a senum name")?;
+        self.expect(&TokKind::LBrace, "`{` after senum name")?;
+        loop {
+            if self.eat(&TokKind::RBrace).is_some() {
+                break;
+            }
+            if !matches!(self.cur.kind, TokKind::Str(_)) {
+                return Err(self.expected("`}` or a string literal"));
+            }
+            self.bump();
+            self.eat_sep();
+        }
+        let annotations = self.annotations()?;
+        Ok(Typedef {
+            ty: Type {
+                kind: TypeKind::String,
+                span: kw.span,
+            },
+            name,
+            annotations,
+            doc: kw.doc,
+        })
+    }
+
     fn enum_def(&mut self) -> PResult<Enum> {
         let doc = self.bump().doc;
         let name = self.name("an enum name")?;
@@ -382,8 +431,14 @@ impl<'a> Parser<'a> {
     }
 
     /// Fields up to and including the `close` token.
+    ///
+    /// Fields written without an id get -1, -2, ... in order, Apache
+    /// Thrift's rule (continuing below an explicit non-positive id) (thriftgo counts up from the previous id instead; the
+    /// services that still omit ids were built with Apache Thrift, so its
+    /// numbering is what their peers put on the wire).
     fn fields(&mut self, close: &TokKind, what: &str) -> PResult<Vec<Field>> {
         let mut fields = Vec::new();
+        let mut next_implicit = -1;
         loop {
             if self.eat(close).is_some() {
                 return Ok(fields);
@@ -391,7 +446,20 @@ impl<'a> Parser<'a> {
             if !self.at_field_start() {
                 return Err(self.expected(what));
             }
-            fields.push(self.field()?);
+            let mut field = self.field()?;
+            match field.id {
+                None => {
+                    field.id = Some((next_implicit, field.name.span));
+                    field.implicit_id = true;
+                    next_implicit -= 1;
+                }
+                // An explicit non-positive id is kept, and the count goes
+                // on below it (Apache's `--allow-neg-keys`; thriftgo keeps
+                // it too).
+                Some((id, _)) if id <= 0 => next_implicit = id.saturating_sub(1),
+                Some(_) => {}
+            }
+            fields.push(field);
         }
     }
 
@@ -415,7 +483,9 @@ impl<'a> Parser<'a> {
             Requiredness::Default
         };
         let ty = self.ty(0)?;
-        let name = self.name("a field name")?;
+        // `&` marks a C++ reference (`1: Node & next`): ignored.
+        self.eat(&TokKind::Amp);
+        let name = self.field_name()?;
         let default = if self.eat(&TokKind::Eq).is_some() {
             Some(self.const_value(0)?)
         } else {
@@ -426,6 +496,7 @@ impl<'a> Parser<'a> {
         self.eat_sep();
         Ok(Field {
             id,
+            implicit_id: false,
             requiredness,
             ty,
             name,

@@ -336,8 +336,14 @@ fn kitchen_sink_structs() {
     );
     assert_eq!(f.ty.kind, TypeKind::Binary);
 
+    // No id: Apache's numbering, continuing below the explicit `-1`.
     let f = field(s, "noid");
-    assert_eq!(f.id, None);
+    assert_eq!(f.id.map(|i| i.0), Some(-2));
+    assert!(f.implicit_id);
+    assert_eq!(
+        text(KITCHEN_SINK, f.id.map(|i| i.1).unwrap_or_default()),
+        "noid"
+    );
     assert_eq!(f.requiredness, Requiredness::Default);
     assert_eq!(f.ty.kind, TypeKind::I16);
 
@@ -669,7 +675,12 @@ fn errors() {
         "i32",
         0,
     );
-    check("senum X {}", "`senum` is not supported", "senum", 0);
+    check(
+        "senum X { 1 }",
+        "expected `}` or a string literal, found `1`",
+        "1",
+        0,
+    );
     check("struct S {} @", "unexpected character `@`", "@", 0);
     check("struct S {} é", "unexpected character `é`", "é", 0);
     // A syntax error before a lexical error is reported first.

@@ -32,6 +32,7 @@ pub(crate) enum Ty {
     Double,
     String,
     Binary,
+    Uuid,
     List(Box<Ty>),
     Set(Box<Ty>),
     Map(Box<Ty>, Box<Ty>),
@@ -218,6 +219,7 @@ impl Program {
             TypeKind::Double => Ty::Double,
             TypeKind::String => Ty::String,
             TypeKind::Binary => Ty::Binary,
+            TypeKind::Uuid => Ty::Uuid,
             TypeKind::List(t) => Ty::List(Box::new(self.resolve_type(file, t)?)),
             TypeKind::Set(t) => Ty::Set(Box::new(self.resolve_type(file, t)?)),
             TypeKind::Map(k, v) => Ty::Map(
