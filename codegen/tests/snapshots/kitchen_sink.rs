@@ -864,7 +864,7 @@ pub mod kitchen_sink {
             type Ok = super::super::shared::Item;
             type Err = GetError;
             fn from_outcome(
-                outcome: Result<Self::Ok, Self::Err>,
+                outcome: Result<super::super::shared::Item, GetError>,
             ) -> Result<Self, Status> {
                 match outcome {
                     Ok(v) => Ok(Self::Success(v)),
@@ -873,7 +873,7 @@ pub mod kitchen_sink {
                     Err(GetError::Status(s)) => Err(s),
                 }
             }
-            fn into_outcome(self) -> Result<Self::Ok, Self::Err> {
+            fn into_outcome(self) -> Result<super::super::shared::Item, GetError> {
                 match self {
                     Self::Success(v) => Ok(v),
                     Self::NotFound(e) => Err(GetError::NotFound(e)),

@@ -1794,7 +1794,7 @@ pub mod torture {
             type Ok = super::Result;
             type Err = CloneError;
             fn from_outcome(
-                outcome: Result<Self::Ok, Self::Err>,
+                outcome: Result<super::Result, CloneError>,
             ) -> Result<Self, Status> {
                 match outcome {
                     Ok(v) => Ok(Self::Success(v)),
@@ -1803,7 +1803,7 @@ pub mod torture {
                     Err(CloneError::Status(s)) => Err(s),
                 }
             }
-            fn into_outcome(self) -> Result<Self::Ok, Self::Err> {
+            fn into_outcome(self) -> Result<super::Result, CloneError> {
                 match self {
                     Self::Success(v) => Ok(v),
                     Self::Success_(e) => Err(CloneError::Success_(e)),
@@ -2861,7 +2861,7 @@ pub mod torture {
             type Ok = super::Result;
             type Err = CloneError;
             fn from_outcome(
-                outcome: Result<Self::Ok, Self::Err>,
+                outcome: Result<super::Result, CloneError>,
             ) -> Result<Self, Status> {
                 match outcome {
                     Ok(v) => Ok(Self::Success(v)),
@@ -2870,7 +2870,7 @@ pub mod torture {
                     Err(CloneError::Status(s)) => Err(s),
                 }
             }
-            fn into_outcome(self) -> Result<Self::Ok, Self::Err> {
+            fn into_outcome(self) -> Result<super::Result, CloneError> {
                 match self {
                     Self::Success(v) => Ok(v),
                     Self::Success_(e) => Err(CloneError::Success_(e)),

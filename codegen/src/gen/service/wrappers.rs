@@ -150,14 +150,14 @@ fn result_enum(m: &MethodCtx, method_wire: &str) -> TokenStream {
         impl ThriftResult for #name {
             type Ok = #ok;
             type Err = #error;
-            fn from_outcome(outcome: Result<Self::Ok, Self::Err>) -> Result<Self, Status> {
+            fn from_outcome(outcome: Result<#ok, #error>) -> Result<Self, Status> {
                 match outcome {
                     Ok(v) => Ok(Self::Success(v)),
                     #(#to_wire)*
                     Err(#error::Status(s)) => Err(s),
                 }
             }
-            fn into_outcome(self) -> Result<Self::Ok, Self::Err> {
+            fn into_outcome(self) -> Result<#ok, #error> {
                 match self {
                     Self::Success(#ok_pat) => Ok(#ok_pat),
                     #(#from_wire)*
