@@ -13,5 +13,6 @@ mod golden;
 mod paths;
 mod syntax;
 mod thriftpy_cross;
+mod thriftpy_new;
 mod torture;
 mod types;

@@ -40,7 +40,7 @@ fn peer_script() -> PathBuf {
 
 /// True when `python3` with thriftpy2 is available. Otherwise prints a skip
 /// notice, or panics when `TONIC_THRIFT_REQUIRE_PYTHON` is set (not `0`).
-fn python_available() -> bool {
+pub(crate) fn python_available() -> bool {
     let ok = Command::new("python3")
         .args(["-c", "import thriftpy2"])
         .stdout(Stdio::null())
@@ -65,8 +65,14 @@ fn python_available() -> bool {
 /// Runs the peer in `mode`, feeding `input` on stdin; returns its stdout.
 /// Panics with the peer's stderr if it exits non-zero.
 fn run_peer(mode: &str, input: &str) -> String {
+    run_python(&peer_script(), mode, input)
+}
+
+/// Runs the Python `script` in `mode`, feeding `input` on stdin; returns
+/// its stdout. Panics with the script's stderr if it exits non-zero.
+pub(crate) fn run_python(script: &std::path::Path, mode: &str, input: &str) -> String {
     let mut child = Command::new("python3")
-        .arg(peer_script())
+        .arg(script)
         .arg(mode)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::piped())
@@ -85,17 +91,18 @@ fn run_peer(mode: &str, input: &str) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
         out.status.success(),
-        "`python3 tests/python/thriftpy_peer.py {mode}` failed ({}):\n{stderr}\nstdout:\n{stdout}",
+        "`python3 {} {mode}` failed ({}):\n{stderr}\nstdout:\n{stdout}",
+        script.display(),
         out.status
     );
     stdout
 }
 
-fn to_hex(bytes: &[u8]) -> String {
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn from_hex(hex: &str) -> Vec<u8> {
+pub(crate) fn from_hex(hex: &str) -> Vec<u8> {
     assert_eq!(hex.len() % 2, 0, "odd-length hex {hex:?}");
     (0..hex.len())
         .step_by(2)
