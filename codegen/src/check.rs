@@ -298,12 +298,21 @@ impl Checker<'_> {
                 },
                 Definition::Struct(s) => match &v.kind {
                     ConstKind::Map(entries) => {
+                        let mut given = HashSet::new();
                         for (k, val) in entries {
                             let field = match &k.kind {
                                 ConstKind::String(n) => s.fields.iter().find(|f| &f.name.name == n),
                                 _ => None,
                             };
                             match field {
+                                Some(f) if !given.insert(f.name.name.as_str()) => self.err(
+                                    file,
+                                    k.span,
+                                    format!(
+                                        "field `{}` of `{}` is given twice in this constant",
+                                        f.name.name, s.name.name
+                                    ),
+                                ),
                                 Some(f) => {
                                     if let Ok(ft) = self.p.resolve_type(id.file, &f.ty) {
                                         self.value(file, &ft, val, depth + 1);

@@ -142,6 +142,11 @@ const CASES: &[(&str, &[Expect])] = &[
                 "tests/ui/const_wrong_type.thrift:6:18: this value does not fit type i32",
                 "Color.PURPLE",
             ),
+            (
+                "tests/ui/const_wrong_type.thrift:8:38: field `x` of `Point` is given twice in \
+                 this constant",
+                "\"x\"",
+            ),
         ],
     ),
     (
