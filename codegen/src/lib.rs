@@ -173,6 +173,22 @@ impl Builder {
             .map(|d| d.as_ref().to_path_buf())
             .collect();
         let base = std::env::current_dir().ok();
+        let mut stems: std::collections::HashMap<String, &Path> = std::collections::HashMap::new();
+        for file in files {
+            let file = file.as_ref();
+            let stem = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if let Some(first) = stems.insert(stem, file) {
+                if first != file {
+                    return Err(BuildError::SameStem(
+                        first.to_path_buf(),
+                        file.to_path_buf(),
+                    ));
+                }
+            }
+        }
         let mut all_errors = Vec::new();
         for file in files {
             let file = file.as_ref();
@@ -236,12 +252,22 @@ pub enum BuildError {
     Io(PathBuf, std::io::Error),
     /// The generator produced invalid Rust: a bug in tonic-thrift-build.
     Internal(String),
+    /// Two IDL files given to one `compile` have the same file stem, so
+    /// both would be written to `<stem>.rs` (and `include_thrift!` could
+    /// name only one).
+    SameStem(PathBuf, PathBuf),
 }
 
 impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BuildError::Idl(e) => write!(f, "{e}"),
+            BuildError::SameStem(a, b) => write!(
+                f,
+                "{} and {} would both be generated into the same file (one per file stem, for include_thrift!); compile them with separate Builders and out_dir()s, or rename one",
+                a.display(),
+                b.display()
+            ),
             BuildError::NoOutDir => f.write_str(
                 "OUT_DIR is not set: call compile() from a build script or set Builder::out_dir",
             ),
