@@ -20,6 +20,11 @@ pub trait ThriftService:
         Response = http::Response<tonic::body::Body>,
         Error = Infallible,
         Future: Send + 'static,
+    > + tower_service::Service<
+        http::Request<tonic::body::Body>,
+        Response = http::Response<tonic::body::Body>,
+        Error = Infallible,
+        Future: Send + 'static,
     > + Clone
     + Send
     + Sync
@@ -32,6 +37,11 @@ impl<S> ThriftService for S where
         + NamedService
         + tower_service::Service<
             http::Request<Incoming>,
+            Response = http::Response<tonic::body::Body>,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + tower_service::Service<
+            http::Request<tonic::body::Body>,
             Response = http::Response<tonic::body::Body>,
             Error = Infallible,
             Future: Send + 'static,
