@@ -324,11 +324,7 @@ fn parse_line(line: &str) -> Result<CaseResult, String> {
 
 /// Checks a `-case all` run: exit code 0, 37 result lines, all ok (and, when
 /// given, the case names in the expected order). Panics listing every failure.
-fn check_run(
-    who: &str,
-    run: (Option<i32>, String, String),
-    names: Option<&[String]>,
-) {
+fn check_run(who: &str, run: (Option<i32>, String, String), names: Option<&[String]>) {
     check_cases(who, run, names, CASES);
 }
 
