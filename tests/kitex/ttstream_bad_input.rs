@@ -86,12 +86,16 @@ impl TestService for Echo {
 /// The server's frame limit in these tests.
 const MAX_FRAME: usize = 64 * 1024;
 
+/// How long a frame may take to arrive in these tests.
+const FRAME_TIMEOUT: Duration = Duration::from_millis(300);
+
 async fn start() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(
         tonic_thrift::Server::builder()
             .max_frame_size(MAX_FRAME)
+            .frame_timeout(FRAME_TIMEOUT)
             .add_service(TestServiceServer::new(Echo))
             .serve_with_listener(listener, std::future::pending()),
     );
@@ -234,6 +238,20 @@ async fn truncated_frame_closes_only_its_connection() {
     c.send_raw(&w[..w.len() - 3]).await;
     c.io.shutdown().await.unwrap();
     c.expect_closed().await;
+    still_served(addr, bystander).await;
+}
+
+#[tokio::test]
+async fn a_frame_that_never_completes_closes_its_connection() {
+    let addr = start().await;
+    let bystander = bystanders_survive(addr).await;
+    let mut c = Conn::open(addr).await;
+    c.echo_round(1, "ok").await;
+    let w = wire(&[header(2, "Echo")]);
+    c.send_raw(&w[..10]).await;
+    let started = std::time::Instant::now();
+    c.expect_closed().await;
+    assert!(started.elapsed() >= FRAME_TIMEOUT / 2);
     still_served(addr, bystander).await;
 }
 

@@ -111,6 +111,7 @@ pub(super) async fn handle_connection<IO>(
                     .max_concurrent_streams
                     .and_then(|n| usize::try_from(n).ok()),
                 idle_timeout: shared.config.idle_timeout,
+                frame_timeout: shared.config.connection.frame_timeout,
                 peer,
             };
             ttstream_connection(io, buf, cfg, stop).await;

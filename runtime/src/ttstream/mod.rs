@@ -79,8 +79,10 @@
 //!
 //! A frame whose framing is broken (bad magic, no STREAMING flag, a header
 //! past the frame end, a length over the frame limit, a truncated frame at
-//! end of stream) closes the connection with a log: nothing after it can be
-//! trusted. A well-framed frame that makes no sense (unknown type, DATA or
+//! end of stream, a frame not complete within the server's frame timeout)
+//! closes the connection with a log: nothing after it can be trusted. So
+//! does a peer that reads nothing for the idle timeout while the server
+//! writes. A well-framed frame that makes no sense (unknown type, DATA or
 //! TRAILER or RST for no open stream, DATA after half-close) is dropped
 //! with a log; a HEADER reusing an open stream id ends that stream only.
 

@@ -96,6 +96,8 @@ pub(crate) struct ConnectionConfig {
     pub(crate) max_frame: usize,
     pub(crate) max_streams: Option<usize>,
     pub(crate) idle_timeout: Duration,
+    /// Longest time from a frame's first byte to its last.
+    pub(crate) frame_timeout: Duration,
     pub(crate) peer: Option<SocketAddr>,
 }
 
@@ -120,7 +122,7 @@ pub(crate) async fn serve_connection<IO>(
 {
     let (mut rd, wr) = tokio::io::split(io);
     let (out, out_rx) = mpsc::channel::<StreamFrame>(WRITE_QUEUE);
-    let writer = tokio::spawn(write_frames(wr, out_rx));
+    let writer = tokio::spawn(write_frames(wr, out_rx, conn_write_timeout(&cfg)));
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(i32, u64)>();
     let mut conn = Connection {
         cfg,
@@ -133,6 +135,9 @@ pub(crate) async fn serve_connection<IO>(
     };
     let peer = conn.cfg.peer;
     let idle = conn.cfg.idle_timeout;
+    let frame_timeout = conn.cfg.frame_timeout;
+    // When the bytes of an incomplete frame started to arrive.
+    let mut partial_since: Option<tokio::time::Instant> = None;
     'conn: loop {
         loop {
             match StreamFrame::decode(&mut buf, conn.cfg.max_frame) {
@@ -147,6 +152,12 @@ pub(crate) async fn serve_connection<IO>(
         if conn.stopping && conn.streams.is_empty() {
             break;
         }
+        if buf.is_empty() {
+            partial_since = None;
+        } else if partial_since.is_none() {
+            partial_since = Some(tokio::time::Instant::now());
+        }
+        let frame_deadline = partial_since.map(|t| t + frame_timeout);
         tokio::select! {
             read = rd.read_buf(&mut buf) => match read {
                 Ok(0) => {
@@ -167,6 +178,15 @@ pub(crate) async fn serve_connection<IO>(
                 }
             }
             _ = stop.wait_for(|s| *s), if !conn.stopping => conn.stopping = true,
+            _ = conn.out.closed() => {
+                tracing::debug!(?peer, "ttstream writer ended; closing the connection");
+                break;
+            }
+            _ = sleep_until_opt(frame_deadline), if frame_deadline.is_some() => {
+                tracing::warn!(?peer, timeout = ?frame_timeout, bytes = buf.len(),
+                    "closing ttstream connection: a frame did not complete in time");
+                break;
+            }
             _ = tokio::time::sleep(idle), if conn.streams.is_empty() => {
                 tracing::debug!(?peer, "closing an idle ttstream connection");
                 break;
@@ -179,6 +199,19 @@ pub(crate) async fn serve_connection<IO>(
     }
     drop(conn);
     let _ = tokio::time::timeout(idle, writer).await;
+}
+
+/// Sleeps until `at`, or for ever without one.
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// How long one write may wait for a peer that does not read.
+fn conn_write_timeout(cfg: &ConnectionConfig) -> Duration {
+    cfg.idle_timeout
 }
 
 struct Connection {
@@ -567,7 +600,13 @@ impl http_body::Body for QueueBody {
 
 /// Writes frames as they come, batching those already queued into one
 /// write (Kitex flushes each frame by itself).
-async fn write_frames<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<StreamFrame>) {
+/// A write that waits longer than `write_timeout` (the peer reads nothing)
+/// ends the writer, which closes the connection.
+async fn write_frames<W: AsyncWrite + Unpin>(
+    mut wr: W,
+    mut rx: mpsc::Receiver<StreamFrame>,
+    write_timeout: Duration,
+) {
     let mut buf = BytesMut::with_capacity(16 * 1024);
     while let Some(frame) = rx.recv().await {
         let mut next = Some(frame);
@@ -579,14 +618,22 @@ async fn write_frames<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<S
                 next = rx.try_recv().ok();
             }
         }
-        if let Err(e) = wr.write_all(&buf).await {
-            tracing::debug!(error = %e, "ttstream connection write failed");
-            return;
+        let write = async {
+            wr.write_all(&buf).await?;
+            wr.flush().await
+        };
+        match tokio::time::timeout(write_timeout, write).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "ttstream connection write failed");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!(timeout = ?write_timeout, "ttstream peer reads nothing; closing the connection");
+                return;
+            }
         }
         buf.clear();
-        if wr.flush().await.is_err() {
-            return;
-        }
     }
     let _ = wr.shutdown().await;
 }
