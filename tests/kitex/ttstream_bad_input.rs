@@ -14,6 +14,7 @@ use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tonic::{Request, Response, Status, Streaming};
+use tonic_thrift::metainfo::MetaInfo;
 use tonic_thrift::pingpong::ApplicationException;
 use tonic_thrift::transport::{read_message_header, MessageType};
 use tonic_thrift::ttstream::{FrameType, StreamFrame, INT_KEY_FRAME_TYPE};
@@ -38,6 +39,7 @@ impl TestService for Echo {
         &self,
         request: Request<Streaming<echo::Request>>,
     ) -> Result<Response<BoxStream>, Status> {
+        let meta = MetaInfo::of(&request).cloned();
         let mut inbound = request.into_inner();
         let first = match inbound.next().await {
             Some(Ok(m)) => m,
@@ -46,6 +48,21 @@ impl TestService for Echo {
         };
         if first.message == "stall" {
             return Ok(Response::new(Box::pin(futures_util::stream::pending())));
+        }
+        if first.message == "metainfo" {
+            let seen = meta
+                .as_ref()
+                .and_then(|m| m.transient("TEST_KEY"))
+                .unwrap_or("none")
+                .to_owned();
+            let reply = futures_util::stream::iter([Ok(echo::Response {
+                message: seen.into(),
+            })]);
+            let mut resp = Response::new(Box::pin(reply) as BoxStream);
+            MetaInfo::attach(&mut resp)
+                .set_backward("BACK_KEY", "bv")
+                .unwrap();
+            return Ok(resp);
         }
         let rest = inbound.map(|m| m.map(|m| echo::Response { message: m.message }));
         let first = futures_util::stream::once(async move {
@@ -227,6 +244,24 @@ async fn a_good_stream_round_trips() {
     let mut c = Conn::open(addr).await;
     c.echo_round(1, "a").await;
     c.echo_round(-7, "negative ids are fine").await;
+}
+
+#[tokio::test]
+async fn metainfo_arrives_and_backward_metainfo_returns() {
+    let addr = start().await;
+    let mut c = Conn::open(addr).await;
+    let mut h = header(1, "Echo");
+    h.header.set_string("RPC_TRANSIT_TEST_KEY", "tv");
+    c.send(&[h, data(1, "metainfo"), trailer(1)]).await;
+    let h = c.recv().await.unwrap();
+    assert_eq!(h.frame_type, Some(FrameType::Header));
+    assert_eq!(h.header.string("RPC_BACKWARD_BACK_KEY"), Some("bv"));
+    assert_eq!(c.recv().await.unwrap().payload, message("tv"));
+    let t = c.recv().await.unwrap();
+    assert_eq!(
+        (t.frame_type, t.payload.len()),
+        (Some(FrameType::Trailer), 0)
+    );
 }
 
 #[tokio::test]
