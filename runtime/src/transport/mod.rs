@@ -176,7 +176,8 @@ pub enum FrameKind {
 /// Framed length (a u32 equal to the rest of the payload, followed by the
 /// strict version bytes `80 01`; reported as `inner_framed: true`) or without
 /// it (payload starting with `80 01`). TTHeader Streaming frames (flag
-/// `0x0002`) and protocol ids other than 0 (Thrift Binary) are errors.
+/// `0x0002`; decoded by [`StreamFrame`](crate::ttstream::StreamFrame)) and
+/// protocol ids other than 0 (Thrift Binary) are errors here.
 ///
 /// For [`FrameKind::Buffered`] the frame's end is found by measuring the
 /// Thrift message (strict header, then the body struct), so a large buffered
