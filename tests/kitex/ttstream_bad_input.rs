@@ -26,8 +26,10 @@ use echo::test_service_server::{TestService, TestServiceServer};
 type BoxStream =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<echo::Response, Status>> + Send>>;
 
-/// `Echo` echoes each message, except that a first message `stall` makes it
-/// stop reading (and never end); the other methods are not served.
+/// `Echo` echoes each message, except that a first message `stall...` makes
+/// it stop reading (and never end; `stall-counted` counts when the call is
+/// dropped); `metainfo` answers the transient `TEST_KEY` and sets backward
+/// `BACK_KEY`. The other methods are not served.
 struct Echo;
 
 #[tonic::async_trait]
@@ -46,8 +48,14 @@ impl TestService for Echo {
             Some(Err(e)) => return Err(e),
             None => return Ok(Response::new(Box::pin(futures_util::stream::empty()))),
         };
-        if first.message == "stall" {
-            return Ok(Response::new(Box::pin(futures_util::stream::pending())));
+        if first.message.starts_with("stall") {
+            // Holds the request stream and a drop counter until the call ends.
+            let guard = (inbound, Stalled(first.message == "stall-counted"));
+            let pending = futures_util::stream::pending().map(move |m| {
+                let _ = &guard;
+                m
+            });
+            return Ok(Response::new(Box::pin(pending)));
         }
         if first.message == "metainfo" {
             let seen = meta
@@ -97,6 +105,20 @@ impl TestService for Echo {
         Ok(Response::new(echo::Response {
             message: request.into_inner().message,
         }))
+    }
+}
+
+/// Counts the stalled calls whose handler state was dropped.
+static STALLED_DROPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Dropped with a stalled call's response stream; counts when `.0`.
+struct Stalled(bool);
+
+impl Drop for Stalled {
+    fn drop(&mut self) {
+        if self.0 {
+            STALLED_DROPPED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
     }
 }
 
@@ -388,11 +410,20 @@ async fn data_after_half_close_is_dropped() {
 async fn rst_cancels_the_stream() {
     let addr = start().await;
     let mut c = Conn::open(addr).await;
-    c.send(&[header(1, "Echo"), data(1, "stall")]).await;
+    c.send(&[header(1, "Echo"), data(1, "stall-counted")]).await;
     assert_eq!(c.recv().await.unwrap().frame_type, Some(FrameType::Header));
+    let dropped = STALLED_DROPPED.load(std::sync::atomic::Ordering::SeqCst);
     c.send(&[StreamFrame::new(FrameType::Rst, 1, "Echo")]).await;
     // Nothing more for stream 1; the connection goes on.
     c.echo_round(2, "after rst").await;
+    // The RST stopped the call: its handler state is gone.
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while STALLED_DROPPED.load(std::sync::atomic::Ordering::SeqCst) == dropped {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the reset call was not dropped");
     c.echo_round(1, "id 1 reusable").await;
 }
 
