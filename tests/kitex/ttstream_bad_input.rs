@@ -194,21 +194,25 @@ impl Conn {
         self.io.write_all(bytes).await.unwrap();
     }
 
-    /// The next frame, or `None` when the server closed the connection.
+    /// The next frame, or `None` when the server closed the connection;
+    /// panics after 5 s.
     async fn recv(&mut self) -> Option<StreamFrame> {
-        tokio::time::timeout(Duration::from_secs(5), async {
-            loop {
-                if let Some(f) = StreamFrame::decode(&mut self.buf, 16 << 20).unwrap() {
-                    return Some(f);
-                }
-                match self.io.read_buf(&mut self.buf).await {
-                    Ok(0) | Err(_) => return None,
-                    Ok(_) => {}
-                }
+        tokio::time::timeout(Duration::from_secs(5), self.recv_patient())
+            .await
+            .expect("no frame and no close within 5 s")
+    }
+
+    /// [`Conn::recv`] without its time limit.
+    async fn recv_patient(&mut self) -> Option<StreamFrame> {
+        loop {
+            if let Some(f) = StreamFrame::decode(&mut self.buf, 16 << 20).unwrap() {
+                return Some(f);
             }
-        })
-        .await
-        .expect("no frame and no close within 5 s")
+            match self.io.read_buf(&mut self.buf).await {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
     }
 
     async fn expect_closed(&mut self) {
@@ -480,4 +484,82 @@ async fn a_stalled_stream_does_not_stall_other_connections() {
     let flood: Vec<StreamFrame> = (0..200).map(|i| data(1, &format!("m{i}"))).collect();
     c.send(&flood).await;
     still_served(addr, bystander).await;
+}
+
+#[tokio::test]
+async fn a_stream_whose_handler_stops_reading_is_ended_alone() {
+    let addr = start().await;
+    let mut c = Conn::open(addr).await;
+    c.send(&[header(1, "Echo"), data(1, "stall")]).await;
+    assert_eq!(c.recv().await.unwrap().frame_type, Some(FrameType::Header));
+    // More than the stream's queue holds: the connection pauses, and after
+    // the stall timeout (10 s) stream 1 alone is ended.
+    let flood: Vec<StreamFrame> = (0..40).map(|i| data(1, &format!("m{i}"))).collect();
+    c.send(&flood).await;
+    c.send(&[header(2, "Echo"), data(2, "waits"), trailer(2)])
+        .await;
+    let t = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let f = c.recv_patient().await.expect("connection closed");
+            if f.stream_id == 1 && f.frame_type == Some(FrameType::Trailer) {
+                return f;
+            }
+        }
+    })
+    .await
+    .expect("stream 1 not ended within 20 s");
+    let (_, body) = read_message_header(&t.payload).unwrap();
+    let e = ApplicationException::decode(body).unwrap();
+    assert!(e.message.contains("receive queue"), "{}", e.message);
+    // Stream 2, queued behind it, is answered; the connection goes on.
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        let f = c.recv().await.expect("stream 2 frames");
+        if f.stream_id == 2 {
+            got.push(f.frame_type);
+        }
+    }
+    assert_eq!(
+        got,
+        [
+            Some(FrameType::Header),
+            Some(FrameType::Data),
+            Some(FrameType::Trailer)
+        ]
+    );
+    c.echo_round(3, "later").await;
+}
+
+#[tokio::test]
+async fn shutdown_finishes_open_streams_and_refuses_new_ones() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        tonic_thrift::Server::builder()
+            .add_service(TestServiceServer::new(Echo))
+            .serve_with_listener(listener, async {
+                let _ = stopped.await;
+            }),
+    );
+    let mut c = Conn::open(addr).await;
+    c.send(&[header(1, "Echo"), data(1, "a")]).await;
+    assert_eq!(c.recv().await.unwrap().frame_type, Some(FrameType::Header));
+    assert_eq!(c.recv().await.unwrap().payload, message("a"));
+    stop.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    c.send(&[header(2, "Echo")]).await;
+    let e = c.expect_refusal(2).await;
+    assert!(e.message.contains("shutting down"), "{}", e.message);
+    // Stream 1 still works and ends normally; then the connection closes.
+    c.send(&[data(1, "b"), trailer(1)]).await;
+    assert_eq!(c.recv().await.unwrap().payload, message("b"));
+    let t = c.recv().await.unwrap();
+    assert_eq!((t.frame_type, t.stream_id), (Some(FrameType::Trailer), 1));
+    c.expect_closed().await;
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("server did not stop")
+        .unwrap()
+        .unwrap();
 }
