@@ -637,3 +637,83 @@ async fn write_frames<W: AsyncWrite + Unpin>(
     }
     let _ = wr.shutdown().await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// tts_server_stream_handler_error.txt: the S->C TRAILER of a handler
+    /// error (141 bytes).
+    const HANDLER_ERROR_TRAILER: &str = "
+        00 00 00 89 10 00 00 02 00 00 00 01 00 06 10 00
+        10 00 02 00 1b 00 01 34 00 09 00 0a 45 63 68 6f
+        53 65 72 76 65 72 80 01 00 03 00 00 00 0a 45 63
+        68 6f 53 65 72 76 65 72 00 00 00 01 0b 00 01 00
+        00 00 42 62 69 7a 20 65 72 72 6f 72 3a 20 45 63
+        68 6f 53 65 72 76 65 72 20 65 78 70 65 63 74 73
+        20 61 6e 20 69 6e 74 65 67 65 72 20 63 6f 75 6e
+        74 2c 20 67 6f 74 20 22 6e 6f 74 2d 61 2d 6e 75
+        6d 62 65 72 22 08 00 02 00 00 00 06 00";
+
+    #[test]
+    fn exception_trailer_matches_the_capture() {
+        let e = ApplicationException::new(
+            ExceptionKind::INTERNAL_ERROR,
+            r#"biz error: EchoServer expects an integer count, got "not-a-number""#,
+        );
+        let mut f = StreamFrame::new(FrameType::Trailer, 1, "EchoServer")
+            .with_payload(exception_payload(&e, 1, "EchoServer"));
+        f.header.ints.reverse(); // FrameType first, as in this capture
+        let mut out = BytesMut::new();
+        f.encode(&mut out).unwrap();
+        assert_eq!(&out[..], &hex(HANDLER_ERROR_TRAILER)[..]);
+        assert_eq!(decode_exception(&f.payload), Some(e));
+    }
+
+    #[test]
+    fn statuses_become_trailers() {
+        let ok = trailer(&Status::ok(""), 3, "Echo");
+        assert!(ok.payload.is_empty() && ok.header.strings.is_empty());
+
+        let biz: Status = BizStatusError::new(1001, "biz error msg")
+            .with_extra("k", "v")
+            .into();
+        let t = trailer(&biz, 3, "Echo");
+        assert!(t.payload.is_empty());
+        assert_eq!(t.header.string("biz-status"), Some("1001"));
+        assert_eq!(t.header.string("biz-message"), Some("biz error msg"));
+        assert_eq!(t.header.string("biz-extra"), Some(r#"{"k":"v"}"#));
+
+        let t = trailer(&Status::unimplemented("unknown method `X`"), 3, "X");
+        let e = decode_exception(&t.payload).unwrap();
+        assert_eq!(e.kind, ExceptionKind::UNKNOWN_METHOD);
+        assert_eq!(&e.message[..], "unknown method `X`");
+
+        let t = trailer(&Status::internal("boom"), 3, "Echo");
+        let e = decode_exception(&t.payload).unwrap();
+        assert_eq!(e.kind, ExceptionKind::INTERNAL_ERROR);
+        assert_eq!(&e.message[..], "Internal: boom");
+    }
+
+    #[test]
+    fn response_messages_split_on_grpc_prefixes() {
+        let mut buf = BytesMut::from(&[0u8, 0, 0, 0, 2, 0xaa, 0xbb, 0, 0, 0][..]);
+        assert_eq!(
+            next_message(&mut buf).unwrap().unwrap(),
+            Bytes::from_static(&[0xaa, 0xbb])
+        );
+        assert_eq!(next_message(&mut buf).unwrap(), None);
+        buf.extend_from_slice(&[0, 0]);
+        assert_eq!(next_message(&mut buf).unwrap().unwrap(), Bytes::new());
+        let mut compressed = BytesMut::from(&[1u8, 0, 0, 0, 0][..]);
+        assert!(next_message(&mut compressed).is_err());
+    }
+}
