@@ -11,7 +11,10 @@ use super::serve::Router;
 use crate::pingpong::PingPongService;
 
 /// What [`Server::add_service`] takes: a generated `XxxServer` — a named
-/// HTTP/2 service that also answers ping-pong calls.
+/// HTTP/2 service that also answers ping-pong calls. It serves requests
+/// with a hyper body (HTTP/2) and with a [`tonic::body::Body`] (each
+/// TTHeader Streaming stream becomes such a request; see
+/// [`ttstream`](crate::ttstream)); generated servers serve any body.
 pub trait ThriftService:
     PingPongService
     + NamedService
