@@ -1,6 +1,6 @@
 //! The reference echo server: `idl/echo.thrift` served with the behaviour of
-//! the Kitex test peer (`../shared/kitex-peer`), gRPC streaming and
-//! ping-pong (TTHeader, Framed, Buffered) on one port.
+//! the Kitex test peer (`../shared/kitex-peer`), gRPC streaming, TTHeader
+//! Streaming and ping-pong (TTHeader, Framed, Buffered) on one port.
 //!
 //! Run with `cargo run --release --example echo_server -- --addr 127.0.0.1:0`;
 //! it prints `LISTENING <addr>` once it accepts connections.
@@ -12,8 +12,8 @@
 //! - `sleep`: sleeps 3 s ignoring the deadline; `sleep-ctx`: sleeps 3 s or
 //!   fails with DEADLINE_EXCEEDED when the caller's deadline passes first;
 //! - `deadline`: answers the milliseconds left until the caller's deadline, or `none`;
-//! - `transport`: answers `GRPC`, `TTHeader`, `TTHeader|Framed`, `Framed` or
-//!   `PurePayload` (Buffered);
+//! - `transport`: answers `GRPC`, `TTHeaderStreaming`, `TTHeader`,
+//!   `TTHeader|Framed`, `Framed` or `PurePayload` (Buffered);
 //! - server streaming: `N` sends `0`..`N-1`; `N:S` sends N messages of S bytes.
 //!
 //! Bounded, as a server exposed to any client must be (copy these bounds
@@ -31,6 +31,7 @@ use futures_util::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 use tonic_thrift::metainfo::MetaInfo;
 use tonic_thrift::transport::Framing;
+use tonic_thrift::ttstream::TTHeaderStreaming;
 use tonic_thrift::BizStatusError;
 
 tonic_thrift::include_thrift!("echo");
@@ -54,6 +55,8 @@ type ResponseStream = Pin<Box<dyn Stream<Item = Result<EchoResponse, Status>> + 
 struct CallInfo {
     deadline: Option<Instant>,
     framing: Option<Framing>,
+    /// The call came over TTHeader Streaming.
+    ttstream: bool,
     meta: MetaInfo,
 }
 
@@ -68,6 +71,7 @@ impl CallInfo {
         CallInfo {
             deadline,
             framing: req.extensions().get::<Framing>().copied(),
+            ttstream: req.extensions().get::<TTHeaderStreaming>().is_some(),
             meta: MetaInfo::of(req).cloned().unwrap_or_default(),
         }
     }
@@ -118,6 +122,7 @@ async fn special(info: &CallInfo, msg: &str) -> Option<Result<EchoResponse, Stat
             None => "none".to_string(),
         })),
         "transport" => Ok(response(match info.framing {
+            None if info.ttstream => "TTHeaderStreaming",
             None => "GRPC",
             Some(Framing::TTHeader {
                 inner_framed: false,

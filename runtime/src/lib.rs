@@ -165,6 +165,7 @@ pub mod server;
 mod status;
 mod timeout;
 pub mod transport;
+pub mod ttstream;
 mod uuid;
 mod value;
 

@@ -4,6 +4,8 @@
 //!   `kitex-peer-server`;
 //! * `kitex-peer-client -case all` runs its 37 cases against our
 //!   `examples/echo_server.rs`;
+//! * `kitex-peer-client -stream-transport ttstream -case streaming` runs its
+//!   16 stream cases over TTHeader Streaming against the same server;
 //! * and, as a baseline for the first, our client against our server.
 //!
 //! The Kitex binaries are looked up in `$KITEX_PEER_BIN`, else in
@@ -322,10 +324,16 @@ fn parse_line(line: &str) -> Result<CaseResult, String> {
 
 /// Checks a `-case all` run: exit code 0, 37 result lines, all ok (and, when
 /// given, the case names in the expected order). Panics listing every failure.
-fn check_run(
+fn check_run(who: &str, run: (Option<i32>, String, String), names: Option<&[String]>) {
+    check_cases(who, run, names, CASES);
+}
+
+/// [`check_run`] for a run of `cases` cases.
+fn check_cases(
     who: &str,
     (code, stdout, stderr): (Option<i32>, String, String),
     names: Option<&[String]>,
+    cases: usize,
 ) {
     let lines: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
     let results: Vec<CaseResult> = lines
@@ -347,8 +355,8 @@ fn check_run(
     );
     assert_eq!(
         results.len(),
-        CASES,
-        "{who}: expected {CASES} result lines, got {}:\n{stdout}\nstderr (tail):\n{}",
+        cases,
+        "{who}: expected {cases} result lines, got {}:\n{stdout}\nstderr (tail):\n{}",
         results.len(),
         tail(&stderr, 40)
     );
@@ -366,7 +374,7 @@ fn check_run(
         "{who}: exit code (stderr: {})",
         tail(&stderr, 40)
     );
-    println!("{who}: all {CASES} cases passed");
+    println!("{who}: all {cases} cases passed");
 }
 
 fn tail(s: &str, n: usize) -> String {
@@ -443,6 +451,48 @@ fn kitex_client_against_our_server() {
     )
     .finish(RUN_LIMIT);
     check_run("kitex-peer-client against echo_server", run, Some(&names));
+    drop(server);
+}
+
+/// The 16 cases of `kitex-peer-client -stream-transport ttstream -case
+/// streaming`: every stream case over TTHeader Streaming.
+const TTSTREAM_CASES: usize = 16;
+
+#[test]
+fn kitex_ttstream_client_against_our_server() {
+    let bin = match peer_bin() {
+        Ok(b) => b,
+        Err(why) => return println!("{why}"),
+    };
+    let _serial = serial();
+    let mut server = Proc::spawn(
+        "echo_server",
+        Command::new(example("echo_server")).args(["--addr", "127.0.0.1:0"]),
+    );
+    let addr = server.listening_addr();
+    let run = Proc::spawn(
+        "kitex-peer-client -stream-transport ttstream",
+        Command::new(bin.join("kitex-peer-client")).args([
+            "-addr",
+            &addr,
+            "-stream-transport",
+            "ttstream",
+            "-case",
+            "streaming",
+        ]),
+    )
+    .finish(RUN_LIMIT);
+    assert!(
+        run.1.contains(r#""case":"transport_stream","ok":true"#),
+        "transport_stream did not pass:\n{}",
+        run.1
+    );
+    check_cases(
+        "kitex-peer-client -stream-transport ttstream against echo_server",
+        run,
+        None,
+        TTSTREAM_CASES,
+    );
     drop(server);
 }
 

@@ -1,7 +1,8 @@
 //! Against Kitex: golden wire bytes from a real Kitex client and server, and
-//! interop with the Kitex peer binaries.
+//! interop with the Kitex peer binaries; bad TTHeader Streaming input.
 //!
 //! One test binary; each file is a module.
 
 mod golden;
 mod interop;
+mod ttstream_bad_input;

@@ -88,6 +88,8 @@ pub enum Transport {
     Grpc,
     /// Ping-pong Thrift with this framing.
     PingPong(crate::transport::Framing),
+    /// TTHeader Streaming (Kitex's `TTHeaderStreaming`).
+    TTHeaderStreaming,
 }
 
 impl fmt::Display for Transport {
@@ -101,6 +103,7 @@ impl fmt::Display for Transport {
             Transport::PingPong(Framing::TTHeader { inner_framed: true }) => "TTHeader|Framed",
             Transport::PingPong(Framing::Framed) => "Framed",
             Transport::PingPong(Framing::Buffered) => "PurePayload",
+            Transport::TTHeaderStreaming => "TTHeaderStreaming",
         })
     }
 }

@@ -11,12 +11,20 @@ use super::serve::Router;
 use crate::pingpong::PingPongService;
 
 /// What [`Server::add_service`] takes: a generated `XxxServer` — a named
-/// HTTP/2 service that also answers ping-pong calls.
+/// HTTP/2 service that also answers ping-pong calls. It serves requests
+/// with a hyper body (HTTP/2) and with a [`tonic::body::Body`] (each
+/// TTHeader Streaming stream becomes such a request; see
+/// [`ttstream`](crate::ttstream)); generated servers serve any body.
 pub trait ThriftService:
     PingPongService
     + NamedService
     + tower_service::Service<
         http::Request<Incoming>,
+        Response = http::Response<tonic::body::Body>,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + tower_service::Service<
+        http::Request<tonic::body::Body>,
         Response = http::Response<tonic::body::Body>,
         Error = Infallible,
         Future: Send + 'static,
@@ -32,6 +40,11 @@ impl<S> ThriftService for S where
         + NamedService
         + tower_service::Service<
             http::Request<Incoming>,
+            Response = http::Response<tonic::body::Body>,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + tower_service::Service<
+            http::Request<tonic::body::Body>,
             Response = http::Response<tonic::body::Body>,
             Error = Infallible,
             Future: Send + 'static,

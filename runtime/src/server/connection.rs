@@ -1,5 +1,5 @@
 //! One accepted connection: read its first bytes, pick the protocol
-//! (HTTP/2 or a ping-pong framing), and serve it.
+//! (HTTP/2, TTHeader Streaming or a ping-pong framing), and serve it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,11 +16,15 @@ use super::rewind::Rewind;
 use super::serve::HttpService;
 use crate::pingpong::{serve_connection, PingPongConfig, PingPongRoutes};
 use crate::transport::{detect, http2_preface_complete, Detected, FrameKind};
+use crate::ttstream::server::{
+    serve_connection as ttstream_connection, ConnectionConfig, StreamRoutes,
+};
 
 /// What every connection task needs.
 pub(super) struct Shared {
     pub(super) services: HashMap<String, HttpService>,
     pub(super) pingpong: Arc<PingPongRoutes>,
+    pub(super) ttstream: Arc<StreamRoutes>,
     pub(super) config: PingPongConfig,
     pub(super) limits: Arc<Limits>,
     /// How long a new connection has to show its protocol.
@@ -98,9 +102,19 @@ pub(super) async fn handle_connection<IO>(
             return;
         }
         Detected::TTHeaderStreaming => {
-            tracing::warn!(
-                "closing connection: TTHeader Streaming is not supported; use gRPC streaming"
-            );
+            let cfg = ConnectionConfig {
+                routes: shared.ttstream.clone(),
+                limits: shared.limits.clone(),
+                max_frame: shared.config.max_frame_size,
+                max_streams: shared
+                    .http2
+                    .max_concurrent_streams
+                    .and_then(|n| usize::try_from(n).ok()),
+                idle_timeout: shared.config.idle_timeout,
+                frame_timeout: shared.config.connection.frame_timeout,
+                peer,
+            };
+            ttstream_connection(io, buf, cfg, stop).await;
             return;
         }
         Detected::TTHeader => FrameKind::TTHeader,

@@ -65,11 +65,20 @@ impl ServiceConfig {
             Ok(p) => p,
             Err(resp) => return Err(finish(self.active.enter().holding(hold), None, resp)),
         };
+        let transport = if req
+            .extensions()
+            .get::<crate::ttstream::TTHeaderStreaming>()
+            .is_some()
+        {
+            Transport::TTHeaderStreaming
+        } else {
+            Transport::Grpc
+        };
         let info = Arc::new(CallInfo {
             service,
             method,
             kind,
-            transport: Transport::Grpc,
+            transport,
             peer: req.extensions().get::<PeerAddr>().map(|p| p.0),
         });
         let (invoke, observer, guard) = self.start(info, deadline);

@@ -1,7 +1,9 @@
-//! Serving generated services: gRPC and ping-pong Thrift on one port.
+//! Serving generated services: gRPC, TTHeader Streaming and ping-pong Thrift
+//! on one port.
 //!
 //! A Kitex server takes every kind of call on a single port: its streaming
-//! methods over HTTP/2 (gRPC with Thrift payloads), and its ordinary methods
+//! methods over HTTP/2 (gRPC with Thrift payloads) or TTHeader Streaming
+//! (see [`ttstream`](crate::ttstream)), and its ordinary methods
 //! over TTHeader, Framed or Buffered connections, which is what most Kitex
 //! and Apache Thrift clients speak. A client picks one protocol per
 //! connection. tonic's own server only understands HTTP/2, so [`Server`]
@@ -15,6 +17,8 @@
 //!  TCP accept ──▶ │ sniff the first bytes                                 │
 //!                 │  ├─ "PRI * HTTP/2.0"  ─▶ HTTP/2 (hyper), per stream:  │
 //!                 │  │     route /pkg.Service/Method or /Service/Method   │
+//!                 │  ├─ TTHeader, flag 2  ─▶ ttstream: per stream, an     │
+//!                 │  │     HTTP request to the same XxxServer             │
 //!                 │  └─ TTHeader, Framed  ─▶ ping-pong: read a frame,     │
 //!                 │     or Buffered          route by service + method,   │
 //!                 │                          reply in request order       │

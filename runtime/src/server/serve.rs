@@ -20,6 +20,7 @@ use super::connection::{handle_connection, Shared};
 use super::http2::Http2Settings;
 use super::limits::Limits;
 use crate::pingpong::{PingPongConfig, PingPongRoutes};
+use crate::ttstream::server::{StreamRoutes, StreamService};
 
 pub(super) type HttpService =
     BoxCloneSyncService<http::Request<Incoming>, http::Response<tonic::body::Body>, Infallible>;
@@ -30,6 +31,7 @@ pub struct Router {
     /// Keyed by both the full name (`echo.TestService`) and the bare one (`TestService`).
     services: HashMap<String, HttpService>,
     pingpong: PingPongRoutes,
+    ttstream: StreamRoutes,
 }
 
 impl std::fmt::Debug for Router {
@@ -50,12 +52,18 @@ impl Router {
             server,
             services: HashMap::new(),
             pingpong,
+            ttstream: StreamRoutes::default(),
         }
     }
 
     /// Adds another service.
     pub fn add_service<S: ThriftService>(mut self, svc: S) -> Self {
         self.pingpong.add(Arc::new(svc.clone()));
+        self.ttstream.add(StreamService {
+            name: S::NAME,
+            http: BoxCloneSyncService::new(svc.clone()),
+            methods: Arc::new(svc.clone()),
+        });
         let boxed = BoxCloneSyncService::new(svc);
         let bare = super::http2::bare_service_name(S::NAME);
         self.services.insert(bare.to_string(), boxed.clone());
@@ -140,6 +148,7 @@ impl Router {
         let shared = Arc::new(Shared {
             services: self.services,
             pingpong: Arc::new(self.pingpong),
+            ttstream: Arc::new(self.ttstream),
             config: PingPongConfig {
                 max_frame_size: self.server.max_frame_size,
                 idle_timeout: self.server.idle_timeout,

@@ -17,7 +17,8 @@ pub enum Detected {
     Http2,
     /// TTHeader ping-pong frames.
     TTHeader,
-    /// TTHeader Streaming frames (TTHeader with flag `0x0002`); not served.
+    /// TTHeader Streaming frames (TTHeader with flag `0x0002`), served by
+    /// [`ttstream`](crate::ttstream).
     TTHeaderStreaming,
     /// Framed Thrift Binary.
     Framed,

@@ -84,7 +84,9 @@ pub use detect::{detect, Detected};
 pub use message::{read_message_header, write_message_header, MessageHeader, MessageType};
 pub use ttheader::TTHeader;
 pub(crate) use ttheader::{
+    encode as encode_ttheader, parse_header_for, FIXED_SIZE as TTHEADER_FIXED_SIZE, FLAG_STREAMING,
     INT_KEY_MSG_TYPE, INT_KEY_RPC_TIMEOUT, INT_KEY_TO_METHOD, INT_KEY_TO_SERVICE,
+    MAGIC as TTHEADER_MAGIC,
 };
 
 /// How a ping-pong connection frames its messages.
@@ -174,7 +176,8 @@ pub enum FrameKind {
 /// Framed length (a u32 equal to the rest of the payload, followed by the
 /// strict version bytes `80 01`; reported as `inner_framed: true`) or without
 /// it (payload starting with `80 01`). TTHeader Streaming frames (flag
-/// `0x0002`) and protocol ids other than 0 (Thrift Binary) are errors.
+/// `0x0002`; decoded by [`StreamFrame`](crate::ttstream::StreamFrame)) and
+/// protocol ids other than 0 (Thrift Binary) are errors here.
 ///
 /// For [`FrameKind::Buffered`] the frame's end is found by measuring the
 /// Thrift message (strict header, then the body struct), so a large buffered
@@ -262,7 +265,10 @@ const MAX_PREFIX_LEN: usize = i32::MAX as usize;
 /// Reads a 4-byte length prefix at the front of `buf` and checks it against
 /// `max_frame`, returning the whole frame size (prefix included), or
 /// `Ok(None)` when fewer than 4 bytes are buffered.
-fn read_length_prefix(buf: &[u8], max_frame: usize) -> Result<Option<usize>, FrameError> {
+pub(crate) fn read_length_prefix(
+    buf: &[u8],
+    max_frame: usize,
+) -> Result<Option<usize>, FrameError> {
     let Some(&[a, b, c, d]) = buf.get(..4) else {
         return Ok(None);
     };
@@ -280,7 +286,7 @@ fn read_length_prefix(buf: &[u8], max_frame: usize) -> Result<Option<usize>, Fra
 }
 
 /// Formats up to `n` leading bytes of `bytes` as space-separated hex.
-fn hex_prefix(bytes: &[u8], n: usize) -> String {
+pub(crate) fn hex_prefix(bytes: &[u8], n: usize) -> String {
     bytes
         .iter()
         .take(n)
@@ -290,7 +296,7 @@ fn hex_prefix(bytes: &[u8], n: usize) -> String {
 }
 
 /// Reads a big-endian u16 at `pos`, if in bounds.
-fn be_u16(buf: &[u8], pos: usize) -> Option<u16> {
+pub(crate) fn be_u16(buf: &[u8], pos: usize) -> Option<u16> {
     let end = pos.checked_add(2)?;
     match buf.get(pos..end)? {
         &[a, b] => Some(u16::from_be_bytes([a, b])),
@@ -299,7 +305,7 @@ fn be_u16(buf: &[u8], pos: usize) -> Option<u16> {
 }
 
 /// Reads a big-endian u32 at `pos`, if in bounds.
-fn be_u32(buf: &[u8], pos: usize) -> Option<u32> {
+pub(crate) fn be_u32(buf: &[u8], pos: usize) -> Option<u32> {
     let end = pos.checked_add(4)?;
     match buf.get(pos..end)? {
         &[a, b, c, d] => Some(u32::from_be_bytes([a, b, c, d])),

@@ -27,11 +27,11 @@ pub(crate) const INT_KEY_RPC_TIMEOUT: u16 = 12;
 pub(crate) const INT_KEY_MSG_TYPE: u16 = 22;
 
 /// Magic in bytes 4..6 of a TTHeader frame.
-const MAGIC: u16 = 0x1000;
+pub(crate) const MAGIC: u16 = 0x1000;
 /// Flag of a TTHeader Streaming frame.
-const FLAG_STREAMING: u16 = 0x0002;
+pub(crate) const FLAG_STREAMING: u16 = 0x0002;
 /// Size of the fixed part: length, magic, flags, seqid, header size.
-const FIXED_SIZE: usize = 14;
+pub(crate) const FIXED_SIZE: usize = 14;
 /// Info block ids.
 const INFO_PADDING: u8 = 0x00;
 const INFO_KEY_VALUE: u8 = 0x01;
@@ -264,6 +264,12 @@ impl HeaderReader<'_> {
 /// Parses the variable header (protocol id, transforms, info blocks,
 /// padding). `flags` and `seq_id` are left at their defaults.
 fn parse_header(buf: &[u8]) -> Result<TTHeader, FrameError> {
+    parse_header_for(buf, PROTOCOL_THRIFT_BINARY)
+}
+
+/// [`parse_header`] for frames whose protocol id must be `protocol`
+/// (TTHeader Streaming uses 0x10, Thrift struct).
+pub(crate) fn parse_header_for(buf: &[u8], protocol: u8) -> Result<TTHeader, FrameError> {
     let mut r = HeaderReader { buf, pos: 0 };
     let mut header = TTHeader {
         protocol_id: r
@@ -271,7 +277,7 @@ fn parse_header(buf: &[u8]) -> Result<TTHeader, FrameError> {
             .ok_or_else(|| HeaderReader::truncated("protocol id"))?,
         ..TTHeader::default()
     };
-    if header.protocol_id != PROTOCOL_THRIFT_BINARY {
+    if header.protocol_id != protocol {
         return Err(FrameError::new(format!(
             "unknown ttheader protocol id {}",
             header.protocol_id

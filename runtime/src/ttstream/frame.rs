@@ -1,0 +1,345 @@
+//! The TTHeader Streaming frame: one TTHeader frame with the STREAMING flag,
+//! the stream id in the seqid slot, the frame type in int key 27 and the
+//! method in int key 9.
+
+use bytes::{Bytes, BytesMut};
+use faststr::FastStr;
+
+use crate::transport::{
+    be_u16, be_u32, encode_ttheader, hex_prefix, parse_header_for, read_length_prefix, FrameError,
+    TTHeader, FLAG_STREAMING, INT_KEY_TO_METHOD, TTHEADER_FIXED_SIZE, TTHEADER_MAGIC,
+};
+
+/// Int key of the frame type (`FrameType` in gopkg's `ttheader/metakey.go`).
+pub const INT_KEY_FRAME_TYPE: u16 = 27;
+/// Protocol id of a TTHeader Streaming frame: a bare Thrift struct.
+pub const PROTOCOL_THRIFT_STRUCT: u8 = 0x10;
+
+/// What a frame is for (int key 27, an ASCII digit on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FrameType {
+    /// `"1"`: connection-level metadata; Kitex v0.16 never sends it.
+    Meta,
+    /// `"2"`: opens a stream (client) or answers it (server); headers only.
+    Header,
+    /// `"3"`: one message, a bare Thrift Binary struct.
+    Data,
+    /// `"4"`: half-close (client) or end of stream (server), with the
+    /// result: nothing, business-error keys, or an exception payload.
+    Trailer,
+    /// `"5"`: cancels the stream; the payload is an exception.
+    Rst,
+}
+
+impl FrameType {
+    /// The wire value of int key 27.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FrameType::Meta => "1",
+            FrameType::Header => "2",
+            FrameType::Data => "3",
+            FrameType::Trailer => "4",
+            FrameType::Rst => "5",
+        }
+    }
+
+    /// Reads the wire value of int key 27; `None` for anything else.
+    pub fn parse(value: &str) -> Option<FrameType> {
+        Some(match value {
+            "1" => FrameType::Meta,
+            "2" => FrameType::Header,
+            "3" => FrameType::Data,
+            "4" => FrameType::Trailer,
+            "5" => FrameType::Rst,
+            _ => return None,
+        })
+    }
+}
+
+/// One TTHeader Streaming frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamFrame {
+    /// The frame type; `None` when int key 27 is missing or unknown (a
+    /// receiver drops such a frame).
+    pub frame_type: Option<FrameType>,
+    /// The stream id (signed; Kitex ids start at 1 and may wrap).
+    pub stream_id: i32,
+    /// The whole header: string keys (`isn`, metainfo, `biz-*`) and int
+    /// keys (27 frame type, 9 method, any others received).
+    pub header: TTHeader,
+    /// The payload: a bare struct (DATA), an exception message (TRAILER,
+    /// RST) or nothing.
+    pub payload: Bytes,
+}
+
+impl StreamFrame {
+    /// A frame of `frame_type` for `method` on `stream_id`, with no string
+    /// keys and no payload.
+    pub fn new(frame_type: FrameType, stream_id: i32, method: &str) -> Self {
+        let mut header = TTHeader {
+            flags: FLAG_STREAMING,
+            seq_id: stream_id,
+            protocol_id: PROTOCOL_THRIFT_STRUCT,
+            ..TTHeader::default()
+        };
+        header.set_int(INT_KEY_TO_METHOD, FastStr::new(method));
+        header.set_int(INT_KEY_FRAME_TYPE, frame_type.as_str());
+        StreamFrame {
+            frame_type: Some(frame_type),
+            stream_id,
+            header,
+            payload: Bytes::new(),
+        }
+    }
+
+    /// This frame with `payload`.
+    pub fn with_payload(mut self, payload: Bytes) -> Self {
+        self.payload = payload;
+        self
+    }
+
+    /// The method name (int key 9), `""` when absent.
+    pub fn method(&self) -> &str {
+        self.header.int(INT_KEY_TO_METHOD).unwrap_or_default()
+    }
+
+    /// Decodes one frame from the front of `buf`, removing its bytes.
+    ///
+    /// `Ok(None)`: the frame is not complete yet (read more, call again).
+    /// An error means the connection's framing is lost: a length over
+    /// `max_frame` (checked before any payload is buffered), a bad magic, a
+    /// frame without the STREAMING flag, a header that points past the
+    /// frame or a malformed info block.
+    pub fn decode(buf: &mut BytesMut, max_frame: usize) -> Result<Option<StreamFrame>, FrameError> {
+        let Some(total) = read_length_prefix(buf, max_frame)? else {
+            return Ok(None);
+        };
+        if total < TTHEADER_FIXED_SIZE {
+            return Err(FrameError::new(format!(
+                "ttstream frame of {total} bytes is shorter than its {TTHEADER_FIXED_SIZE}-byte fixed header"
+            )));
+        }
+        if let Some(magic) = be_u16(buf, 4) {
+            if magic != TTHEADER_MAGIC {
+                return Err(FrameError::new(format!(
+                    "bad ttstream magic 0x{magic:04x} (first bytes {})",
+                    hex_prefix(buf, 8)
+                )));
+            }
+        }
+        let (Some(flags), Some(stream_id), Some(words)) =
+            (be_u16(buf, 6), be_u32(buf, 8), be_u16(buf, 12))
+        else {
+            return Ok(None);
+        };
+        if flags & FLAG_STREAMING == 0 {
+            return Err(FrameError::new(format!(
+                "frame without the streaming flag on a ttstream connection (flags 0x{flags:04x})"
+            )));
+        }
+        let header_size = usize::from(words) * 4;
+        if header_size == 0 {
+            return Err(FrameError::new("ttstream header size 0 is invalid"));
+        }
+        let payload_start = TTHEADER_FIXED_SIZE + header_size;
+        if payload_start > total {
+            return Err(FrameError::new(format!(
+                "ttstream header size {header_size} points past the end of the {total}-byte frame"
+            )));
+        }
+        let Some(header_bytes) = buf.get(TTHEADER_FIXED_SIZE..payload_start) else {
+            return Ok(None);
+        };
+        if buf.len() < total {
+            return Ok(None);
+        }
+        let mut header = parse_header_for(header_bytes, PROTOCOL_THRIFT_STRUCT)?;
+        header.flags = flags;
+        header.seq_id = i32::from_be_bytes(stream_id.to_be_bytes());
+        let payload = buf.split_to(total).freeze().split_off(payload_start);
+        Ok(Some(StreamFrame {
+            frame_type: header.int(INT_KEY_FRAME_TYPE).and_then(FrameType::parse),
+            stream_id: header.seq_id,
+            header,
+            payload,
+        }))
+    }
+
+    /// Appends the frame to `dst`; on error (a key or value over 64 KiB,
+    /// too many keys, a frame over 4 GiB) `dst` is left as it was.
+    pub fn encode(&self, dst: &mut BytesMut) -> Result<(), FrameError> {
+        encode_ttheader(dst, Some(&self.header), false, &self.payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    const MAX: usize = 16 << 20;
+
+    fn decode_all(wire: &[u8]) -> StreamFrame {
+        let mut buf = BytesMut::from(wire);
+        let f = StreamFrame::decode(&mut buf, MAX).unwrap().unwrap();
+        assert!(buf.is_empty(), "bytes left after the frame");
+        f
+    }
+
+    /// tts_bidi_biz_error.txt, C->S HEADER (54 bytes).
+    const CLIENT_HEADER: &str = "00 00 00 32 10 00 00 02 00 00 00 01 00 0a 10 00
+        01 00 01 00 03 69 73 6e 00 0b 54 65 73 74 53 65 72 76 69 63 65 10 00 02 00 09 00 04
+        45 63 68 6f 00 1b 00 01 32 00";
+    /// tts_bidi_biz_error.txt, C->S DATA {1: "ok1"} (45 bytes).
+    const CLIENT_DATA: &str = "00 00 00 29 10 00 00 02 00 00 00 01 00 05 10 00
+        10 00 02 00 1b 00 01 33 00 09 00 04 45 63 68 6f 00 00 0b 00 01 00 00 00 03 6f 6b 31 00";
+    /// tts_bidi_biz_error.txt, S->C HEADER (34 bytes).
+    const SERVER_HEADER: &str = "00 00 00 1e 10 00 00 02 00 00 00 01 00 05 10 00
+        10 00 02 00 09 00 04 45 63 68 6f 00 1b 00 01 32 00 00";
+    /// TTSTREAM-NOTES.md §5, S->C TRAILER with a business error (106 bytes).
+    const SERVER_BIZ_TRAILER: &str = "00 00 00 66 10 00 00 02 00 00 00 01 00 17 10 00
+        01 00 03 00 0a 62 69 7a 2d 73 74 61 74 75 73 00 04 31 30 30 31
+        00 0b 62 69 7a 2d 6d 65 73 73 61 67 65 00 0d 62 69 7a 20 65 72 72 6f 72 20 6d 73 67
+        00 09 62 69 7a 2d 65 78 74 72 61 00 09 7b 22 6b 22 3a 22 76 22 7d
+        10 00 02 00 1b 00 01 34 00 09 00 04 45 63 68 6f 00 00 00";
+    /// TTSTREAM-NOTES.md §5, C->S RST with exception 12015 (107 bytes).
+    const CLIENT_RST: &str =
+        "00 00 00 67 10 00 00 02 00 00 00 01 00 05 10 00 10 00 02 00 1b 00 01 35
+        00 09 00 04 45 63 68 6f 00 00
+        80 01 00 03 00 00 00 04 45 63 68 6f 00 00 00 01
+        0b 00 01 00 00 00 2a 73 74 72 65 61 6d 20 74 69 6d 65 6f 75 74 2c 20 74 69 6d 65 6f 75 74
+        20 69 6e 20 63 74 78 3a 20 34 39 39 2e 38 32 38 34 6d 73 08 00 02 00 00 2e ef 00";
+
+    #[test]
+    fn decodes_captured_client_frames() {
+        let h = decode_all(&hex(CLIENT_HEADER));
+        assert_eq!(h.frame_type, Some(FrameType::Header));
+        assert_eq!((h.stream_id, h.method()), (1, "Echo"));
+        assert_eq!(h.header.string("isn"), Some("TestService"));
+        assert!(h.payload.is_empty());
+
+        let d = decode_all(&hex(CLIENT_DATA));
+        assert_eq!(d.frame_type, Some(FrameType::Data));
+        assert_eq!(&d.payload[..], &hex("0b 00 01 00 00 00 03 6f 6b 31 00")[..]);
+
+        let r = decode_all(&hex(CLIENT_RST));
+        assert_eq!(r.frame_type, Some(FrameType::Rst));
+        let e = crate::ttstream::server::decode_exception(&r.payload).unwrap();
+        assert_eq!(e.kind.0, 12015);
+        assert_eq!(&e.message[..], "stream timeout, timeout in ctx: 499.8284ms");
+    }
+
+    #[test]
+    fn encodes_captured_server_frames_exactly() {
+        let mut out = BytesMut::new();
+        StreamFrame::new(FrameType::Header, 1, "Echo")
+            .encode(&mut out)
+            .unwrap();
+        assert_eq!(&out[..], &hex(SERVER_HEADER)[..]);
+
+        // Key order is Go map order on the wire; ours is the order set.
+        let mut t = StreamFrame::new(FrameType::Trailer, 1, "Echo");
+        t.header.ints.reverse(); // FrameType first, as in this capture
+        t.header.set_string("biz-status", "1001");
+        t.header.set_string("biz-message", "biz error msg");
+        t.header.set_string("biz-extra", r#"{"k":"v"}"#);
+        let mut out = BytesMut::new();
+        t.encode(&mut out).unwrap();
+        assert_eq!(&out[..], &hex(SERVER_BIZ_TRAILER)[..]);
+        assert_eq!(decode_all(&out), t);
+    }
+
+    #[test]
+    fn every_prefix_is_incomplete() {
+        let wire = hex(CLIENT_RST);
+        for n in 0..wire.len() {
+            let mut buf = BytesMut::from(&wire[..n]);
+            assert_eq!(
+                StreamFrame::decode(&mut buf, MAX).unwrap(),
+                None,
+                "prefix {n}"
+            );
+            assert_eq!(buf.len(), n);
+        }
+    }
+
+    #[test]
+    fn malformed_frames_are_errors_not_panics() {
+        let good = hex(CLIENT_DATA);
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (hex("7f ff ff ff"), "exceeds the limit"),
+            (hex("ff ff ff ff"), "negative frame length"),
+            (hex("00 00 00 04 10 00 00 02"), "shorter than"),
+            (
+                {
+                    let mut w = good.clone();
+                    w[4] = 0x20;
+                    w
+                },
+                "bad ttstream magic",
+            ),
+            (
+                {
+                    let mut w = good.clone();
+                    w[7] = 0;
+                    w
+                },
+                "without the streaming flag",
+            ),
+            (
+                {
+                    let mut w = good.clone();
+                    w[13] = 0;
+                    w
+                },
+                "header size 0",
+            ),
+            (
+                {
+                    let mut w = good.clone();
+                    w[13] = 0x40;
+                    w
+                },
+                "points past the end",
+            ),
+            (
+                {
+                    let mut w = good.clone();
+                    w[14] = 0;
+                    w
+                },
+                "protocol id",
+            ),
+            (
+                {
+                    let mut w = good.clone();
+                    w[16] = 0x42;
+                    w
+                },
+                "info id",
+            ),
+        ];
+        for (wire, want) in cases {
+            let mut buf = BytesMut::from(&wire[..]);
+            let err = StreamFrame::decode(&mut buf, MAX).unwrap_err();
+            assert!(err.message().contains(want), "{want}: got {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_frame_type_decodes_as_none() {
+        let mut f = StreamFrame::new(FrameType::Data, 7, "Echo");
+        f.header.set_int(INT_KEY_FRAME_TYPE, "9");
+        let mut out = BytesMut::new();
+        f.encode(&mut out).unwrap();
+        let back = decode_all(&out);
+        assert_eq!((back.frame_type, back.stream_id), (None, 7));
+    }
+}

@@ -1,0 +1,102 @@
+//! TTHeader Streaming ("ttstream"): Kitex's second streaming protocol,
+//! served on the same port as gRPC and ping-pong (server side only; a
+//! ttstream client is future work).
+//!
+//! # Why
+//!
+//! Kitex v0.16 clients generated with `kitex -streamx` open streams over
+//! TTHeader Streaming by default. It is lighter than HTTP/2: no HPACK, no
+//! windows, no PING; a stream costs one HEADER and one TRAILER frame each
+//! way, so opening short streams and lock-step echoes are faster. A
+//! [`Server`](crate::Server) recognises such a connection from its first
+//! frame (a TTHeader frame with flag `0x0002`, see
+//! [`detect`](crate::transport::detect)) and serves its streams with the
+//! same generated services and handlers as gRPC: the handler trait does
+//! not change.
+//!
+//! # The wire
+//!
+//! Every frame is one TTHeader frame ([`StreamFrame`]):
+//!
+//! ```text
+//! u32 length | 0x1000 magic | u16 flags 0x0002 | i32 stream id | u16 header size / 4
+//! 0x10 (Thrift struct) | 0 transforms | str k/v block | int k/v block | padding
+//! payload
+//! ```
+//!
+//! Int key 27 is the [`FrameType`] (`"2"` HEADER, `"3"` DATA, `"4"`
+//! TRAILER, `"5"` RST, `"1"` META), int key 9 the method. Many streams share
+//! a connection; ids come from the client.
+//!
+//! ```text
+//! client                                server
+//! HEADER  sid=1 {isn, RPC_TRANSIT_*} ─►  route isn + method to XxxServer
+//! DATA    bare struct             ─►    request body ─► handler
+//!                                 ◄─    HEADER {RPC_BACKWARD_*}
+//!                                 ◄─    DATA bare struct (per response message)
+//! TRAILER (half-close)            ─►    request stream ends
+//!                                 ◄─    TRAILER: OK | biz-status/biz-message/biz-extra
+//!                                                | TMessage EXCEPTION payload
+//! RST     (cancel, deadline)      ─►    handler dropped
+//! ```
+//!
+//! # How a stream reaches a handler
+//!
+//! Each stream becomes an `http::Request` to `/<package>.<Service>/<Method>`
+//! whose body is fed from the stream's DATA frames (each behind a gRPC
+//! length prefix), and is given to the generated service exactly as an
+//! HTTP/2 stream is: same routing, codec, limits, middleware, metainfo and
+//! active-call count. The request carries the marker [`TTHeaderStreaming`]
+//! and the client's HEADER as a [`TTHeader`](crate::transport::TTHeader)
+//! in its extensions, and [`CallInfo::transport`](crate::call::CallInfo)
+//! is [`Transport::TTHeaderStreaming`](crate::call::Transport). The
+//! response's messages become DATA frames and its gRPC status the TRAILER:
+//! a [`BizStatusError`](crate::BizStatusError) as `biz-*` keys, any other
+//! error as a `TApplicationException` (UNKNOWN_METHOD for UNIMPLEMENTED,
+//! INTERNAL_ERROR otherwise), as Kitex's server sends them. Backward
+//! metainfo set on the response goes in the server HEADER as
+//! `RPC_BACKWARD_*` keys.
+//!
+//! Kitex's server answers an unknown method with no frame at all; we answer
+//! HEADER plus a TRAILER whose exception names the method, and the same for
+//! a method that is not streaming (TTHeader Streaming has no unary mode).
+//! No deadline travels on the wire: the client cancels with RST.
+//!
+//! # Bounded memory: a full queue pauses the connection
+//!
+//! ttstream has no flow control (no windows, no credit), and Kitex's
+//! receive queue is unbounded. Ours holds at most 16 messages per stream
+//! (each at most the server's frame limit). When a stream's queue is full,
+//! the connection stops reading until the handler takes a message: TCP
+//! then pushes back on the client, as Kitex's writer expects. The cost is
+//! head-of-line blocking: while one stream's handler is slow, the other
+//! streams of that connection wait too (other connections do not). A
+//! stream whose queue stays full for 10 s is ended alone (TRAILER with a
+//! RESOURCE_EXHAUSTED exception) and reading resumes. Per-stream credit
+//! would avoid the blocking but needs a frame Kitex clients do not speak.
+//!
+//! # Bad input
+//!
+//! A frame whose framing is broken (bad magic, no STREAMING flag, a header
+//! past the frame end, a length over the frame limit, a truncated frame at
+//! end of stream, a frame not complete within the server's frame timeout)
+//! closes the connection with a log: nothing after it can be trusted. So
+//! does a peer that reads nothing for the idle timeout while the server
+//! writes. A well-framed frame that makes no sense (unknown type, DATA or
+//! TRAILER or RST for no open stream, DATA after half-close) is dropped
+//! with a log; a HEADER reusing an open stream id ends that stream only.
+
+mod frame;
+pub(crate) mod server;
+
+pub use frame::{FrameType, StreamFrame, INT_KEY_FRAME_TYPE, PROTOCOL_THRIFT_STRUCT};
+
+/// Marker in a request's extensions: the call came over TTHeader Streaming.
+///
+/// ```
+/// # fn f<T>(req: &tonic::Request<T>) -> bool {
+/// req.extensions().get::<tonic_thrift::ttstream::TTHeaderStreaming>().is_some()
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TTHeaderStreaming;
