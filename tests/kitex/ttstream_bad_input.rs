@@ -563,3 +563,54 @@ async fn shutdown_finishes_open_streams_and_refuses_new_ones() {
         .unwrap()
         .unwrap();
 }
+
+/// Middleware on a generated server sees ttstream calls as such: the same
+/// `Call` as over gRPC, with `Transport::TTHeaderStreaming`.
+#[tokio::test]
+async fn middleware_sees_the_ttstream_transport() {
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll};
+    use tonic_thrift::call::{Call, CallResponse, Transport};
+
+    #[derive(Clone)]
+    struct Record<S> {
+        inner: S,
+        seen: Arc<Mutex<Vec<(Transport, String)>>>,
+    }
+    impl<S> tower::Service<Call> for Record<S>
+    where
+        S: tower::Service<Call, Response = CallResponse, Error = Status>,
+    {
+        type Response = CallResponse;
+        type Error = Status;
+        type Future = S::Future;
+        fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
+            self.inner.poll_ready(cx)
+        }
+        fn call(&mut self, call: Call) -> S::Future {
+            let info = call.info();
+            self.seen
+                .lock()
+                .unwrap()
+                .push((info.transport, info.method.to_string()));
+            self.inner.call(call)
+        }
+    }
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let recorder = seen.clone();
+    let layer = tower::layer::layer_fn(move |inner| Record {
+        inner,
+        seen: recorder.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        tonic_thrift::Server::builder()
+            .add_service(TestServiceServer::new(Echo).layer(layer))
+            .serve_with_listener(listener, std::future::pending()),
+    );
+    Conn::open(addr).await.echo_round(1, "seen").await;
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen, [(Transport::TTHeaderStreaming, "Echo".to_string())]);
+}
