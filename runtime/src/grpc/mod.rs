@@ -122,5 +122,5 @@ mod options;
 mod step_timeout;
 
 pub use client::{GrpcClient, GrpcTransport};
-pub use options::{CallOptions, GrpcOptions};
+pub use options::{CallOptions, GrpcOptions, StreamTransport};
 pub use step_timeout::{call_with_timeout, recv_timeout, send_timeout};

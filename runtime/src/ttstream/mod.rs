@@ -86,8 +86,11 @@
 //! TRAILER or RST for no open stream, DATA after half-close) is dropped
 //! with a log; a HEADER reusing an open stream id ends that stream only.
 
+pub(crate) mod client;
 mod frame;
 pub(crate) mod server;
+
+pub use client::{TtStreamBody, TtStreamChannel, POOL_SIZE};
 
 pub use frame::{FrameType, StreamFrame, INT_KEY_FRAME_TYPE, PROTOCOL_THRIFT_STRUCT};
 

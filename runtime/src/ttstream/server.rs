@@ -489,7 +489,7 @@ async fn send_response(
 }
 
 /// Splits one gRPC length-prefixed message off the front of `buf`.
-fn next_message(buf: &mut BytesMut) -> Result<Option<Bytes>, Status> {
+pub(crate) fn next_message(buf: &mut BytesMut) -> Result<Option<Bytes>, Status> {
     let Some(&[flag, a, b, c, d]) = buf.get(..5) else {
         return Ok(None);
     };
@@ -602,7 +602,7 @@ impl http_body::Body for QueueBody {
 /// write (Kitex flushes each frame by itself).
 /// A write that waits longer than `write_timeout` (the peer reads nothing)
 /// ends the writer, which closes the connection.
-async fn write_frames<W: AsyncWrite + Unpin>(
+pub(crate) async fn write_frames<W: AsyncWrite + Unpin>(
     mut wr: W,
     mut rx: mpsc::Receiver<StreamFrame>,
     write_timeout: Duration,
