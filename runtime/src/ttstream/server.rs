@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -105,6 +105,9 @@ pub(crate) struct ConnectionConfig {
 struct OpenStream {
     /// Feeds the request body; `None` once the client half-closed.
     data: Option<mpsc::Sender<Bytes>>,
+    /// Set when the client reset the stream: its request body then fails
+    /// instead of ending cleanly.
+    reset: Arc<AtomicBool>,
     task: AbortHandle,
     generation: u64,
 }
@@ -246,6 +249,7 @@ impl Connection {
             },
             Some(FrameType::Rst) => match self.streams.remove(&id) {
                 Some(s) => {
+                    s.reset.store(true, Ordering::Release);
                     let why = decode_exception(&frame.payload)
                         .map(|e| format!("code {}: {}", e.kind.0, e.message))
                         .unwrap_or_else(|| "no readable exception".to_owned());
@@ -365,14 +369,18 @@ impl Connection {
             }
         };
         let (tx, rx) = mpsc::channel(STREAM_QUEUE);
+        let reset = Arc::new(AtomicBool::new(false));
         let path = format!("/{}/{}", svc.name, method);
         let mut req = match http::Request::post(path)
             .header(
                 http::header::CONTENT_TYPE,
                 crate::codec::CONTENT_TYPE_THRIFT,
             )
-            .body(tonic::body::Body::new(QueueBody { rx, pending: None }))
-        {
+            .body(tonic::body::Body::new(QueueBody {
+                rx,
+                pending: None,
+                reset: reset.clone(),
+            })) {
             Ok(req) => req,
             Err(e) => {
                 let status = Status::invalid_argument(format!("bad method name: {e}"));
@@ -404,6 +412,7 @@ impl Connection {
             id,
             OpenStream {
                 data: Some(tx),
+                reset,
                 task: task.abort_handle(),
                 generation,
             },
@@ -562,10 +571,12 @@ pub(crate) fn decode_exception(payload: &[u8]) -> Option<ApplicationException> {
 
 /// The request body of a stream: the DATA payloads queued by the read
 /// loop, each behind a gRPC length prefix, ending when the client
-/// half-closes (its sender is dropped).
+/// half-closes (its sender is dropped), or failing with CANCELLED when it
+/// resets the stream.
 struct QueueBody {
     rx: mpsc::Receiver<Bytes>,
     pending: Option<Bytes>,
+    reset: Arc<AtomicBool>,
 }
 
 impl http_body::Body for QueueBody {
@@ -591,6 +602,9 @@ impl http_body::Body for QueueBody {
                 prefix.put_u32(len);
                 self.pending = Some(message);
                 Poll::Ready(Some(Ok(http_body::Frame::data(prefix.freeze()))))
+            }
+            Poll::Ready(None) if self.reset.load(Ordering::Acquire) => {
+                Poll::Ready(Some(Err(Status::cancelled("the client reset the stream"))))
             }
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
