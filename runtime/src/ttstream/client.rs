@@ -120,9 +120,12 @@ struct Shared {
 #[derive(Clone)]
 struct Conn {
     out: mpsc::Sender<StreamFrame>,
-    streams: Arc<Mutex<HashMap<i32, mpsc::Sender<StreamFrame>>>>,
+    streams: Streams,
     alive: Arc<AtomicBool>,
 }
+
+/// A connection's open streams: where each one's frames go.
+type Streams = Arc<Mutex<HashMap<i32, mpsc::Sender<StreamFrame>>>>;
 
 impl TtStreamChannel {
     /// A channel to `addr` (`host:port`); connections open on first use,
@@ -157,7 +160,20 @@ impl tower_service::Service<http::Request<tonic::body::Body>> for TtStreamChanne
 
     fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
         let shared = self.shared.clone();
-        Box::pin(async move { shared.open(req).await.map_err(|s| Box::new(s) as BoxError) })
+        // The deadline covers connecting and opening too.
+        let deadline = crate::timeout::grpc_timeout(req.headers())
+            .and_then(Result::ok)
+            .map(|d| tokio::time::Instant::now() + d);
+        Box::pin(async move {
+            let open = shared.open(req, deadline);
+            let opened = match deadline {
+                Some(d) => tokio::time::timeout_at(d, open)
+                    .await
+                    .unwrap_or_else(|_| Err(crate::timeout::deadline_exceeded())),
+                None => open.await,
+            };
+            opened.map_err(|s| Box::new(s) as BoxError)
+        })
     }
 }
 
@@ -167,7 +183,7 @@ impl Shared {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
         let mut slot = self.slots[i].lock().await;
         if let Some(c) = slot.as_ref() {
-            if c.alive.load(Ordering::Acquire) {
+            if c.alive.load(Ordering::Acquire) && !c.out.is_closed() {
                 return Ok(c.clone());
             }
         }
@@ -189,7 +205,14 @@ impl Shared {
             alive: Arc::new(AtomicBool::new(true)),
         };
         tokio::spawn(write_frames(wr, out_rx, WRITE_TIMEOUT));
-        tokio::spawn(read_frames(rd, conn.clone(), self.max_frame));
+        // The reader holds no sender of the write queue: once the channel
+        // and its streams are gone, the writer closes the connection.
+        tokio::spawn(read_frames(
+            rd,
+            conn.streams.clone(),
+            conn.alive.clone(),
+            self.max_frame,
+        ));
         *slot = Some(conn.clone());
         Ok(conn)
     }
@@ -199,6 +222,7 @@ impl Shared {
     async fn open(
         &self,
         req: http::Request<tonic::body::Body>,
+        deadline: Option<tokio::time::Instant>,
     ) -> Result<http::Response<TtStreamBody>, Status> {
         if req.extensions().get::<UnaryCall>().is_some() {
             return Err(Status::unimplemented(format!(
@@ -216,16 +240,10 @@ impl Shared {
                 FastStr::new(parts.next().unwrap_or("")),
             )
         };
-        let deadline = crate::timeout::grpc_timeout(req.headers())
-            .and_then(Result::ok)
-            .map(|d| tokio::time::Instant::now() + d);
         let conn = self.conn().await?;
         let id = next_stream_id();
-        let mut header = StreamFrame::new(FrameType::Header, id, &method);
-        header.header.set_string("isn", service);
-        if let Some(m) = MetaInfo::outgoing(req.extensions().get::<MetaInfo>()) {
-            m.to_ttheader_request(&mut header.header);
-        }
+        let meta = MetaInfo::outgoing(req.extensions().get::<MetaInfo>());
+        let header = header_frame(id, &service, &method, meta.as_ref());
         let (tx, rx) = mpsc::channel(RECV_QUEUE);
         lock(&conn.streams).insert(id, tx);
         let half_closed = Arc::new(AtomicBool::new(false));
@@ -267,18 +285,34 @@ impl Shared {
     }
 }
 
+/// The client's HEADER: the service name as `isn` and the metainfo as
+/// `RPC_TRANSIT_*` / `RPC_PERSIST_*` keys, as Kitex's client sends it.
+fn header_frame(id: i32, service: &str, method: &str, meta: Option<&MetaInfo>) -> StreamFrame {
+    let mut header = StreamFrame::new(FrameType::Header, id, method);
+    header.header.set_string("isn", FastStr::new(service));
+    if let Some(m) = meta {
+        m.to_ttheader_request(&mut header.header);
+    }
+    header
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Reads a connection's frames and hands each to its stream; when the
 /// connection ends, every open stream sees its queue close.
-async fn read_frames(mut rd: tokio::net::tcp::OwnedReadHalf, conn: Conn, max_frame: usize) {
+async fn read_frames(
+    mut rd: tokio::net::tcp::OwnedReadHalf,
+    streams: Streams,
+    alive: Arc<AtomicBool>,
+    max_frame: usize,
+) {
     let mut buf = BytesMut::with_capacity(16 * 1024);
     'conn: loop {
         loop {
             match StreamFrame::decode(&mut buf, max_frame) {
-                Ok(Some(frame)) => deliver(&conn, frame).await,
+                Ok(Some(frame)) => deliver(&streams, frame).await,
                 Ok(None) => break,
                 Err(e) => {
                     tracing::warn!(reason = %e, "closing ttstream client connection: bad frame");
@@ -291,16 +325,16 @@ async fn read_frames(mut rd: tokio::net::tcp::OwnedReadHalf, conn: Conn, max_fra
             Ok(_) => {}
         }
     }
-    conn.alive.store(false, Ordering::Release);
-    lock(&conn.streams).clear();
+    alive.store(false, Ordering::Release);
+    lock(&streams).clear();
 }
 
 /// Queues `frame` for its stream, waiting while the queue is full (which
 /// pauses this connection) for at most [`STALL_TIMEOUT`].
-async fn deliver(conn: &Conn, frame: StreamFrame) {
+async fn deliver(streams: &Streams, frame: StreamFrame) {
     let id = frame.stream_id;
     let last = matches!(frame.frame_type, Some(FrameType::Trailer | FrameType::Rst));
-    let Some(tx) = lock(&conn.streams).get(&id).cloned() else {
+    let Some(tx) = lock(streams).get(&id).cloned() else {
         tracing::debug!(stream = id, "ttstream frame for no open stream; dropped");
         return;
     };
@@ -312,7 +346,7 @@ async fn deliver(conn: &Conn, frame: StreamFrame) {
             "ending a ttstream stream whose caller stopped reading"
         ),
     }
-    lock(&conn.streams).remove(&id);
+    lock(streams).remove(&id);
 }
 
 /// Sends the request body's gRPC messages as DATA frames, then a TRAILER
@@ -511,5 +545,75 @@ impl http_body::Body for TtStreamBody {
                 _ => continue,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pingpong::application_exception;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// tts_bidi_biz_error.txt, C->S HEADER (54 bytes).
+    const KITEX_CLIENT_HEADER: &str = "00 00 00 32 10 00 00 02 00 00 00 01 00 0a 10 00
+        01 00 01 00 03 69 73 6e 00 0b 54 65 73 74 53 65 72 76 69 63 65 10 00 02 00 09 00 04
+        45 63 68 6f 00 1b 00 01 32 00";
+
+    #[test]
+    fn header_matches_kitex_client_bytes() {
+        let mut out = BytesMut::new();
+        header_frame(1, "TestService", "Echo", None)
+            .encode(&mut out)
+            .unwrap();
+        assert_eq!(&out[..], &hex(KITEX_CLIENT_HEADER)[..]);
+
+        let mut meta = MetaInfo::default();
+        meta.set_transient("TEST_KEY", "v").unwrap();
+        meta.set_persistent("TEST_PERSIST", "p").unwrap();
+        let h = header_frame(2, "TestService", "Echo", Some(&meta));
+        assert_eq!(h.header.string("RPC_TRANSIT_TEST_KEY"), Some("v"));
+        assert_eq!(h.header.string("RPC_PERSIST_TEST_PERSIST"), Some("p"));
+    }
+
+    #[test]
+    fn trailers_become_statuses() {
+        let ok = StreamFrame::new(FrameType::Trailer, 1, "Echo");
+        assert!(trailer_status(&ok).is_none());
+
+        let mut biz = StreamFrame::new(FrameType::Trailer, 1, "Echo");
+        BizStatusError::new(1001, "biz error msg")
+            .with_extra("k", "v")
+            .to_ttheader(&mut biz.header);
+        let status = trailer_status(&biz).unwrap();
+        let back = BizStatusError::from_status(&status).unwrap();
+        assert_eq!((back.code(), back.message()), (1001, "biz error msg"));
+        assert_eq!(back.extra().get("k").map(String::as_str), Some("v"));
+
+        let e = ApplicationException::new(ExceptionKind::UNKNOWN_METHOD, "unknown method Missing");
+        let t = StreamFrame::new(FrameType::Trailer, 1, "Missing")
+            .with_payload(exception_payload(&e, 1, "Missing"));
+        let status = trailer_status(&t).unwrap();
+        assert_eq!(status.code(), tonic::Code::Unimplemented);
+        assert!(status.message().contains("unknown method Missing"));
+        assert_eq!(application_exception(&status), Some(&e));
+
+        let junk = StreamFrame::new(FrameType::Trailer, 1, "Echo")
+            .with_payload(Bytes::from_static(b"junk"));
+        assert_eq!(trailer_status(&junk).unwrap().code(), tonic::Code::Internal);
+    }
+
+    #[test]
+    fn stream_ids_skip_zero() {
+        NEXT_STREAM_ID.store(-1, Ordering::Relaxed);
+        assert_eq!(next_stream_id(), -1);
+        assert_eq!(next_stream_id(), 1);
+        assert!(next_stream_id() > 1);
     }
 }
