@@ -131,18 +131,16 @@ impl GrpcClient<tonic::transport::Channel> {
         options: GrpcOptions,
         service: &str,
     ) -> Result<Self, tonic::transport::Error> {
-        let authority = endpoint.uri().authority().map(|a| a.to_string());
+        let uri = endpoint.uri().clone();
         let channel = options
             .configure_endpoint_for(endpoint, service)
             .connect()
             .await?;
         let mut client = Self::with_options(channel, options);
         if client.options.stream_transport == StreamTransport::TTHeaderStreaming {
-            if let Some(authority) = authority {
-                let tts = TtStreamChannel::connect_lazy(authority, &client.options);
-                let grpc = grpc_over(tts.clone(), &client.options);
-                client.streams = Some((tts, grpc));
-            }
+            let tts = TtStreamChannel::for_uri(&uri, &client.options);
+            let grpc = grpc_over(tts.clone(), &client.options);
+            client.streams = Some((tts, grpc));
         }
         Ok(client)
     }

@@ -114,6 +114,8 @@ struct Shared {
     next: AtomicUsize,
     connect_timeout: Duration,
     max_frame: usize,
+    /// Why every stream is refused, if it is (an `https` URL).
+    refuse: Option<String>,
 }
 
 /// One open connection: its writer's queue and its streams' queues.
@@ -143,8 +145,27 @@ impl TtStreamChannel {
                 max_frame: options
                     .max_decoding_message_size
                     .saturating_add(FRAME_SLACK),
+                refuse: None,
             }),
         }
+    }
+
+    /// The channel a generated `connect_with` opens for `uri`: its host and
+    /// port (80 by default). TTHeader Streaming has no TLS here, so for an
+    /// `https` URL every stream fails with `UNAVAILABLE` saying so.
+    pub(crate) fn for_uri(uri: &http::Uri, options: &GrpcOptions) -> Self {
+        let host = uri.host().unwrap_or("127.0.0.1");
+        let port = uri.port_u16().unwrap_or(80);
+        let mut channel = Self::connect_lazy(format!("{host}:{port}"), options);
+        if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+            if let Some(shared) = Arc::get_mut(&mut channel.shared) {
+                shared.refuse = Some(format!(
+                    "TTHeader Streaming runs without TLS, so `{uri}` cannot carry it; \
+                     use the default stream transport (gRPC) for https"
+                ));
+            }
+        }
+        channel
     }
 }
 
@@ -224,6 +245,9 @@ impl Shared {
         req: http::Request<tonic::body::Body>,
         deadline: Option<tokio::time::Instant>,
     ) -> Result<http::Response<TtStreamBody>, Status> {
+        if let Some(why) = &self.refuse {
+            return Err(Status::unavailable(why.clone()));
+        }
         if req.extensions().get::<UnaryCall>().is_some() {
             return Err(Status::unimplemented(format!(
                 "`{}` is a unary or ping-pong method; TTHeader Streaming carries only streaming \
@@ -615,5 +639,19 @@ mod tests {
         assert_eq!(next_stream_id(), -1);
         assert_eq!(next_stream_id(), 1);
         assert!(next_stream_id() > 1);
+    }
+
+    #[test]
+    fn addresses_from_urls() {
+        let o = GrpcOptions::default();
+        let c = TtStreamChannel::for_uri(&"http://127.0.0.1:8888".parse().unwrap(), &o);
+        assert_eq!(
+            (c.shared.addr.as_str(), c.shared.refuse.is_none()),
+            ("127.0.0.1:8888", true)
+        );
+        let c = TtStreamChannel::for_uri(&"http://[::1]".parse().unwrap(), &o);
+        assert_eq!(c.shared.addr, "[::1]:80");
+        let c = TtStreamChannel::for_uri(&"https://example.com".parse().unwrap(), &o);
+        assert!(c.shared.refuse.as_deref().unwrap().contains("without TLS"));
     }
 }
