@@ -71,7 +71,9 @@ impl GrpcOptions {
     /// The transport of streaming methods (bidirectional, client and
     /// server) on a client made by the generated `connect_with`: gRPC (the
     /// default), or TTHeader Streaming, which opens its own pool of
-    /// connections to the same address. `unary` and ping-pong methods stay
+    /// [`POOL_SIZE`](crate::ttstream::POOL_SIZE) connections to the same
+    /// host and port (plain TCP: for an `https` URL its streams fail with
+    /// `UNAVAILABLE`). `unary` and ping-pong methods stay
     /// on gRPC either way (TTHeader Streaming has no unary mode; a Kitex
     /// server serves both on one port). A client made with `with_options`
     /// uses the transport it is given instead, such as a

@@ -529,7 +529,8 @@ impl http_body::Body for TtStreamBody {
                 Poll::Ready(None) => {
                     self.finish();
                     return Poll::Ready(Some(Err(Status::unavailable(
-                        "the ttstream connection closed before the stream ended",
+                        "the ttstream connection closed before the stream ended (or the stream's \
+                         receive queue stayed full for 10 s)",
                     ))));
                 }
                 Poll::Ready(Some(frame)) => frame,
