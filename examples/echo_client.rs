@@ -10,10 +10,20 @@
 //! cargo run --example echo_client -- --addr 127.0.0.1:PORT --case all
 //! cargo run --example echo_client -- --addr 127.0.0.1:PORT --case bidi_echo
 //! cargo run --example echo_client -- --case list
+//! cargo run --example echo_client -- --addr 127.0.0.1:PORT --case streaming
+//! cargo run --example echo_client -- --addr 127.0.0.1:PORT --stream-transport ttstream
 //! ```
 //!
 //! It prints one JSON line per case, `{"case":..,"ok":..,"detail":..}`, and
 //! exits with 1 if any case fails, 2 on bad arguments.
+//!
+//! `--case streaming` runs the peer's 16 stream cases: the 15 of the list
+//! that open a stream, plus `transport_stream`. `--stream-transport
+//! ttstream` (default `grpc`) sends those streams over TTHeader Streaming
+//! (a client made by `connect_with` with
+//! `GrpcOptions::stream_transport(StreamTransport::TTHeaderStreaming)`);
+//! then `--case all` means `streaming`, and each line of the group carries
+//! `"stream_transport"`, as the peer's `-stream-transport` does.
 //!
 //! Streaming and `unary` methods go over gRPC (`TestServiceClient` on a
 //! tonic `Channel`); ping-pong methods over TTHeader, TTHeader+Framed, Framed
@@ -26,6 +36,7 @@ use std::time::{Duration, Instant};
 
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request, Status};
+use tonic_thrift::grpc::{GrpcOptions, StreamTransport};
 use tonic_thrift::metainfo::MetaInfo;
 use tonic_thrift::pingpong::{application_exception, PingPongOptions};
 use tonic_thrift::transport::Framing;
@@ -82,6 +93,27 @@ const CASES: [&str; 37] = [
     "many_streams",
 ];
 
+/// The `streaming` group: the cases above that open a stream (in that
+/// order), then `transport_stream`.
+const STREAMING: [&str; 16] = [
+    "bidi_echo",
+    "bidi_empty",
+    "client_stream",
+    "server_stream",
+    "biz_error_bidi",
+    "biz_error_client_stream",
+    "biz_error_server_stream",
+    "metainfo_transient_stream",
+    "metainfo_persist_stream",
+    "deadline",
+    "deadline_propagation_stream",
+    "deadline_none_stream",
+    "unimplemented_method_stream",
+    "large_message",
+    "many_streams",
+    "transport_stream",
+];
+
 /// The ping-pong transports, by the Go client's `-transport` names.
 const TRANSPORTS: [(&str, Framing); 4] = [
     (
@@ -114,17 +146,40 @@ struct Clients {
     missing_grpc: missing::test_service_client::TestServiceClient<Channel>,
     pingpong: Vec<(&'static str, TestServicePingPongClient)>,
     missing_pingpong: missing::test_service_client::TestServicePingPongClient,
+    /// Whether streams go over TTHeader Streaming.
+    ttstream: bool,
 }
 
 impl Clients {
-    fn new(addr: &str) -> Result<Self, String> {
-        let channel = Endpoint::from_shared(format!("http://{addr}"))
-            .map_err(|e| format!("invalid --addr `{addr}`: {e}"))?
-            .connect_lazy();
+    /// The clients for `addr`; streams over TTHeader Streaming with
+    /// `ttstream` (connecting now), else over gRPC (connecting on first use).
+    async fn new(addr: &str, ttstream: bool) -> Result<Self, String> {
+        let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+            .map_err(|e| format!("invalid --addr `{addr}`: {e}"))?;
+        let (grpc, missing_grpc) = if ttstream {
+            let options =
+                GrpcOptions::default().stream_transport(StreamTransport::TTHeaderStreaming);
+            let cannot = |e| format!("cannot connect to {addr}: {e}");
+            (
+                TestServiceClient::connect_with(endpoint.clone(), options.clone())
+                    .await
+                    .map_err(cannot)?,
+                missing::test_service_client::TestServiceClient::connect_with(endpoint, options)
+                    .await
+                    .map_err(cannot)?,
+            )
+        } else {
+            let channel = endpoint.connect_lazy();
+            (
+                TestServiceClient::new(channel.clone()),
+                missing::test_service_client::TestServiceClient::new(channel),
+            )
+        };
         let options = || PingPongOptions::default().timeout(TIMEOUT);
         Ok(Clients {
-            grpc: TestServiceClient::new(channel.clone()),
-            missing_grpc: missing::test_service_client::TestServiceClient::new(channel),
+            ttstream,
+            grpc,
+            missing_grpc,
             pingpong: TRANSPORTS
                 .iter()
                 .map(|&(name, framing)| {
@@ -634,6 +689,19 @@ async fn run_case(name: &str, c: Clients) -> Outcome {
                         .next()
                         .ok_or_else(|| Failure::Other("no reply".to_string()))
                 });
+            if c.ttstream {
+                // TTHeader Streaming carries no deadline: the server sees none.
+                return match r {
+                    Ok(got) => (
+                        got == "none",
+                        format!(
+                            "ttstream sends no deadline: server saw {got:?} with a 2s client \
+                             deadline (expected \"none\")"
+                        ),
+                    ),
+                    Err(e) => (false, e.describe()),
+                };
+            }
             check_remaining(r, 2000)
         }
         "deadline_propagation_unary" => {
@@ -689,6 +757,20 @@ async fn run_case(name: &str, c: Clients) -> Outcome {
             }
         }
         "many_streams" => many_streams(&c).await,
+        "transport_stream" => {
+            let want = if c.ttstream {
+                "TTHeaderStreaming"
+            } else {
+                "GRPC"
+            };
+            match bidi(&c, &strings(&["transport"]), Call::ctx()).await {
+                Ok(out) => (
+                    out == [want],
+                    format!("server saw stream transport {out:?} (want {want:?})"),
+                ),
+                Err(e) => (false, e.describe()),
+            }
+        }
         other => (false, format!("unknown case {other:?}")),
     }
 }
@@ -709,10 +791,19 @@ async fn pingpong_transport(c: &Clients, tp: &str) -> Outcome {
     }
 }
 
-/// A bidi call of `/echo.TestService/Missing`: the error names an unknown method.
+/// A bidi call of `/echo.TestService/Missing`: the error names an unknown
+/// method. A Kitex ttstream server sends no frame at all for it, so over
+/// ttstream the call runs under 1 s and its deadline passes too (as the
+/// peer client asserts, with `OBSERVED:`).
 async fn unimplemented_stream(c: &Clients) -> Outcome {
     let mut client = c.missing_grpc.clone();
-    let call = Call::ctx();
+    let limit = if c.ttstream {
+        Duration::from_secs(1)
+    } else {
+        TIMEOUT
+    };
+    let call = Call::with_timeout(limit);
+    let start = Instant::now();
     let outbound = futures_util::stream::iter(vec![missing::Request {
         message: "x".into(),
     }]);
@@ -726,11 +817,26 @@ async fn unimplemented_stream(c: &Clients) -> Outcome {
     .await;
     match r {
         Ok(()) => (false, "unexpected success".to_string()),
-        Err(e) => (
-            e.status()
-                .is_some_and(|s| s.message().contains("unknown method")),
-            e.describe(),
-        ),
+        Err(e)
+            if e.status()
+                .is_some_and(|s| s.message().contains("unknown method")) =>
+        {
+            (true, e.describe())
+        }
+        Err(e) => {
+            let (deadline, d) = is_deadline(&Err::<(), _>(e));
+            if c.ttstream && deadline {
+                return (
+                    true,
+                    format!(
+                        "OBSERVED: no frame from the server for an unknown method; the client \
+                         gave up at its {limit:?} deadline after {}ms: {d}",
+                        start.elapsed().as_millis()
+                    ),
+                );
+            }
+            (false, d)
+        }
     }
 }
 
@@ -792,9 +898,12 @@ fn json_string(s: &str) -> String {
     out
 }
 
-fn json_line(case: &str, ok: bool, detail: &str) -> String {
+fn json_line(case: &str, ok: bool, detail: &str, stream_transport: Option<&str>) -> String {
+    let tp = stream_transport
+        .map(|t| format!(",\"stream_transport\":{}", json_string(t)))
+        .unwrap_or_default();
     format!(
-        "{{\"case\":{},\"ok\":{ok},\"detail\":{}}}",
+        "{{\"case\":{},\"ok\":{ok},\"detail\":{}{tp}}}",
         json_string(case),
         json_string(detail)
     )
@@ -826,11 +935,14 @@ async fn run(name: &'static str, clients: &Clients) -> Outcome {
 
 // ------------------------------------------------------------------ main
 
-const USAGE: &str = "usage: echo_client [--addr HOST:PORT] [--case NAME|all|list]";
+const USAGE: &str = "usage: echo_client [--addr HOST:PORT] [--case NAME|all|streaming|list] \
+                     [--stream-transport grpc|ttstream]";
 
 struct Args {
     addr: String,
     case: String,
+    /// `grpc` or `ttstream`.
+    stream_transport: String,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -838,6 +950,7 @@ fn parse_args() -> Result<Args, String> {
     let mut parsed = Args {
         addr: "127.0.0.1:8888".to_string(),
         case: "all".to_string(),
+        stream_transport: "grpc".to_string(),
     };
     while let Some(a) = args.next() {
         let (flag, inline) = match a.split_once('=') {
@@ -853,11 +966,23 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--addr" | "-addr" => parsed.addr = value("--addr")?,
             "--case" | "-case" => parsed.case = value("--case")?,
+            "--stream-transport" | "-stream-transport" => {
+                parsed.stream_transport = value("--stream-transport")?
+            }
             "--help" | "-h" | "-help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument `{other}`; {USAGE}")),
         }
     }
-    if parsed.case != "all" && parsed.case != "list" && !CASES.contains(&parsed.case.as_str()) {
+    if !["grpc", "ttstream"].contains(&parsed.stream_transport.as_str()) {
+        return Err(format!(
+            "unknown --stream-transport `{}` (grpc|ttstream); {USAGE}",
+            parsed.stream_transport
+        ));
+    }
+    if !["all", "list", "streaming"].contains(&parsed.case.as_str())
+        && !CASES.contains(&parsed.case.as_str())
+        && !STREAMING.contains(&parsed.case.as_str())
+    {
         return Err(format!(
             "unknown case `{}` (use --case list); {USAGE}",
             parsed.case
@@ -879,27 +1004,39 @@ async fn main() {
         for c in CASES {
             println!("{c}");
         }
+        println!("transport_stream");
         return;
     }
-    let clients = match Clients::new(&args.addr) {
+    let ttstream = args.stream_transport == "ttstream";
+    let clients = match Clients::new(&args.addr, ttstream).await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
             std::process::exit(2);
         }
     };
-    let selected: Vec<&'static str> = CASES
-        .iter()
-        .copied()
-        .filter(|c| args.case == "all" || *c == args.case)
-        .collect();
+    // `all` over ttstream, like the peer's, is the streaming group.
+    let group = args.case == "streaming" || (args.case == "all" && ttstream);
+    let selected: Vec<&'static str> = if group {
+        STREAMING.to_vec()
+    } else {
+        CASES
+            .iter()
+            .chain(["transport_stream"].iter())
+            .copied()
+            .filter(|c| args.case == "all" && *c != "transport_stream" || *c == args.case)
+            .collect()
+    };
     let mut failed = 0;
     for name in &selected {
         let (ok, detail) = run(name, &clients).await;
         if !ok {
             failed += 1;
         }
-        println!("{}", json_line(name, ok, &detail));
+        // As the peer: stream cases name their transport when it is chosen.
+        let tagged = group || *name == "transport_stream" || (ttstream && STREAMING.contains(name));
+        let tp = tagged.then_some(args.stream_transport.as_str());
+        println!("{}", json_line(name, ok, &detail, tp));
     }
     if failed > 0 {
         eprintln!("{failed}/{} cases failed", selected.len());

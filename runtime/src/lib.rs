@@ -135,6 +135,7 @@
 //! | [`transport`] | ping-pong framings (TTHeader, Framed, Buffered) and protocol detection |
 //! | [`server`] | [`Server`]: one port for gRPC and ping-pong, limits, graceful shutdown |
 //! | [`grpc`] | [`GrpcClient`](grpc::GrpcClient) (methods by path, under generated `XxxClient`s), options, step timeouts |
+//! | [`ttstream`] | TTHeader Streaming: the server side, and [`TtStreamChannel`](ttstream::TtStreamChannel) for clients (`GrpcOptions::stream_transport`) |
 //! | [`pingpong`] | [`PingPongClient`](pingpong::PingPongClient) (methods by name, under generated `XxxPingPongClient`s), its options; [`ApplicationException`](pingpong::ApplicationException) |
 //! | [`call`] | middleware: tower layers over a call, one stack for both transports |
 //! | [`observe`] | per-message hooks, tracers, `tracing` events |

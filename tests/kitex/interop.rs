@@ -412,10 +412,13 @@ fn our_client_against_the_kitex_server() {
     )
     .finish(Duration::from_secs(30));
     assert_eq!(list.0, Some(0), "echo_client --case list: {}", list.2);
+    // The v1 list, then the v2 stream case, as the Go client lists them.
     let ours: Vec<&str> = list.1.lines().collect();
+    let mut want: Vec<&str> = names.iter().map(String::as_str).collect();
+    want.push("transport_stream");
     assert_eq!(
-        ours, names,
-        "echo_client --case list != kitex-peer-client's -case all list"
+        ours, want,
+        "echo_client --case list != kitex-peer-client's -case all list + transport_stream"
     );
 
     let mut server = Proc::spawn(
@@ -492,6 +495,72 @@ fn kitex_ttstream_client_against_our_server() {
         run,
         None,
         TTSTREAM_CASES,
+    );
+    drop(server);
+}
+
+/// Runs `echo_client --stream-transport ttstream --case streaming` against
+/// `addr` and checks the 16 results, each tagged `"stream_transport":"ttstream"`.
+fn check_our_ttstream_client(who: &str, addr: &str) {
+    let run = Proc::spawn(
+        "echo_client --stream-transport ttstream",
+        Command::new(example("echo_client")).args([
+            "--addr",
+            addr,
+            "--stream-transport",
+            "ttstream",
+            "--case",
+            "streaming",
+        ]),
+    )
+    .finish(RUN_LIMIT);
+    assert!(
+        run.1.contains(r#""case":"transport_stream","ok":true"#),
+        "{who}: transport_stream did not pass:\n{}",
+        run.1
+    );
+    for line in run.1.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(
+            line.ends_with(r#","stream_transport":"ttstream"}"#),
+            "{who}: a line without its stream transport: {line}"
+        );
+    }
+    check_cases(who, run, None, TTSTREAM_CASES);
+}
+
+#[test]
+fn our_ttstream_client_against_the_kitex_server() {
+    let bin = match peer_bin() {
+        Ok(b) => b,
+        Err(why) => return println!("{why}"),
+    };
+    let _serial = serial();
+    let mut server = Proc::spawn(
+        "kitex-peer-server",
+        Command::new(bin.join("kitex-peer-server")).args(["-addr", "127.0.0.1:0"]),
+    );
+    let addr = server.listening_addr();
+    check_our_ttstream_client(
+        "echo_client --stream-transport ttstream against kitex-peer-server",
+        &addr,
+    );
+    drop(server);
+}
+
+#[test]
+fn our_ttstream_client_against_our_server() {
+    if let Err(why) = peer_bin() {
+        return println!("{why}");
+    }
+    let _serial = serial();
+    let mut server = Proc::spawn(
+        "echo_server",
+        Command::new(example("echo_server")).args(["--addr", "127.0.0.1:0"]),
+    );
+    let addr = server.listening_addr();
+    check_our_ttstream_client(
+        "echo_client --stream-transport ttstream against echo_server",
+        &addr,
     );
     drop(server);
 }

@@ -404,7 +404,7 @@ pub mod echo {
                 Self::connect_with(dst, Default::default()).await
             }
             /// Connects to `dst` with `options` (connect timeout, deadline,
-            /// middleware, hooks, tracers, limits).
+            /// middleware, hooks, tracers, limits, stream transport).
             pub async fn connect_with<D>(
                 dst: D,
                 options: GrpcOptions,
@@ -414,11 +414,9 @@ pub mod echo {
                 D::Error: Into<StdError>,
             {
                 let endpoint = Endpoint::new(dst)?;
-                let channel = options
-                    .configure_endpoint_for(endpoint, "TestService")
-                    .connect()
-                    .await?;
-                Ok(Self::with_options(channel, options))
+                Ok(Self {
+                    inner: GrpcClient::connect(endpoint, options, "TestService").await?,
+                })
             }
         }
         impl<T: GrpcTransport> TestServiceClient<T> {

@@ -1336,7 +1336,7 @@ pub mod kitchen_sink {
                 Self::connect_with(dst, Default::default()).await
             }
             /// Connects to `dst` with `options` (connect timeout, deadline,
-            /// middleware, hooks, tracers, limits).
+            /// middleware, hooks, tracers, limits, stream transport).
             pub async fn connect_with<D>(
                 dst: D,
                 options: GrpcOptions,
@@ -1346,11 +1346,9 @@ pub mod kitchen_sink {
                 D::Error: Into<StdError>,
             {
                 let endpoint = Endpoint::new(dst)?;
-                let channel = options
-                    .configure_endpoint_for(endpoint, "Sink")
-                    .connect()
-                    .await?;
-                Ok(Self::with_options(channel, options))
+                Ok(Self {
+                    inner: GrpcClient::connect(endpoint, options, "Sink").await?,
+                })
             }
         }
         impl<T: GrpcTransport> SinkClient<T> {
@@ -1736,7 +1734,7 @@ pub mod kitchen_sink {
                 Self::connect_with(dst, Default::default()).await
             }
             /// Connects to `dst` with `options` (connect timeout, deadline,
-            /// middleware, hooks, tracers, limits).
+            /// middleware, hooks, tracers, limits, stream transport).
             pub async fn connect_with<D>(
                 dst: D,
                 options: GrpcOptions,
@@ -1746,11 +1744,9 @@ pub mod kitchen_sink {
                 D::Error: Into<StdError>,
             {
                 let endpoint = Endpoint::new(dst)?;
-                let channel = options
-                    .configure_endpoint_for(endpoint, "Second")
-                    .connect()
-                    .await?;
-                Ok(Self::with_options(channel, options))
+                Ok(Self {
+                    inner: GrpcClient::connect(endpoint, options, "Second").await?,
+                })
             }
         }
         impl<T: GrpcTransport> SecondClient<T> {
@@ -2248,7 +2244,7 @@ pub mod shared {
                 Self::connect_with(dst, Default::default()).await
             }
             /// Connects to `dst` with `options` (connect timeout, deadline,
-            /// middleware, hooks, tracers, limits).
+            /// middleware, hooks, tracers, limits, stream transport).
             pub async fn connect_with<D>(
                 dst: D,
                 options: GrpcOptions,
@@ -2258,11 +2254,9 @@ pub mod shared {
                 D::Error: Into<StdError>,
             {
                 let endpoint = Endpoint::new(dst)?;
-                let channel = options
-                    .configure_endpoint_for(endpoint, "Base")
-                    .connect()
-                    .await?;
-                Ok(Self::with_options(channel, options))
+                Ok(Self {
+                    inner: GrpcClient::connect(endpoint, options, "Base").await?,
+                })
             }
         }
         impl<T: GrpcTransport> BaseClient<T> {

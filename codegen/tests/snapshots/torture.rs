@@ -1625,7 +1625,7 @@ pub mod torture {
                 Self::connect_with(dst, Default::default()).await
             }
             /// Connects to `dst` with `options` (connect timeout, deadline,
-            /// middleware, hooks, tracers, limits).
+            /// middleware, hooks, tracers, limits, stream transport).
             pub async fn connect_with<D>(
                 dst: D,
                 options: GrpcOptions,
@@ -1635,11 +1635,9 @@ pub mod torture {
                 D::Error: Into<StdError>,
             {
                 let endpoint = Endpoint::new(dst)?;
-                let channel = options
-                    .configure_endpoint_for(endpoint, "Echo")
-                    .connect()
-                    .await?;
-                Ok(Self::with_options(channel, options))
+                Ok(Self {
+                    inner: GrpcClient::connect(endpoint, options, "Echo").await?,
+                })
             }
         }
         impl<T: GrpcTransport> EchoClient<T> {
@@ -2437,7 +2435,7 @@ pub mod torture {
                 Self::connect_with(dst, Default::default()).await
             }
             /// Connects to `dst` with `options` (connect timeout, deadline,
-            /// middleware, hooks, tracers, limits).
+            /// middleware, hooks, tracers, limits, stream transport).
             pub async fn connect_with<D>(
                 dst: D,
                 options: GrpcOptions,
@@ -2447,11 +2445,9 @@ pub mod torture {
                 D::Error: Into<StdError>,
             {
                 let endpoint = Endpoint::new(dst)?;
-                let channel = options
-                    .configure_endpoint_for(endpoint, "B")
-                    .connect()
-                    .await?;
-                Ok(Self::with_options(channel, options))
+                Ok(Self {
+                    inner: GrpcClient::connect(endpoint, options, "B").await?,
+                })
             }
         }
         impl<T: GrpcTransport> BClient<T> {
@@ -3532,7 +3528,7 @@ pub mod torture {
                 Self::connect_with(dst, Default::default()).await
             }
             /// Connects to `dst` with `options` (connect timeout, deadline,
-            /// middleware, hooks, tracers, limits).
+            /// middleware, hooks, tracers, limits, stream transport).
             pub async fn connect_with<D>(
                 dst: D,
                 options: GrpcOptions,
@@ -3542,11 +3538,9 @@ pub mod torture {
                 D::Error: Into<StdError>,
             {
                 let endpoint = Endpoint::new(dst)?;
-                let channel = options
-                    .configure_endpoint_for(endpoint, "T2")
-                    .connect()
-                    .await?;
-                Ok(Self::with_options(channel, options))
+                Ok(Self {
+                    inner: GrpcClient::connect(endpoint, options, "T2").await?,
+                })
             }
         }
         impl<T: GrpcTransport> T2Client<T> {
@@ -4031,7 +4025,7 @@ pub mod torture {
                 Self::connect_with(dst, Default::default()).await
             }
             /// Connects to `dst` with `options` (connect timeout, deadline,
-            /// middleware, hooks, tracers, limits).
+            /// middleware, hooks, tracers, limits, stream transport).
             pub async fn connect_with<D>(
                 dst: D,
                 options: GrpcOptions,
@@ -4041,11 +4035,9 @@ pub mod torture {
                 D::Error: Into<StdError>,
             {
                 let endpoint = Endpoint::new(dst)?;
-                let channel = options
-                    .configure_endpoint_for(endpoint, "T")
-                    .connect()
-                    .await?;
-                Ok(Self::with_options(channel, options))
+                Ok(Self {
+                    inner: GrpcClient::connect(endpoint, options, "T").await?,
+                })
             }
         }
         impl<T: GrpcTransport> TClient<T> {
@@ -4363,7 +4355,7 @@ pub mod torture {
                 Self::connect_with(dst, Default::default()).await
             }
             /// Connects to `dst` with `options` (connect timeout, deadline,
-            /// middleware, hooks, tracers, limits).
+            /// middleware, hooks, tracers, limits, stream transport).
             pub async fn connect_with<D>(
                 dst: D,
                 options: GrpcOptions,
@@ -4373,11 +4365,9 @@ pub mod torture {
                 D::Error: Into<StdError>,
             {
                 let endpoint = Endpoint::new(dst)?;
-                let channel = options
-                    .configure_endpoint_for(endpoint, "Service")
-                    .connect()
-                    .await?;
-                Ok(Self::with_options(channel, options))
+                Ok(Self {
+                    inner: GrpcClient::connect(endpoint, options, "Service").await?,
+                })
             }
         }
         impl<T: GrpcTransport> ServiceClient<T> {
@@ -4691,7 +4681,7 @@ pub mod torture {
                 Self::connect_with(dst, Default::default()).await
             }
             /// Connects to `dst` with `options` (connect timeout, deadline,
-            /// middleware, hooks, tracers, limits).
+            /// middleware, hooks, tracers, limits, stream transport).
             pub async fn connect_with<D>(
                 dst: D,
                 options: GrpcOptions,
@@ -4701,11 +4691,9 @@ pub mod torture {
                 D::Error: Into<StdError>,
             {
                 let endpoint = Endpoint::new(dst)?;
-                let channel = options
-                    .configure_endpoint_for(endpoint, "Clone")
-                    .connect()
-                    .await?;
-                Ok(Self::with_options(channel, options))
+                Ok(Self {
+                    inner: GrpcClient::connect(endpoint, options, "Clone").await?,
+                })
             }
         }
         impl<T: GrpcTransport> CloneClient<T> {
@@ -5019,7 +5007,7 @@ pub mod torture {
                 Self::connect_with(dst, Default::default()).await
             }
             /// Connects to `dst` with `options` (connect timeout, deadline,
-            /// middleware, hooks, tracers, limits).
+            /// middleware, hooks, tracers, limits, stream transport).
             pub async fn connect_with<D>(
                 dst: D,
                 options: GrpcOptions,
@@ -5029,11 +5017,9 @@ pub mod torture {
                 D::Error: Into<StdError>,
             {
                 let endpoint = Endpoint::new(dst)?;
-                let channel = options
-                    .configure_endpoint_for(endpoint, "Sync")
-                    .connect()
-                    .await?;
-                Ok(Self::with_options(channel, options))
+                Ok(Self {
+                    inner: GrpcClient::connect(endpoint, options, "Sync").await?,
+                })
             }
         }
         impl<T: GrpcTransport> SyncClient<T> {

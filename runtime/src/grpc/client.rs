@@ -9,11 +9,13 @@ use tonic::client::Grpc;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::channel::{ObserverHandle, ThriftChannel};
-use super::options::GrpcOptions;
+use super::options::{GrpcOptions, StreamTransport};
 use crate::call::{run_call, CallInfo, CallKind, Invoke, Transport};
 use crate::codec::ThriftCodec;
 use crate::method::{ThriftArgs, ThriftResult};
 use crate::observe::CallObserver;
+use crate::ttstream::client::UnaryCall;
+use crate::ttstream::TtStreamChannel;
 
 pub(super) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -104,6 +106,44 @@ pub struct GrpcClient<T> {
     transport: T,
     options: GrpcOptions,
     grpc: Grpc<ThriftChannel<T>>,
+    /// Where streaming methods go instead, with
+    /// [`StreamTransport::TTHeaderStreaming`].
+    streams: Option<(TtStreamChannel, Grpc<ThriftChannel<TtStreamChannel>>)>,
+}
+
+/// A tonic client over `transport` with `options`' limits.
+fn grpc_over<T: GrpcTransport>(transport: T, options: &GrpcOptions) -> Grpc<ThriftChannel<T>> {
+    let channel = ThriftChannel::new(transport, options.max_decoding_message_size);
+    // Our own limit (LimitedBody) answers first, with RESOURCE_EXHAUSTED.
+    Grpc::new(channel)
+        .max_decoding_message_size(usize::MAX)
+        .max_encoding_message_size(options.max_encoding_message_size)
+}
+
+impl GrpcClient<tonic::transport::Channel> {
+    /// Connects to `endpoint` for `service` (the callee's bare name, sent
+    /// as `:authority`) with `options`: what a generated `connect_with`
+    /// calls. With [`StreamTransport::TTHeaderStreaming`], streaming
+    /// methods go over a [`TtStreamChannel`] to the same host and port,
+    /// and `unary` and ping-pong methods over the gRPC channel.
+    pub async fn connect(
+        endpoint: tonic::transport::Endpoint,
+        options: GrpcOptions,
+        service: &str,
+    ) -> Result<Self, tonic::transport::Error> {
+        let uri = endpoint.uri().clone();
+        let channel = options
+            .configure_endpoint_for(endpoint, service)
+            .connect()
+            .await?;
+        let mut client = Self::with_options(channel, options);
+        if client.options.stream_transport == StreamTransport::TTHeaderStreaming {
+            let tts = TtStreamChannel::for_uri(&uri, &client.options);
+            let grpc = grpc_over(tts.clone(), &client.options);
+            client.streams = Some((tts, grpc));
+        }
+        Ok(client)
+    }
 }
 
 /// `/pkg.Service/Method` → (`Service`, `Method`).
@@ -122,15 +162,21 @@ impl<T: GrpcTransport> GrpcClient<T> {
 
     /// A client over `transport` with `options`.
     pub fn with_options(transport: T, options: GrpcOptions) -> Self {
-        let channel = ThriftChannel::new(transport.clone(), options.max_decoding_message_size);
         GrpcClient {
+            grpc: grpc_over(transport.clone(), &options),
             transport,
-            // Our own limit (LimitedBody) answers first, with RESOURCE_EXHAUSTED.
-            grpc: Grpc::new(channel)
-                .max_decoding_message_size(usize::MAX)
-                .max_encoding_message_size(options.max_encoding_message_size),
             options,
+            streams: None,
         }
+    }
+
+    /// Rebuilds the client for new `options`, keeping its transports.
+    fn set_options(&mut self, options: GrpcOptions) {
+        self.grpc = grpc_over(self.transport.clone(), &options);
+        if let Some((tts, grpc)) = &mut self.streams {
+            *grpc = grpc_over(tts.clone(), &options);
+        }
+        self.options = options;
     }
 
     /// The client's options.
@@ -142,14 +188,12 @@ impl<T: GrpcTransport> GrpcClient<T> {
     /// a larger one fails the call with `RESOURCE_EXHAUSTED` before it is
     /// buffered.
     pub fn set_max_decoding_message_size(&mut self, limit: usize) {
-        let options = self.options.clone().max_decoding_message_size(limit);
-        *self = Self::with_options(self.transport.clone(), options);
+        self.set_options(self.options.clone().max_decoding_message_size(limit));
     }
 
     /// Sets the largest message this client sends (default unlimited).
     pub fn set_max_encoding_message_size(&mut self, limit: usize) {
-        let options = self.options.clone().max_encoding_message_size(limit);
-        *self = Self::with_options(self.transport.clone(), options);
+        self.set_options(self.options.clone().max_encoding_message_size(limit));
     }
 
     /// Applies the deadline (see [`crate::timeout`]) and returns what the
@@ -159,6 +203,7 @@ impl<T: GrpcTransport> GrpcClient<T> {
         request: &mut Request<M>,
         path: &'static str,
         kind: CallKind,
+        transport: Transport,
     ) -> (Option<Invoke>, Option<Arc<CallObserver>>) {
         crate::timeout::set_call_timeout(request, self.options.timeout);
         let Some((invoke, observer)) = self.options.middleware.start_client(|| {
@@ -167,7 +212,7 @@ impl<T: GrpcTransport> GrpcClient<T> {
                 service,
                 method,
                 kind,
-                transport: Transport::Grpc,
+                transport,
                 peer: None,
             }
         }) else {
@@ -184,18 +229,20 @@ impl<T: GrpcTransport> GrpcClient<T> {
 
     /// Runs one call through the client's middleware, on a clone of the
     /// transport made ready for it.
-    async fn call<In, Out, F, Fut>(
-        &mut self,
+    async fn call<U, In, Out, F, Fut>(
+        &self,
+        mut grpc: Grpc<ThriftChannel<U>>,
         mut request: Request<In>,
         path: &'static str,
         kind: CallKind,
         send: F,
     ) -> Result<Response<Out>, Status>
     where
+        U: GrpcTransport,
         In: Send + 'static,
         Out: Send + 'static,
         F: FnOnce(
-                Grpc<ThriftChannel<T>>,
+                Grpc<ThriftChannel<U>>,
                 Request<In>,
                 PathAndQuery,
                 Option<Arc<CallObserver>>,
@@ -204,8 +251,13 @@ impl<T: GrpcTransport> GrpcClient<T> {
             + 'static,
         Fut: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
     {
-        let (invoke, observer) = self.start(&mut request, path, kind);
-        let mut grpc = self.grpc.clone();
+        let transport = if std::any::TypeId::of::<U>() == std::any::TypeId::of::<TtStreamChannel>()
+        {
+            Transport::TTHeaderStreaming
+        } else {
+            Transport::Grpc
+        };
+        let (invoke, observer) = self.start(&mut request, path, kind, transport);
         let codec_observer = observer.clone();
         let resp = run_call(request, invoke, move |r| async move {
             ready(&mut grpc).await?;
@@ -222,8 +274,11 @@ impl<T: GrpcTransport> GrpcClient<T> {
         request: Request<A::Input>,
         path: &'static str,
     ) -> Result<Response<R::Ok>, R::Err> {
+        let mut request = request;
+        request.extensions_mut().insert(UnaryCall);
         let resp = self
             .call(
+                self.grpc.clone(),
                 request,
                 path,
                 CallKind::Unary,
@@ -249,7 +304,23 @@ impl<T: GrpcTransport> GrpcClient<T> {
         Req: pilota::thrift::Message + Sync + 'static,
         Resp: pilota::thrift::Message + Sync + 'static,
     {
+        if let Some((_, tts)) = &self.streams {
+            let tts = tts.clone();
+            return self
+                .call(
+                    tts,
+                    request,
+                    path,
+                    CallKind::ServerStreaming,
+                    |mut grpc, r, path, o| async move {
+                        let codec = ThriftCodec::<Req, Resp>::observed(o);
+                        grpc.server_streaming(r, path, codec).await
+                    },
+                )
+                .await;
+        }
         self.call(
+            self.grpc.clone(),
             request,
             path,
             CallKind::ServerStreaming,
@@ -272,7 +343,23 @@ impl<T: GrpcTransport> GrpcClient<T> {
         Req: pilota::thrift::Message + Sync + 'static,
         Resp: pilota::thrift::Message + Sync + 'static,
     {
+        if let Some((_, tts)) = &self.streams {
+            let tts = tts.clone();
+            return self
+                .call(
+                    tts,
+                    request,
+                    path,
+                    CallKind::ClientStreaming,
+                    |mut grpc, r, path, o| async move {
+                        let codec = ThriftCodec::<Req, Resp>::observed(o);
+                        grpc.client_streaming(r, path, codec).await
+                    },
+                )
+                .await;
+        }
         self.call(
+            self.grpc.clone(),
             request,
             path,
             CallKind::ClientStreaming,
@@ -295,7 +382,23 @@ impl<T: GrpcTransport> GrpcClient<T> {
         Req: pilota::thrift::Message + Sync + 'static,
         Resp: pilota::thrift::Message + Sync + 'static,
     {
+        if let Some((_, tts)) = &self.streams {
+            let tts = tts.clone();
+            return self
+                .call(
+                    tts,
+                    request,
+                    path,
+                    CallKind::Bidi,
+                    |mut grpc, r, path, o| async move {
+                        let codec = ThriftCodec::<Req, Resp>::observed(o);
+                        grpc.streaming(r, path, codec).await
+                    },
+                )
+                .await;
+        }
         self.call(
+            self.grpc.clone(),
             request,
             path,
             CallKind::Bidi,

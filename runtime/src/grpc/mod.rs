@@ -28,10 +28,22 @@
 //!  Thrift codec ── one Thrift Binary struct per gRPC message
 //!     ▼
 //!  transport ── content-type application/grpc+thrift, receive limit (4 MiB)
-//!     │         tonic Channel, or balance::BalancedChannel
+//!     │         tonic Channel, or balance::BalancedChannel,
+//!     │         or ttstream::TtStreamChannel (streams with StreamTransport::TTHeaderStreaming)
 //!     ▼
 //!  HTTP/2 ──▶ server; the deadline travels as grpc-timeout
+//!  (TTHeader Streaming ──▶ server; the deadline stays local, RST when it passes)
 //! ```
+//!
+//! # Stream transport
+//!
+//! Streaming methods go over gRPC by default. With
+//! [`GrpcOptions::stream_transport`]`(`[`StreamTransport::TTHeaderStreaming`]`)`,
+//! a client made by the generated `connect_with` sends them over Kitex's
+//! TTHeader Streaming instead, on a small pool of connections of its own,
+//! and keeps `unary` and ping-pong methods on gRPC. The method signatures
+//! do not change. See [`crate::ttstream`] for the frames and for using a
+//! [`TtStreamChannel`](crate::ttstream::TtStreamChannel) directly.
 //!
 //! # Options
 //!
@@ -122,5 +134,5 @@ mod options;
 mod step_timeout;
 
 pub use client::{GrpcClient, GrpcTransport};
-pub use options::{CallOptions, GrpcOptions};
+pub use options::{CallOptions, GrpcOptions, StreamTransport};
 pub use step_timeout::{call_with_timeout, recv_timeout, send_timeout};

@@ -31,6 +31,19 @@ pub struct GrpcOptions {
     pub(crate) max_decoding_message_size: usize,
     pub(crate) max_encoding_message_size: usize,
     pub(crate) middleware: Middleware,
+    pub(crate) stream_transport: StreamTransport,
+}
+
+/// The transport of a gRPC client's streaming methods (see
+/// [`GrpcOptions::stream_transport`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StreamTransport {
+    /// gRPC over HTTP/2 (the default).
+    #[default]
+    Grpc,
+    /// TTHeader Streaming (Kitex's `transport.TTHeaderStreaming`), over
+    /// [`TtStreamChannel`](crate::ttstream::TtStreamChannel).
+    TTHeaderStreaming,
 }
 
 impl Default for GrpcOptions {
@@ -41,6 +54,7 @@ impl Default for GrpcOptions {
             max_decoding_message_size: DEFAULT_MAX_DECODING_MESSAGE_SIZE,
             max_encoding_message_size: usize::MAX,
             middleware: Middleware::default(),
+            stream_transport: StreamTransport::Grpc,
         }
     }
 }
@@ -51,6 +65,36 @@ impl GrpcOptions {
     /// ([`CallOptions::timeout`] or `Request::set_timeout`) wins.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// The transport of streaming methods (bidirectional, client and
+    /// server) on a client made by the generated `connect_with`: gRPC (the
+    /// default), or TTHeader Streaming, which opens its own pool of
+    /// [`POOL_SIZE`](crate::ttstream::POOL_SIZE) connections to the same
+    /// host and port (plain TCP: for an `https` URL its streams fail with
+    /// `UNAVAILABLE`). `unary` and ping-pong methods stay
+    /// on gRPC either way (TTHeader Streaming has no unary mode; a Kitex
+    /// server serves both on one port). A client made with `with_options`
+    /// uses the transport it is given instead, such as a
+    /// [`TtStreamChannel`](crate::ttstream::TtStreamChannel).
+    ///
+    /// ```no_run
+    /// use tonic_thrift::grpc::{GrpcOptions, StreamTransport};
+    ///
+    /// tonic_thrift::thrift_service!("docs/echo.thrift", build_server = false);
+    /// use echo::test_service_client::TestServiceClient;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let options = GrpcOptions::default().stream_transport(StreamTransport::TTHeaderStreaming);
+    /// let mut client = TestServiceClient::connect_with("http://127.0.0.1:8888", options).await?;
+    /// let request = echo::Request { message: "3".into() };
+    /// let mut replies = client.echo_server(request).await?.into_inner(); // over ttstream
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stream_transport(mut self, transport: StreamTransport) -> Self {
+        self.stream_transport = transport;
         self
     }
 

@@ -1,6 +1,6 @@
 //! TTHeader Streaming ("ttstream"): Kitex's second streaming protocol,
-//! served on the same port as gRPC and ping-pong (server side only; a
-//! ttstream client is future work).
+//! served on the same port as gRPC and ping-pong, and spoken by the
+//! generated clients on request ([`TtStreamChannel`]).
 //!
 //! # Why
 //!
@@ -75,6 +75,59 @@
 //! RESOURCE_EXHAUSTED exception) and reading resumes. Per-stream credit
 //! would avoid the blocking but needs a frame Kitex clients do not speak.
 //!
+//! # The client: [`TtStreamChannel`]
+//!
+//! A generated `XxxClient` is generic over its transport, a tower service
+//! taking HTTP/2-shaped gRPC requests ([`GrpcTransport`](crate::grpc::GrpcTransport)).
+//! [`TtStreamChannel`] is such a transport that does what the server does,
+//! in reverse, so the generated code and its method signatures stay as they
+//! are:
+//!
+//! ```text
+//! GrpcClient (codec, middleware, deadline)  ── http::Request ──►  TtStreamChannel
+//!   path /echo.TestService/Echo                                   HEADER isn=TestService, method Echo,
+//!   MetaInfo in the extensions                                           RPC_TRANSIT_* / RPC_PERSIST_*
+//!   body: gRPC length-prefixed messages                           DATA per message, TRAILER at its end
+//!                                                                 (a task per stream pumps the body)
+//! http::Response ◄── body: DATA payloads behind gRPC prefixes ◄── server DATA (bounded queue)
+//!                    trailers grpc-status 0                   ◄── TRAILER (empty)
+//!                    error status                             ◄── TRAILER biz-* keys │ exception; RST
+//! dropped unfinished / deadline passed                        ──► RST 12007 │ 12015 (+ TRAILER if
+//!                                                                 the request had not half-closed)
+//! ```
+//!
+//! Two ways to get one:
+//!
+//! - [`GrpcOptions::stream_transport`](crate::grpc::GrpcOptions::stream_transport)`(StreamTransport::TTHeaderStreaming)`
+//!   with the generated `connect_with`: streaming methods (bidirectional,
+//!   client, server) go over a [`TtStreamChannel`] to the same address, and
+//!   `unary` and ping-pong methods stay on gRPC, which Kitex serves on the
+//!   same port (Kitex's own streamx client sends those over ping-pong).
+//! - `XxxClient::with_options(TtStreamChannel::connect_lazy(addr, &options), options)`:
+//!   ttstream alone; a `unary` or ping-pong method fails with
+//!   `UNIMPLEMENTED` (TTHeader Streaming has no unary mode).
+//!
+//! Streams are multiplexed over [`POOL_SIZE`] connections per channel,
+//! chosen round-robin and opened on first use; a connection that closes is
+//! replaced on the next stream, and its open streams fail with
+//! `UNAVAILABLE`. Stream ids come from one process-wide counter, as in
+//! Kitex. The response is returned at once, without waiting for the
+//! server's HEADER (which Kitex sends only with its first reply), so a
+//! bidirectional caller may open the stream before sending. A server
+//! HEADER's backward metainfo is not surfaced.
+//!
+//! **Deadlines** do not travel on the wire: the client enforces them
+//! (`DEADLINE_EXCEEDED`, from opening the stream to its end) and ends the
+//! stream with RST code 12015, Kitex's "stream timeout". **Cancellation**,
+//! dropping the response before its end, sends RST code 12007.
+//!
+//! **Bounded memory**: each stream queues at most 16 received messages; a
+//! full queue pauses reading its connection (TCP then pushes back on the
+//! server), and a stream whose caller leaves it full for 10 s fails alone.
+//! **Writes** of all streams of a connection go through one writer task
+//! that coalesces the frames ready together into one write (Kitex flushes
+//! each frame by itself).
+//!
 //! # Bad input
 //!
 //! A frame whose framing is broken (bad magic, no STREAMING flag, a header
@@ -86,8 +139,11 @@
 //! TRAILER or RST for no open stream, DATA after half-close) is dropped
 //! with a log; a HEADER reusing an open stream id ends that stream only.
 
+pub(crate) mod client;
 mod frame;
 pub(crate) mod server;
+
+pub use client::{TtStreamBody, TtStreamChannel, POOL_SIZE};
 
 pub use frame::{FrameType, StreamFrame, INT_KEY_FRAME_TYPE, PROTOCOL_THRIFT_STRUCT};
 

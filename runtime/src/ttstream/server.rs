@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -105,6 +105,9 @@ pub(crate) struct ConnectionConfig {
 struct OpenStream {
     /// Feeds the request body; `None` once the client half-closed.
     data: Option<mpsc::Sender<Bytes>>,
+    /// Set when the client reset the stream: its request body then fails
+    /// instead of ending cleanly.
+    reset: Arc<AtomicBool>,
     task: AbortHandle,
     generation: u64,
 }
@@ -246,6 +249,7 @@ impl Connection {
             },
             Some(FrameType::Rst) => match self.streams.remove(&id) {
                 Some(s) => {
+                    s.reset.store(true, Ordering::Release);
                     let why = decode_exception(&frame.payload)
                         .map(|e| format!("code {}: {}", e.kind.0, e.message))
                         .unwrap_or_else(|| "no readable exception".to_owned());
@@ -365,14 +369,18 @@ impl Connection {
             }
         };
         let (tx, rx) = mpsc::channel(STREAM_QUEUE);
+        let reset = Arc::new(AtomicBool::new(false));
         let path = format!("/{}/{}", svc.name, method);
         let mut req = match http::Request::post(path)
             .header(
                 http::header::CONTENT_TYPE,
                 crate::codec::CONTENT_TYPE_THRIFT,
             )
-            .body(tonic::body::Body::new(QueueBody { rx, pending: None }))
-        {
+            .body(tonic::body::Body::new(QueueBody {
+                rx,
+                pending: None,
+                reset: reset.clone(),
+            })) {
             Ok(req) => req,
             Err(e) => {
                 let status = Status::invalid_argument(format!("bad method name: {e}"));
@@ -404,6 +412,7 @@ impl Connection {
             id,
             OpenStream {
                 data: Some(tx),
+                reset,
                 task: task.abort_handle(),
                 generation,
             },
@@ -489,7 +498,7 @@ async fn send_response(
 }
 
 /// Splits one gRPC length-prefixed message off the front of `buf`.
-fn next_message(buf: &mut BytesMut) -> Result<Option<Bytes>, Status> {
+pub(crate) fn next_message(buf: &mut BytesMut) -> Result<Option<Bytes>, Status> {
     let Some(&[flag, a, b, c, d]) = buf.get(..5) else {
         return Ok(None);
     };
@@ -562,10 +571,12 @@ pub(crate) fn decode_exception(payload: &[u8]) -> Option<ApplicationException> {
 
 /// The request body of a stream: the DATA payloads queued by the read
 /// loop, each behind a gRPC length prefix, ending when the client
-/// half-closes (its sender is dropped).
+/// half-closes (its sender is dropped), or failing with CANCELLED when it
+/// resets the stream.
 struct QueueBody {
     rx: mpsc::Receiver<Bytes>,
     pending: Option<Bytes>,
+    reset: Arc<AtomicBool>,
 }
 
 impl http_body::Body for QueueBody {
@@ -592,6 +603,9 @@ impl http_body::Body for QueueBody {
                 self.pending = Some(message);
                 Poll::Ready(Some(Ok(http_body::Frame::data(prefix.freeze()))))
             }
+            Poll::Ready(None) if self.reset.load(Ordering::Acquire) => {
+                Poll::Ready(Some(Err(Status::cancelled("the client reset the stream"))))
+            }
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
         }
@@ -602,7 +616,7 @@ impl http_body::Body for QueueBody {
 /// write (Kitex flushes each frame by itself).
 /// A write that waits longer than `write_timeout` (the peer reads nothing)
 /// ends the writer, which closes the connection.
-async fn write_frames<W: AsyncWrite + Unpin>(
+pub(crate) async fn write_frames<W: AsyncWrite + Unpin>(
     mut wr: W,
     mut rx: mpsc::Receiver<StreamFrame>,
     write_timeout: Duration,

@@ -71,15 +71,14 @@ fn grpc_client(svc: &ServiceCtx) -> TokenStream {
             }
 
             /// Connects to `dst` with `options` (connect timeout, deadline,
-            /// middleware, hooks, tracers, limits).
+            /// middleware, hooks, tracers, limits, stream transport).
             pub async fn connect_with<D>(dst: D, options: GrpcOptions) -> Result<Self, tonic::transport::Error>
             where
                 D: TryInto<Endpoint>,
                 D::Error: Into<StdError>,
             {
                 let endpoint = Endpoint::new(dst)?;
-                let channel = options.configure_endpoint_for(endpoint, #wire).connect().await?;
-                Ok(Self::with_options(channel, options))
+                Ok(Self { inner: GrpcClient::connect(endpoint, options, #wire).await? })
             }
         }
 
