@@ -70,6 +70,27 @@ pub(crate) fn client_command(
             },
         ]),
         Work::Idle { .. } => return Err("the Kitex peer has no idle-streams case".into()),
+        // The stream latency cases run over TTHeader Streaming.
+        Work::Lockstep { size, callers } => c.args([
+            "-case",
+            "bench-bidi-lockstep",
+            "-stream-transport",
+            "ttstream",
+            "-size",
+            &size.to_string(),
+            "-c",
+            &callers.to_string(),
+        ]),
+        Work::StreamOpen { size, callers } => c.args([
+            "-case",
+            "bench-stream-open",
+            "-stream-transport",
+            "ttstream",
+            "-size",
+            &size.to_string(),
+            "-c",
+            &callers.to_string(),
+        ]),
     };
     Ok(c)
 }
@@ -89,10 +110,18 @@ pub(crate) fn parse(work: Work, line: &str) -> BenchResult<Report> {
         Work::Bidi { size }
         | Work::ServerStream { size }
         | Work::Unary { size, .. }
-        | Work::PingPong { size, .. } => size,
+        | Work::PingPong { size, .. }
+        | Work::Lockstep { size, .. }
+        | Work::StreamOpen { size, .. } => size,
         Work::Idle { .. } => 0,
     };
-    let latencies = matches!(work, Work::Unary { .. } | Work::PingPong { .. });
+    let latencies = matches!(
+        work,
+        Work::Unary { .. }
+            | Work::PingPong { .. }
+            | Work::Lockstep { .. }
+            | Work::StreamOpen { .. }
+    );
     Ok(Report {
         count: v.get("n").and_then(serde_json::Value::as_u64).unwrap_or(0),
         secs: f("secs").unwrap_or(0.0),

@@ -55,6 +55,11 @@ pub(crate) enum Work {
     },
     /// Concurrent idle bidi streams on one connection.
     Idle { streams: usize },
+    /// Lock-step echo (send one, wait for its echo) on `callers` open bidi
+    /// streams.
+    Lockstep { size: usize, callers: usize },
+    /// Whole short bidi streams (open, one echo, close) from `callers` tasks.
+    StreamOpen { size: usize, callers: usize },
 }
 
 impl Work {
@@ -76,6 +81,8 @@ impl Work {
                 }
             ),
             Work::Idle { streams } => format!("idle:{streams}"),
+            Work::Lockstep { size, callers } => format!("lockstep:{size}:{callers}"),
+            Work::StreamOpen { size, callers } => format!("open:{size}:{callers}"),
         }
     }
 
@@ -106,6 +113,14 @@ impl Work {
                 callers: num()?,
             },
             "idle" => Work::Idle { streams: num()? },
+            "lockstep" => Work::Lockstep {
+                size: num()?,
+                callers: num()?,
+            },
+            "open" => Work::StreamOpen {
+                size: num()?,
+                callers: num()?,
+            },
             _ => return Err(format!("unknown workload `{s}`")),
         })
     }
@@ -135,6 +150,16 @@ impl Work {
                 plural(callers)
             ),
             Work::Idle { streams } => format!("{streams} idle bidi streams"),
+            Work::Lockstep { size, callers } => format!(
+                "lock-step {}, {callers} stream{}",
+                size_name(size),
+                plural(callers)
+            ),
+            Work::StreamOpen { size, callers } => format!(
+                "open+echo+close {}, {callers} caller{}",
+                size_name(size),
+                plural(callers)
+            ),
         }
     }
 }
@@ -174,6 +199,9 @@ pub(crate) fn parse_count_size(msg: &str) -> Result<(usize, usize), String> {
 enum Side {
     /// tonic-thrift (this workspace).
     Ours,
+    /// tonic-thrift's client with its streams over TTHeader Streaming (its
+    /// server is [`Side::Ours`], which serves both transports on one port).
+    OursTt,
     /// tonic + prost.
     Prost,
     /// volo-thrift.
@@ -188,6 +216,7 @@ impl Side {
     fn arg(self) -> &'static str {
         match self {
             Side::Ours => "ours",
+            Side::OursTt => "ours-tt",
             Side::Prost => "prost",
             Side::Volo => "volo",
             Side::Tcp => "tcp",
@@ -198,6 +227,7 @@ impl Side {
     fn parse(s: &str) -> BenchResult<Side> {
         Ok(match s {
             "ours" => Side::Ours,
+            "ours-tt" => Side::OursTt,
             "prost" => Side::Prost,
             "volo" => Side::Volo,
             "tcp" => Side::Tcp,
@@ -248,6 +278,24 @@ const KITEX_TO_OURS: System = System {
     name: "Kitex client → our server",
     server: Side::Ours,
     client: Side::Kitex,
+};
+/// `ttstream-*` rows: our client's streams over TTHeader Streaming.
+const OURS_TT: System = System {
+    name: "tonic-thrift ttstream",
+    server: Side::Ours,
+    client: Side::OursTt,
+};
+/// `ttstream-*` rows: the same client and server, streams over gRPC.
+const OURS_GRPC: System = System {
+    name: "tonic-thrift gRPC",
+    server: Side::Ours,
+    client: Side::Ours,
+};
+/// `ttstream-kitex-*` rows: our ttstream client against the Kitex server.
+const OURS_TT_TO_KITEX: System = System {
+    name: "our client → Kitex server",
+    server: Side::Kitex,
+    client: Side::OursTt,
 };
 
 /// One row group of the table: a workload measured on several systems.
@@ -397,8 +445,52 @@ fn plan(o: &Options, kitex_dir: Option<&Path>) -> Vec<Case> {
             );
         }
     }
-    for c in cases.iter_mut().filter(|c| c.id.starts_with("kitex-")) {
-        c.title = format!("Kitex peer: {}", c.title);
+    // TTHeader Streaming: our client's two stream transports, and (with
+    // the peer) the Kitex ttstream client and server against ours.
+    add(
+        "ttstream-bidi-16".into(),
+        Work::Bidi { size: 16 },
+        q(1_500_000, 500_000),
+        vec![OURS_TT, OURS_GRPC],
+        OURS_GRPC.name,
+    );
+    if kitex_dir.is_some() && o.kitex {
+        let kx = vec![OURS_TT_TO_KITEX, KITEX_TO_OURS, OURS_TT, KITEX];
+        for (work, full, quick) in [
+            (
+                Work::Lockstep {
+                    size: 16,
+                    callers: 16,
+                },
+                150_000,
+                40_000,
+            ),
+            (
+                Work::StreamOpen {
+                    size: 16,
+                    callers: 16,
+                },
+                60_000,
+                15_000,
+            ),
+        ] {
+            add(
+                format!("ttstream-kitex-{}", work.arg().replace(':', "-")),
+                work,
+                q(full, quick),
+                kx.clone(),
+                KITEX.name,
+            );
+        }
+    }
+    for c in cases.iter_mut() {
+        if c.id.starts_with("kitex-") {
+            c.title = format!("Kitex peer: {}", c.title);
+        } else if c.id.starts_with("ttstream-kitex-") {
+            c.title = format!("Kitex ttstream: {}", c.title);
+        } else if c.id.starts_with("ttstream-") {
+            c.title = format!("ttstream vs gRPC: {}", c.title);
+        }
     }
     if !o.only.is_empty() {
         cases.retain(|c| o.only.iter().any(|p| c.id.contains(p.as_str())));
@@ -621,7 +713,8 @@ fn serve_mode(args: &[String]) -> BenchResult<()> {
             _ => None,
         };
         match side {
-            Side::Ours => ours::serve(listener, max_streams).await,
+            // One server for both stream transports.
+            Side::Ours | Side::OursTt => ours::serve(listener, max_streams).await,
             Side::Prost => pb::serve(listener, max_streams).await,
             Side::Volo => match work {
                 Work::PingPong { framing, .. } => volo_sys::serve(listener, framing).await,
@@ -654,7 +747,14 @@ fn client_mode(args: &[String]) -> BenchResult<()> {
         (Side::Tcp, Work::ServerStream { size }) => tcp::copy(addr, size, n)?,
         _ => runtime().block_on(async move {
             match (side, work) {
-                (Side::Ours, Work::Bidi { size }) => ours::bidi(addr, size, n).await,
+                (Side::Ours, Work::Bidi { size }) => ours::bidi(addr, size, n, false).await,
+                (Side::OursTt, Work::Bidi { size }) => ours::bidi(addr, size, n, true).await,
+                (Side::Ours | Side::OursTt, Work::Lockstep { size, callers }) => {
+                    ours::lockstep(addr, size, callers, n, side == Side::OursTt).await
+                }
+                (Side::Ours | Side::OursTt, Work::StreamOpen { size, callers }) => {
+                    ours::stream_open(addr, size, callers, n, side == Side::OursTt).await
+                }
                 (Side::Prost, Work::Bidi { size }) => pb::bidi(addr, size, n).await,
                 (Side::Ours, Work::ServerStream { size }) => {
                     ours::server_stream(addr, size, n).await
@@ -735,6 +835,16 @@ fn metrics(work: Work, sys: System) -> Vec<Metric> {
         Work::ServerStream { .. } => vec![rate("msgs/s"), mb],
         Work::Unary { .. } | Work::PingPong { .. } => {
             let mut m = vec![rate("calls/s")];
+            m.extend(latencies);
+            m
+        }
+        Work::Lockstep { .. } => {
+            let mut m = vec![rate("msgs/s")];
+            m.extend(latencies);
+            m
+        }
+        Work::StreamOpen { .. } => {
+            let mut m = vec![rate("streams/s")];
             m.extend(latencies);
             m
         }
@@ -988,7 +1098,7 @@ const USAGE: &str = "usage: tonic-thrift-bench [--quick] [--reps N] [--only ID,I
   --quick          one repetition, smaller counts, no build-cost workload (under 3 minutes on 2 cores)
   --reps N         repetitions (default 3; medians are reported)
   --only IDS       only the workloads whose id contains one of IDS (ids: bidi-16, sstream-1m,
-                   unary-c16, pp-ttheader-16-16, idle-10000, kitex-..., build-cost)
+                   unary-c16, pp-ttheader-16-16, idle-10000, kitex-..., ttstream-..., build-cost)
   --no-kitex       skip the Kitex peer even where ../shared/kitex-peer/bin exists
   --build-cost     run the build-cost workload (default: on without --quick)
   --build-cost-idl FILE [--build-cost-include DIR]..

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use futures_util::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
+use tonic_thrift::grpc::{GrpcOptions, StreamTransport};
 use tonic_thrift::pingpong::PingPongOptions;
 use tonic_thrift::transport::Framing;
 use tonic_thrift::FastStr;
@@ -118,6 +119,17 @@ async fn connect(addr: SocketAddr) -> BenchResult<TestServiceClient> {
         .map_err(|e| format!("connecting to {addr}: {e}"))
 }
 
+/// A client whose streams go over TTHeader Streaming (`tt`) or gRPC.
+async fn connect_streams(addr: SocketAddr, tt: bool) -> BenchResult<TestServiceClient> {
+    if !tt {
+        return connect(addr).await;
+    }
+    let options = GrpcOptions::default().stream_transport(StreamTransport::TTHeaderStreaming);
+    TestServiceClient::connect_with(format!("http://{addr}"), options)
+        .await
+        .map_err(|e| format!("connecting to {addr}: {e}"))
+}
+
 fn request(message: &FastStr) -> echo::Request {
     echo::Request {
         message: message.clone(),
@@ -167,8 +179,9 @@ async fn bidi_once(
     Ok(Report::throughput(n as u64, payload.len(), elapsed))
 }
 
-pub(crate) async fn bidi(addr: SocketAddr, size: usize, n: usize) -> BenchResult<Report> {
-    let mut client = connect(addr).await?;
+/// Pipelined bidi echo; streams over TTHeader Streaming with `tt`.
+pub(crate) async fn bidi(addr: SocketAddr, size: usize, n: usize, tt: bool) -> BenchResult<Report> {
+    let mut client = connect_streams(addr, tt).await?;
     let payload = FastStr::from(common::payload(size));
     bidi_once(&mut client, &payload, (n / 10).max(1)).await?;
     bidi_once(&mut client, &payload, n).await
@@ -319,6 +332,162 @@ pub(crate) async fn idle_streams(
                 Err(e) => Err(format!("closing: {e}")),
             }
         }
+    })
+    .await
+}
+
+/// One open bidi stream, used in lock step: send one message, wait for its
+/// echo.
+struct LockstepStream {
+    tx: tokio::sync::mpsc::Sender<echo::Request>,
+    inbound: Streaming<echo::Response>,
+}
+
+impl LockstepStream {
+    async fn exchange(&mut self, payload: &FastStr) -> BenchResult<()> {
+        self.tx
+            .send(request(payload))
+            .await
+            .map_err(|_| "the request stream closed")?;
+        let m = self
+            .inbound
+            .message()
+            .await
+            .map_err(|e| format!("echo: {e}"))?
+            .ok_or("the stream ended before its echo")?;
+        check_echo(m.message.as_bytes(), payload.as_bytes())
+    }
+
+    /// Half-closes and checks that the stream ends cleanly.
+    async fn close(self) -> BenchResult<()> {
+        let LockstepStream { tx, mut inbound } = self;
+        drop(tx);
+        match inbound.message().await {
+            Ok(None) => Ok(()),
+            Ok(Some(_)) => Err("an echo nobody asked for".to_string()),
+            Err(e) => Err(format!("closing: {e}")),
+        }
+    }
+}
+
+type StreamPool = std::sync::Arc<std::sync::Mutex<Vec<LockstepStream>>>;
+
+/// A caller holding one stream, which it gives back to `back` when done
+/// (so it is closed cleanly, not cancelled).
+struct LockstepCaller {
+    stream: Option<LockstepStream>,
+    back: StreamPool,
+    payload: FastStr,
+}
+
+impl Caller for LockstepCaller {
+    async fn call(&mut self) -> BenchResult<()> {
+        let payload = self.payload.clone();
+        self.stream
+            .as_mut()
+            .ok_or("no stream")?
+            .exchange(&payload)
+            .await
+    }
+}
+
+impl Drop for LockstepCaller {
+    fn drop(&mut self) {
+        if let Some(s) = self.stream.take() {
+            self.back.lock().expect("the stream pool").push(s);
+        }
+    }
+}
+
+/// Opens a bidi stream and checks one exchange on it.
+async fn open_lockstep(
+    client: &mut TestServiceClient,
+    payload: &FastStr,
+) -> BenchResult<LockstepStream> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<echo::Request>(1);
+    let inbound = client
+        .echo(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .map_err(|e| format!("opening a stream: {e}"))?
+        .into_inner();
+    let mut stream = LockstepStream { tx, inbound };
+    stream.exchange(payload).await?;
+    Ok(stream)
+}
+
+/// Lock-step echo on `callers` bidi streams (opened, with one exchange
+/// each, before the timed part, as the Kitex peer does); `n` echoes in all.
+/// The streams are half-closed and checked to end cleanly afterwards.
+pub(crate) async fn lockstep(
+    addr: SocketAddr,
+    size: usize,
+    callers: usize,
+    n: usize,
+    tt: bool,
+) -> BenchResult<Report> {
+    let mut client = connect_streams(addr, tt).await?;
+    let payload = FastStr::from(common::payload(size));
+    let mut streams = Vec::with_capacity(callers);
+    for _ in 0..callers {
+        streams.push(open_lockstep(&mut client, &payload).await?);
+    }
+    // The warm-up's callers give their streams back for the measured run.
+    let pool: StreamPool = std::sync::Arc::new(std::sync::Mutex::new(streams));
+    let report = common::warm_then_measure(callers, n, || LockstepCaller {
+        stream: pool.lock().expect("the stream pool").pop(),
+        back: pool.clone(),
+        payload: payload.clone(),
+    })
+    .await?;
+    let streams = std::mem::take(&mut *pool.lock().expect("the stream pool"));
+    for s in streams {
+        s.close().await?;
+    }
+    Ok(report)
+}
+
+/// Opens a bidi stream, sends one message, checks its echo and the end.
+struct StreamOpenCaller {
+    client: TestServiceClient,
+    payload: FastStr,
+}
+
+impl Caller for StreamOpenCaller {
+    async fn call(&mut self) -> BenchResult<()> {
+        let one = futures_util::stream::iter([request(&self.payload)]);
+        let mut inbound = self
+            .client
+            .echo(one)
+            .await
+            .map_err(|e| format!("opening a stream: {e}"))?
+            .into_inner();
+        let m = inbound
+            .message()
+            .await
+            .map_err(|e| format!("echo: {e}"))?
+            .ok_or("the stream ended before its echo")?;
+        check_echo(m.message.as_bytes(), self.payload.as_bytes())?;
+        match inbound.message().await {
+            Ok(None) => Ok(()),
+            Ok(Some(_)) => Err("an echo nobody asked for".to_string()),
+            Err(e) => Err(format!("closing: {e}")),
+        }
+    }
+}
+
+/// Whole short streams (open, one echo, close) from `callers` tasks.
+pub(crate) async fn stream_open(
+    addr: SocketAddr,
+    size: usize,
+    callers: usize,
+    n: usize,
+    tt: bool,
+) -> BenchResult<Report> {
+    let client = connect_streams(addr, tt).await?;
+    let payload = FastStr::from(common::payload(size));
+    common::warm_then_measure(callers, n, || StreamOpenCaller {
+        client: client.clone(),
+        payload: payload.clone(),
     })
     .await
 }
