@@ -21,7 +21,9 @@ use tokio::task::AbortHandle;
 use tonic::Status;
 
 use super::frame::{FrameType, StreamFrame};
-use super::server::{decode_exception, exception_payload, next_message, write_frames};
+use super::server::{
+    decode_exception, exception_payload, send_messages, write_frames, Out, SendError,
+};
 use crate::grpc::GrpcOptions;
 use crate::metainfo::MetaInfo;
 use crate::pingpong::{ApplicationException, ExceptionKind};
@@ -121,7 +123,7 @@ struct Shared {
 /// One open connection: its writer's queue and its streams' queues.
 #[derive(Clone)]
 struct Conn {
-    out: mpsc::Sender<StreamFrame>,
+    out: mpsc::Sender<Out>,
     streams: Streams,
     alive: Arc<AtomicBool>,
 }
@@ -280,7 +282,7 @@ impl Shared {
             deadline,
             finished: false,
         };
-        if conn.out.send(header).await.is_err() {
+        if conn.out.send(Out::Frame(header)).await.is_err() {
             guard.finished = true;
             return Err(Status::unavailable("the ttstream connection closed"));
         }
@@ -358,8 +360,22 @@ async fn read_frames(
 async fn deliver(streams: &Streams, frame: StreamFrame) {
     let id = frame.stream_id;
     let last = matches!(frame.frame_type, Some(FrameType::Trailer | FrameType::Rst));
-    let Some(tx) = lock(streams).get(&id).cloned() else {
-        tracing::debug!(stream = id, "ttstream frame for no open stream; dropped");
+    // The common case, room in the queue: sent under the lock, no timer.
+    let tx = {
+        let streams = lock(streams);
+        let Some(tx) = streams.get(&id) else {
+            tracing::debug!(stream = id, "ttstream frame for no open stream; dropped");
+            return;
+        };
+        match tx.try_send(frame) {
+            // Closed: the caller is gone; its guard removes the stream.
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) if !last => return,
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => None,
+            Err(mpsc::error::TrySendError::Full(frame)) => Some((tx.clone(), frame)),
+        }
+    };
+    let Some((tx, frame)) = tx else {
+        lock(streams).remove(&id);
         return;
     };
     match tokio::time::timeout(STALL_TIMEOUT, tx.send(frame)).await {
@@ -377,34 +393,32 @@ async fn deliver(streams: &Streams, frame: StreamFrame) {
 /// (half-close).
 async fn pump_request(
     mut body: tonic::body::Body,
-    out: mpsc::Sender<StreamFrame>,
+    out: mpsc::Sender<Out>,
     id: i32,
     method: FastStr,
     half_closed: Arc<AtomicBool>,
 ) {
     let mut buf = BytesMut::new();
+    let mut data_frame = StreamFrame::new(FrameType::Data, id, &method);
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else { return };
         let Ok(mut data) = frame.into_data() else {
             continue;
         };
         buf.put(&mut data);
-        loop {
-            match next_message(&mut buf) {
-                Ok(Some(message)) => {
-                    let f = StreamFrame::new(FrameType::Data, id, &method).with_payload(message);
-                    if out.send(f).await.is_err() {
-                        return;
-                    }
-                }
-                Ok(None) => break,
-                Err(_) => return,
-            }
+        if let Err(SendError::Closed | SendError::Bad(_)) =
+            send_messages(&mut buf, &mut data_frame, &out).await
+        {
+            return;
         }
     }
     half_closed.store(true, Ordering::Release);
     let _ = out
-        .send(StreamFrame::new(FrameType::Trailer, id, &method))
+        .send(Out::Frame(StreamFrame::new(
+            FrameType::Trailer,
+            id,
+            &method,
+        )))
         .await;
 }
 
@@ -423,7 +437,9 @@ struct StreamGuard {
 
 impl StreamGuard {
     fn send(&self, frame: StreamFrame) {
-        if let Err(mpsc::error::TrySendError::Full(frame)) = self.conn.out.try_send(frame) {
+        if let Err(mpsc::error::TrySendError::Full(frame)) =
+            self.conn.out.try_send(Out::Frame(frame))
+        {
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
                 let out = self.conn.out.clone();
                 rt.spawn(async move { out.send(frame).await });

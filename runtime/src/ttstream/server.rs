@@ -124,7 +124,7 @@ pub(crate) async fn serve_connection<IO>(
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (mut rd, wr) = tokio::io::split(io);
-    let (out, out_rx) = mpsc::channel::<StreamFrame>(WRITE_QUEUE);
+    let (out, out_rx) = mpsc::channel::<Out>(WRITE_QUEUE);
     let writer = tokio::spawn(write_frames(wr, out_rx, conn_write_timeout(&cfg)));
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(i32, u64)>();
     let mut conn = Connection {
@@ -220,7 +220,7 @@ fn conn_write_timeout(cfg: &ConnectionConfig) -> Duration {
 struct Connection {
     cfg: ConnectionConfig,
     streams: HashMap<i32, OpenStream>,
-    out: mpsc::Sender<StreamFrame>,
+    out: mpsc::Sender<Out>,
     done: mpsc::UnboundedSender<(i32, u64)>,
     generation: u64,
     counter: Arc<AtomicUsize>,
@@ -261,15 +261,14 @@ impl Connection {
         }
     }
 
-    async fn data(&mut self, frame: StreamFrame) {
+    async fn data(&mut self, mut frame: StreamFrame) {
         let id = frame.stream_id;
         let peer = self.cfg.peer;
         let Some(s) = self.streams.get_mut(&id) else {
             tracing::debug!(?peer, stream = id, "DATA for no open stream; dropped");
             return;
         };
-        let method = frame.method().to_owned();
-        let Some(tx) = s.data.clone() else {
+        let Some(tx) = s.data.as_ref() else {
             tracing::warn!(
                 ?peer,
                 stream = id,
@@ -277,8 +276,16 @@ impl Connection {
             );
             return;
         };
+        // The common case, room in the queue: no timer, no copies.
+        let payload = match tx.try_send(std::mem::take(&mut frame.payload)) {
+            // Closed: the handler is done reading; drop the message.
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => return,
+            Err(mpsc::error::TrySendError::Full(payload)) => payload,
+        };
+        let tx = tx.clone();
+        let method = frame.method().to_owned();
         tokio::select! {
-            sent = tx.send(frame.payload) => {
+            sent = tx.send(payload) => {
                 // An error means the handler is done reading: drop the message.
                 let _ = sent;
             }
@@ -297,7 +304,7 @@ impl Connection {
     }
 
     async fn send(&self, frame: StreamFrame) {
-        let _ = self.out.send(frame).await;
+        let _ = self.out.send(Out::Frame(frame)).await;
     }
 
     /// Answers a stream that is not opened with a HEADER and a TRAILER
@@ -431,7 +438,7 @@ async fn run_stream(
     req: http::Request<tonic::body::Body>,
     id: i32,
     method: FastStr,
-    out: mpsc::Sender<StreamFrame>,
+    out: mpsc::Sender<Out>,
     done: mpsc::UnboundedSender<(i32, u64)>,
     generation: u64,
 ) {
@@ -440,7 +447,7 @@ async fn run_stream(
         Err(never) => match never {},
     };
     let status = send_response(resp, id, &method, &out).await;
-    let _ = out.send(trailer(&status, id, &method)).await;
+    let _ = out.send(Out::Frame(trailer(&status, id, &method))).await;
     let _ = done.send((id, generation));
 }
 
@@ -449,14 +456,14 @@ async fn send_response(
     resp: http::Response<tonic::body::Body>,
     id: i32,
     method: &str,
-    out: &mpsc::Sender<StreamFrame>,
+    out: &mpsc::Sender<Out>,
 ) -> Status {
     let (parts, mut body) = resp.into_parts();
     let mut header = StreamFrame::new(FrameType::Header, id, method);
     if let Some(m) = parts.extensions.get::<MetaInfo>() {
         m.to_ttheader_reply(&mut header.header);
     }
-    if out.send(header).await.is_err() {
+    if out.send(Out::Frame(header)).await.is_err() {
         return Status::cancelled("connection closed");
     }
     // A trailers-only response: the status is in the headers.
@@ -464,6 +471,7 @@ async fn send_response(
         return status;
     }
     let mut buf = BytesMut::new();
+    let mut data_frame = StreamFrame::new(FrameType::Data, id, method);
     while let Some(frame) = body.frame().await {
         let frame = match frame {
             Ok(f) => f,
@@ -472,20 +480,11 @@ async fn send_response(
         let frame = match frame.into_data() {
             Ok(mut data) => {
                 buf.put(&mut data);
-                loop {
-                    match next_message(&mut buf) {
-                        Ok(Some(message)) => {
-                            let f =
-                                StreamFrame::new(FrameType::Data, id, method).with_payload(message);
-                            if out.send(f).await.is_err() {
-                                return Status::cancelled("connection closed");
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(status) => return status,
-                    }
+                match send_messages(&mut buf, &mut data_frame, out).await {
+                    Ok(()) => continue,
+                    Err(SendError::Closed) => return Status::cancelled("connection closed"),
+                    Err(SendError::Bad(status)) => return status,
                 }
-                continue;
             }
             Err(frame) => frame,
         };
@@ -495,6 +494,76 @@ async fn send_response(
         }
     }
     Status::internal("response ended without a status")
+}
+
+/// What a connection's writer takes: one frame, or DATA frames already
+/// encoded back to back (a stream's messages that were ready together).
+pub(crate) enum Out {
+    Frame(StreamFrame),
+    Encoded(Bytes),
+}
+
+/// Why [`send_messages`] stopped.
+pub(crate) enum SendError {
+    /// The writer is gone (the connection closed).
+    Closed,
+    /// The gRPC framing of the messages is unusable.
+    Bad(Status),
+}
+
+/// Messages of at most this many bytes are encoded into one shared batch;
+/// larger ones go to the writer as frames of their own (no extra copy).
+const BATCH_BYTES: usize = 16 * 1024;
+
+/// Sends every complete gRPC message at the front of `buf` as a DATA frame
+/// shaped like `data` (its header is reused; its payload is left empty).
+/// Small messages are encoded together and handed to the writer at once,
+/// so a burst of messages costs one queue operation, not one per message.
+/// The messages before a bad prefix are sent before it is reported.
+pub(crate) async fn send_messages(
+    buf: &mut BytesMut,
+    data: &mut StreamFrame,
+    out: &mpsc::Sender<Out>,
+) -> Result<(), SendError> {
+    let mut batch = BytesMut::new();
+    let mut result = Ok(());
+    loop {
+        let message = match next_message(buf) {
+            Ok(Some(message)) => message,
+            Ok(None) => break,
+            Err(status) => {
+                result = Err(SendError::Bad(status));
+                break;
+            }
+        };
+        if message.len() > BATCH_BYTES {
+            if !batch.is_empty() {
+                let encoded = Out::Encoded(batch.split().freeze());
+                out.send(encoded).await.map_err(|_| SendError::Closed)?;
+            }
+            let mut frame = data.clone();
+            frame.payload = message;
+            out.send(Out::Frame(frame))
+                .await
+                .map_err(|_| SendError::Closed)?;
+            continue;
+        }
+        data.payload = message;
+        if let Err(e) = data.encode(&mut batch) {
+            tracing::warn!(stream = data.stream_id, reason = %e, "ttstream frame cannot be encoded; dropped");
+        }
+        data.payload = Bytes::new();
+        if batch.len() >= BATCH_BYTES {
+            let encoded = Out::Encoded(batch.split().freeze());
+            out.send(encoded).await.map_err(|_| SendError::Closed)?;
+        }
+    }
+    if !batch.is_empty() {
+        out.send(Out::Encoded(batch.freeze()))
+            .await
+            .map_err(|_| SendError::Closed)?;
+    }
+    result
 }
 
 /// Splits one gRPC length-prefixed message off the front of `buf`.
@@ -618,15 +687,20 @@ impl http_body::Body for QueueBody {
 /// ends the writer, which closes the connection.
 pub(crate) async fn write_frames<W: AsyncWrite + Unpin>(
     mut wr: W,
-    mut rx: mpsc::Receiver<StreamFrame>,
+    mut rx: mpsc::Receiver<Out>,
     write_timeout: Duration,
 ) {
     let mut buf = BytesMut::with_capacity(16 * 1024);
-    while let Some(frame) = rx.recv().await {
-        let mut next = Some(frame);
-        while let Some(frame) = next.take() {
-            if let Err(e) = frame.encode(&mut buf) {
-                tracing::warn!(stream = frame.stream_id, reason = %e, "ttstream frame cannot be encoded; dropped");
+    while let Some(item) = rx.recv().await {
+        let mut next = Some(item);
+        while let Some(item) = next.take() {
+            match item {
+                Out::Frame(frame) => {
+                    if let Err(e) = frame.encode(&mut buf) {
+                        tracing::warn!(stream = frame.stream_id, reason = %e, "ttstream frame cannot be encoded; dropped");
+                    }
+                }
+                Out::Encoded(bytes) => buf.extend_from_slice(&bytes),
             }
             if buf.len() < 64 * 1024 {
                 next = rx.try_recv().ok();
