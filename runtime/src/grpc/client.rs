@@ -251,6 +251,7 @@ impl<T: GrpcTransport> GrpcClient<T> {
             + 'static,
         Fut: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
     {
+        // A client built on a `TtStreamChannel` alone is a ttstream client too.
         let transport = if std::any::TypeId::of::<U>() == std::any::TypeId::of::<TtStreamChannel>()
         {
             Transport::TTHeaderStreaming
@@ -304,32 +305,30 @@ impl<T: GrpcTransport> GrpcClient<T> {
         Req: pilota::thrift::Message + Sync + 'static,
         Resp: pilota::thrift::Message + Sync + 'static,
     {
-        if let Some((_, tts)) = &self.streams {
-            let tts = tts.clone();
-            return self
-                .call(
+        match &self.streams {
+            Some((_, tts)) => {
+                let tts = tts.clone();
+                self.call(
                     tts,
                     request,
                     path,
                     CallKind::ServerStreaming,
-                    |mut grpc, r, path, o| async move {
-                        let codec = ThriftCodec::<Req, Resp>::observed(o);
-                        grpc.server_streaming(r, path, codec).await
-                    },
+                    send_server_streaming::<_, Req, Resp>,
                 )
-                .await;
+                .await
+            }
+            None => {
+                let grpc = self.grpc.clone();
+                self.call(
+                    grpc,
+                    request,
+                    path,
+                    CallKind::ServerStreaming,
+                    send_server_streaming::<_, Req, Resp>,
+                )
+                .await
+            }
         }
-        self.call(
-            self.grpc.clone(),
-            request,
-            path,
-            CallKind::ServerStreaming,
-            |mut grpc, r, path, o| async move {
-                let codec = ThriftCodec::<Req, Resp>::observed(o);
-                grpc.server_streaming(r, path, codec).await
-            },
-        )
-        .await
     }
 
     /// Calls a client-streaming method.
@@ -343,32 +342,30 @@ impl<T: GrpcTransport> GrpcClient<T> {
         Req: pilota::thrift::Message + Sync + 'static,
         Resp: pilota::thrift::Message + Sync + 'static,
     {
-        if let Some((_, tts)) = &self.streams {
-            let tts = tts.clone();
-            return self
-                .call(
+        match &self.streams {
+            Some((_, tts)) => {
+                let tts = tts.clone();
+                self.call(
                     tts,
                     request,
                     path,
                     CallKind::ClientStreaming,
-                    |mut grpc, r, path, o| async move {
-                        let codec = ThriftCodec::<Req, Resp>::observed(o);
-                        grpc.client_streaming(r, path, codec).await
-                    },
+                    send_client_streaming::<_, S, Req, Resp>,
                 )
-                .await;
+                .await
+            }
+            None => {
+                let grpc = self.grpc.clone();
+                self.call(
+                    grpc,
+                    request,
+                    path,
+                    CallKind::ClientStreaming,
+                    send_client_streaming::<_, S, Req, Resp>,
+                )
+                .await
+            }
         }
-        self.call(
-            self.grpc.clone(),
-            request,
-            path,
-            CallKind::ClientStreaming,
-            |mut grpc, r, path, o| async move {
-                let codec = ThriftCodec::<Req, Resp>::observed(o);
-                grpc.client_streaming(r, path, codec).await
-            },
-        )
-        .await
     }
 
     /// Calls a bidirectional streaming method.
@@ -382,33 +379,82 @@ impl<T: GrpcTransport> GrpcClient<T> {
         Req: pilota::thrift::Message + Sync + 'static,
         Resp: pilota::thrift::Message + Sync + 'static,
     {
-        if let Some((_, tts)) = &self.streams {
-            let tts = tts.clone();
-            return self
-                .call(
+        match &self.streams {
+            Some((_, tts)) => {
+                let tts = tts.clone();
+                self.call(
                     tts,
                     request,
                     path,
                     CallKind::Bidi,
-                    |mut grpc, r, path, o| async move {
-                        let codec = ThriftCodec::<Req, Resp>::observed(o);
-                        grpc.streaming(r, path, codec).await
-                    },
+                    send_streaming::<_, S, Req, Resp>,
                 )
-                .await;
+                .await
+            }
+            None => {
+                let grpc = self.grpc.clone();
+                self.call(
+                    grpc,
+                    request,
+                    path,
+                    CallKind::Bidi,
+                    send_streaming::<_, S, Req, Resp>,
+                )
+                .await
+            }
         }
-        self.call(
-            self.grpc.clone(),
-            request,
-            path,
-            CallKind::Bidi,
-            |mut grpc, r, path, o| async move {
-                let codec = ThriftCodec::<Req, Resp>::observed(o);
-                grpc.streaming(r, path, codec).await
-            },
-        )
-        .await
     }
+}
+
+/// Sends a server-streaming call over either transport (a tonic `Grpc`
+/// over HTTP/2 or over TTHeader Streaming).
+async fn send_server_streaming<U, Req, Resp>(
+    mut grpc: Grpc<ThriftChannel<U>>,
+    request: Request<Req>,
+    path: PathAndQuery,
+    observer: Option<Arc<CallObserver>>,
+) -> Result<Response<Streaming<Resp>>, Status>
+where
+    U: GrpcTransport,
+    Req: pilota::thrift::Message + Sync + 'static,
+    Resp: pilota::thrift::Message + Sync + 'static,
+{
+    let codec = ThriftCodec::<Req, Resp>::observed(observer);
+    grpc.server_streaming(request, path, codec).await
+}
+
+/// Sends a client-streaming call over either transport.
+async fn send_client_streaming<U, S, Req, Resp>(
+    mut grpc: Grpc<ThriftChannel<U>>,
+    request: Request<S>,
+    path: PathAndQuery,
+    observer: Option<Arc<CallObserver>>,
+) -> Result<Response<Resp>, Status>
+where
+    U: GrpcTransport,
+    S: Stream<Item = Req> + Send + 'static,
+    Req: pilota::thrift::Message + Sync + 'static,
+    Resp: pilota::thrift::Message + Sync + 'static,
+{
+    let codec = ThriftCodec::<Req, Resp>::observed(observer);
+    grpc.client_streaming(request, path, codec).await
+}
+
+/// Sends a bidirectional streaming call over either transport.
+async fn send_streaming<U, S, Req, Resp>(
+    mut grpc: Grpc<ThriftChannel<U>>,
+    request: Request<S>,
+    path: PathAndQuery,
+    observer: Option<Arc<CallObserver>>,
+) -> Result<Response<Streaming<Resp>>, Status>
+where
+    U: GrpcTransport,
+    S: Stream<Item = Req> + Send + 'static,
+    Req: pilota::thrift::Message + Sync + 'static,
+    Resp: pilota::thrift::Message + Sync + 'static,
+{
+    let codec = ThriftCodec::<Req, Resp>::observed(observer);
+    grpc.streaming(request, path, codec).await
 }
 
 /// Waits until the transport takes a call (tower's contract: each clone
