@@ -316,7 +316,7 @@ pub(crate) fn be_u32(buf: &[u8], pos: usize) -> Option<u32> {
 /// Frames captured between a real Kitex v0.16.3 client and server
 /// (`kitex-peer/traces/decoded/pingpong_*.txt`), as hex.
 #[cfg(test)]
-mod test_data {
+pub(crate) mod test_data {
     /// Buffered CALL `EchoPingPong(seq 1, {1: {1: "hello"}})`.
     pub(crate) const BUFFERED_CALL: &str =
         "800100010000000c4563686f50696e67506f6e67000000010c00010b00010000000568656c6c6f0000";
@@ -355,8 +355,9 @@ mod test_data {
         TTHEADER_BIZ_REPLY,
     ];
 
-    /// Decodes a hex string.
+    /// Decodes a hex string; whitespace between bytes is ignored.
     pub(crate) fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
         (0..s.len())
             .step_by(2)
             .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())

@@ -593,14 +593,7 @@ impl http_body::Body for TtStreamBody {
 mod tests {
     use super::*;
     use crate::pingpong::application_exception;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::transport::test_data::hex;
 
     /// tts_bidi_biz_error.txt, C->S HEADER (54 bytes).
     const KITEX_CLIENT_HEADER: &str = "00 00 00 32 10 00 00 02 00 00 00 01 00 0a 10 00

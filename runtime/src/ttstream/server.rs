@@ -729,14 +729,7 @@ pub(crate) async fn write_frames<W: AsyncWrite + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::transport::test_data::hex;
 
     /// tts_server_stream_handler_error.txt: the S->C TRAILER of a handler
     /// error (141 bytes).
