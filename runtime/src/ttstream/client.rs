@@ -3,7 +3,7 @@
 //! [`GrpcClient`](crate::grpc::GrpcClient) as one ttstream stream, over a
 //! small pool of multiplexed connections.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
@@ -21,7 +21,7 @@ use tokio::task::AbortHandle;
 use tonic::Status;
 
 use super::frame::{DataFrames, Decoded, FrameType, StreamFrame};
-use super::inbox::{body_chunk, Batch, Inbound, COPY_MAX};
+use super::inbox::{body_chunk, Batch, Inbound, StreamMap, COPY_MAX};
 use super::server::{
     decode_exception, exception_payload, send_messages, write_frames, Out, SendError, READ_SPARE,
 };
@@ -131,7 +131,7 @@ struct Conn {
 }
 
 /// A connection's open streams: where each one's frames go.
-type Streams = Arc<Mutex<HashMap<i32, mpsc::Sender<Inbound>>>>;
+type Streams = Arc<Mutex<StreamMap<mpsc::Sender<Inbound>>>>;
 
 impl TtStreamChannel {
     /// A channel to `addr` (`host:port`); connections open on first use,
@@ -226,7 +226,7 @@ impl Shared {
         let (out, out_rx) = mpsc::channel(WRITE_QUEUE);
         let conn = Conn {
             out,
-            streams: Arc::new(Mutex::new(HashMap::new())),
+            streams: Arc::new(Mutex::new(StreamMap::default())),
             alive: Arc::new(AtomicBool::new(true)),
         };
         tokio::spawn(write_frames(wr, out_rx, WRITE_TIMEOUT));
@@ -340,7 +340,7 @@ async fn read_frames(
     let mut buf = BytesMut::with_capacity(READ_SPARE);
     let mut reader = Reader {
         streams,
-        batches: HashMap::new(),
+        batches: StreamMap::default(),
         stuck: VecDeque::new(),
     };
     'conn: loop {
@@ -398,7 +398,7 @@ async fn read_frames(
 struct Reader {
     streams: Streams,
     /// The DATA payloads of the current read, per stream.
-    batches: HashMap<i32, Batch>,
+    batches: StreamMap<Batch>,
     /// Items that found their stream's queue full, with every item after
     /// them, in order: the connection reads nothing until they are queued.
     stuck: VecDeque<(i32, Inbound)>,

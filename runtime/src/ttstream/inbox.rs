@@ -2,6 +2,9 @@
 //! one read, batched behind gRPC length prefixes, so that a burst of small
 //! messages costs one queue hand-off and one wake-up, not one per message.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
 use bytes::{BufMut, Bytes, BytesMut};
 use tonic::Status;
 
@@ -90,6 +93,33 @@ pub(crate) fn body_chunk(item: Inbound, pending: &mut Option<Bytes>) -> Result<B
         Inbound::Control(_) => Err(Status::internal(
             "a ttstream control frame reached a message body",
         )),
+    }
+}
+
+/// A map keyed by stream id. Ids are chosen by the peer, but a lookup
+/// happens per received message, so the hash is a cheap multiplicative
+/// one instead of SipHash. A hostile peer choosing colliding ids can only
+/// slow its own connection, whose stream count is capped.
+pub(crate) type StreamMap<V> = HashMap<i32, V, BuildHasherDefault<StreamIdHasher>>;
+
+/// Hashes one stream id (see [`StreamMap`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct StreamIdHasher(u64);
+
+impl Hasher for StreamIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_i32(&mut self, id: i32) {
+        // Fibonacci hashing: spreads consecutive ids over the high bits.
+        self.0 = u64::from(id as u32).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 

@@ -24,7 +24,7 @@ use tower::ServiceExt;
 
 use super::frame::DataFrames;
 use super::frame::{Decoded, FrameType, StreamFrame};
-use super::inbox::{body_chunk, Batch, Inbound, Payload, COPY_MAX};
+use super::inbox::{body_chunk, Batch, Inbound, Payload, StreamMap, COPY_MAX};
 use super::TTHeaderStreaming;
 use crate::metainfo::MetaInfo;
 use crate::pingpong::service::MethodKind;
@@ -137,7 +137,7 @@ pub(crate) async fn serve_connection<IO>(
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(i32, u64)>();
     let mut conn = Connection {
         cfg,
-        streams: HashMap::new(),
+        streams: StreamMap::default(),
         out,
         done: done_tx,
         generation: 0,
@@ -250,7 +250,7 @@ fn conn_write_timeout(cfg: &ConnectionConfig) -> Duration {
 
 struct Connection {
     cfg: ConnectionConfig,
-    streams: HashMap<i32, OpenStream>,
+    streams: StreamMap<OpenStream>,
     out: mpsc::Sender<Out>,
     done: mpsc::UnboundedSender<(i32, u64)>,
     generation: u64,
