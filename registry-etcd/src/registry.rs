@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use etcd_client::{Client, PutOptions};
+use etcd_client::{Client, GetOptions, PutOptions};
 use tokio::sync::Mutex as AsyncMutex;
 use tokio::task::JoinHandle;
 use tonic_thrift::balance::{Registration, Registry, RegistryError, WatchResolver};
@@ -109,6 +109,30 @@ impl EtcdRegistry {
     /// back it reads the list afresh and watches again.
     pub fn resolver(&self, service: impl Into<String>) -> WatchResolver {
         resolver::watch(self.inner.options.clone(), service.into())
+    }
+
+    /// Every entry under the prefix, every service's, as `(key, value)`
+    /// in key order: what `etcdctl get --prefix kitex/registry-etcd/`
+    /// shows.
+    pub async fn entries(&self) -> Result<Vec<(String, String)>, RegistryError> {
+        let options = &self.inner.options;
+        let mut client = self.client().await.map_err(RegistryError::new)?;
+        let prefix = format!("{}/", options.prefix);
+        let get = client.get(prefix.as_str(), Some(GetOptions::new().with_prefix()));
+        let got = options
+            .timed(&format!("get {prefix}"), get)
+            .await
+            .map_err(RegistryError::new)?;
+        Ok(got
+            .kvs()
+            .iter()
+            .map(|kv| {
+                (
+                    String::from_utf8_lossy(kv.key()).into_owned(),
+                    String::from_utf8_lossy(kv.value()).into_owned(),
+                )
+            })
+            .collect())
     }
 
     async fn client(&self) -> Result<Client, String> {
