@@ -90,6 +90,7 @@ type Start = Box<dyn FnOnce(WatchPublisher) + Send>;
 
 struct Shared {
     list: watch::Sender<Vec<Instance>>,
+    error: watch::Sender<Option<ResolveError>>,
     state: watch::Sender<Watched>,
     start: Mutex<Option<Start>>,
     name: String,
@@ -122,6 +123,7 @@ struct Shared {
 pub struct WatchResolver {
     shared: Arc<Shared>,
     list: watch::Receiver<Vec<Instance>>,
+    error: watch::Receiver<Option<ResolveError>>,
     state: watch::Receiver<Watched>,
 }
 
@@ -142,14 +144,17 @@ impl WatchResolver {
     ) -> Self {
         let (list_tx, list) = watch::channel(Vec::new());
         let (state_tx, state) = watch::channel(Watched::default());
+        let (error_tx, error) = watch::channel(None);
         WatchResolver {
             shared: Arc::new(Shared {
                 list: list_tx,
+                error: error_tx,
                 state: state_tx,
                 start: Mutex::new(Some(Box::new(start))),
                 name: name.into(),
             }),
             list,
+            error,
             state,
         }
     }
@@ -191,6 +196,11 @@ impl Resolver for WatchResolver {
         Some(self.list.clone())
     }
 
+    fn errors(&self) -> Option<watch::Receiver<Option<ResolveError>>> {
+        self.ensure_started();
+        Some(self.error.clone())
+    }
+
     fn name(&self) -> String {
         self.shared.name.clone()
     }
@@ -216,23 +226,27 @@ impl WatchPublisher {
         let Some(shared) = self.shared.upgrade() else {
             return;
         };
-        shared.list.send_if_modified(|cur| {
-            if *cur == instances {
-                return false;
-            }
-            *cur = instances;
-            true
-        });
+        let recovered = shared.error.send_if_modified(|e| e.take().is_some());
         shared.state.send_if_modified(|s| {
             let changed = !s.answered || s.error.is_some();
             s.answered = true;
             s.error = None;
             changed
         });
+        // After an error the list is pushed even if unchanged: it clears
+        // the error in the balancer.
+        shared.list.send_if_modified(|cur| {
+            if *cur == instances && !recovered {
+                return false;
+            }
+            *cur = instances;
+            true
+        });
     }
 
     /// The store is out of reach: clients keep the last list pushed, and
-    /// report `error` (in `status()`) until the next [`publish`](Self::publish).
+    /// report `error` (in `status()`, at once) until the next
+    /// [`publish`](Self::publish).
     pub fn fail(&self, error: impl fmt::Display) {
         let Some(shared) = self.shared.upgrade() else {
             return;
@@ -240,8 +254,9 @@ impl WatchPublisher {
         let error = error.to_string();
         shared.state.send_modify(|s| {
             s.answered = true;
-            s.error = Some(error);
+            s.error = Some(error.clone());
         });
+        shared.error.send_replace(Some(ResolveError::new(error)));
     }
 
     /// Whether every client using the resolver is gone.
