@@ -206,6 +206,14 @@ impl ServerProcess {
     }
 }
 
+impl Drop for ServerProcess {
+    /// A demo that fails half-way leaves no server behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 async fn print_keys(registry: &EtcdRegistry) -> Result<Vec<String>, BoxError> {
     let entries = registry.entries().await?;
     println!("  keys under kitex/registry-etcd/:");

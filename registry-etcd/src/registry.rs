@@ -25,6 +25,11 @@ use crate::resolver;
 /// revokes the lease. A server that dies without deregistering disappears
 /// when its lease expires.
 ///
+/// The instance's weight is written as it is; Kitex servers register
+/// weight 10. Kitex's resolver, and this crate's, read a weight of 0 or
+/// less as the default weight (10), so weight 0 does **not** drain an
+/// instance registered in etcd: deregister it instead.
+///
 /// The client connects on first use; a failed connection is retried on
 /// the next request. Clones share the client and the registrations.
 ///
