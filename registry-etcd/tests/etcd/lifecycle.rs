@@ -218,3 +218,30 @@ async fn etcd_restart_is_survived() {
         ["127.0.0.1:7300", "127.0.0.1:7301"]
     );
 }
+
+/// etcd is down when the client starts: the client says why, and finds
+/// the instances once etcd is up.
+#[tokio::test]
+async fn etcd_down_at_start_then_up() {
+    let Some(mut etcd) = etcd().await else { return };
+    etcd.stop();
+    let resolver = EtcdRegistry::new(options(&etcd, 3)).resolver("late");
+    let err = tokio::time::timeout(Duration::from_secs(10), resolver.resolve())
+        .await
+        .expect("an answer while etcd is down")
+        .expect_err("etcd is down");
+    assert!(err.to_string().contains("etcd"), "{err}");
+    assert!(resolver.instances().is_empty());
+
+    etcd.restart().await.expect("etcd starts");
+    let registry = EtcdRegistry::new(options(&etcd, 3));
+    let me = Registration::new("late", Instance::new("127.0.0.1:7400"));
+    registry.register(&me).await.unwrap();
+    let mut pushes = Pushes::of(&resolver);
+    let took = pushes
+        .wait(Duration::from_secs(5), "found once etcd is up", |l| {
+            addrs(l) == ["127.0.0.1:7400"]
+        })
+        .await;
+    eprintln!("found {took:?} after registering, etcd having been down at start");
+}
