@@ -86,7 +86,9 @@ impl From<std::io::Error> for ResolveError {
 /// every [`refresh_interval`](Self::refresh_interval) and soon after an
 /// instance fails to connect (at most once a second), in a task of its own.
 /// A resolver that learns of changes by itself pushes them through
-/// [`updates`](Self::updates).
+/// [`updates`](Self::updates), and its failures through
+/// [`errors`](Self::errors) ([`WatchResolver`](super::WatchResolver) does
+/// both for registry backends).
 ///
 /// An answer replaces the list of instances, even when empty (then calls
 /// fail with `UNAVAILABLE: no instances …`). An error keeps the last good
