@@ -30,8 +30,11 @@ pub struct LocalEtcd {
     peer_port: u16,
 }
 
-fn free_port() -> io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+/// Two loopback ports free at the time of asking.
+fn free_ports() -> io::Result<(u16, u16)> {
+    let a = TcpListener::bind("127.0.0.1:0")?;
+    let b = TcpListener::bind("127.0.0.1:0")?;
+    Ok((a.local_addr()?.port(), b.local_addr()?.port()))
 }
 
 impl LocalEtcd {
@@ -65,11 +68,23 @@ impl LocalEtcd {
         let mut etcd = LocalEtcd {
             child: None,
             dir,
-            client_port: free_port()?,
-            peer_port: free_port()?,
+            client_port: 0,
+            peer_port: 0,
         };
-        etcd.launch().await?;
-        Ok(etcd)
+        // Another process may take a port between asking and binding:
+        // then try other ports.
+        let mut attempts = 0;
+        loop {
+            (etcd.client_port, etcd.peer_port) = free_ports()?;
+            match etcd.launch().await {
+                Ok(()) => return Ok(etcd),
+                Err(e) if attempts < 2 && e.to_string().contains("address already in use") => {
+                    attempts += 1;
+                    let _ = std::fs::remove_dir_all(etcd.dir.join("data"));
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// The client endpoint, `http://127.0.0.1:<port>`.
