@@ -139,7 +139,7 @@ impl<'d> Encoder<'d> {
         out: &mut BytesMut,
     ) -> Result<(), Error> {
         if let Some(key) = obj.keys().find(|k| !fields.iter().any(|f| &f.name == *k)) {
-            self.path.push_key(format!("{key:?}"));
+            self.path.push_name(key);
             let known: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
             let e = self.err(
                 ErrorKind::UnknownField,

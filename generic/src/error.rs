@@ -87,7 +87,7 @@ impl std::error::Error for Error {}
 #[derive(Debug, Clone)]
 enum Step {
     /// A struct field: its JSON key and its IDL description.
-    Field { key: String, idl: String },
+    Field { key: String, idl: Option<String> },
     /// A list or set element.
     Index(usize),
     /// A map value, by its key as JSON text.
@@ -103,7 +103,7 @@ pub(crate) struct Path {
 impl Path {
     pub(crate) fn field(&self) -> Option<String> {
         self.steps.iter().rev().find_map(|s| match s {
-            Step::Field { idl, .. } => Some(idl.clone()),
+            Step::Field { idl, .. } => idl.clone(),
             _ => None,
         })
     }
@@ -111,7 +111,15 @@ impl Path {
     pub(crate) fn push_field(&mut self, key: &str, idl: String) {
         self.steps.push(Step::Field {
             key: key.to_string(),
-            idl,
+            idl: Some(idl),
+        });
+    }
+
+    /// A JSON key that names no IDL field.
+    pub(crate) fn push_name(&mut self, key: &str) {
+        self.steps.push(Step::Field {
+            key: key.to_string(),
+            idl: None,
         });
     }
 

@@ -78,6 +78,14 @@ pub fn encode_request(
     }
     let owner = format!("{}Args", m.name);
     let mut out = BytesMut::new();
+    if let ([arg], false) = (m.args.as_slice(), json.is_null()) {
+        // The JSON is the argument itself: paths start at it.
+        out.put_u8(ttype(desc, &arg.ty));
+        out.put_i16(arg.id);
+        Encoder::new(desc).value(&arg.ty, json, &mut out)?;
+        out.put_u8(crate::wire::STOP);
+        return Ok(out.freeze());
+    }
     Encoder::new(desc).fields(
         &owner,
         StructKind::Struct,
