@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
@@ -16,6 +16,7 @@ use tonic_thrift::transport::Framing;
 use tonic_thrift::{BizStatusError, RawStruct};
 use tonic_thrift_build::descriptor::{Descriptor, MethodDescriptor, Mode, ServiceDescriptor};
 
+use crate::intern::intern;
 use crate::method::{self, Reply};
 
 /// How ping-pong methods are carried.
@@ -147,23 +148,6 @@ impl From<crate::Error> for CallError {
     fn from(e: crate::Error) -> Self {
         CallError::Transcode(e)
     }
-}
-
-/// A `&'static str` for a path or name learned at run time: the runtime's
-/// clients take them, so each distinct one is kept for the process's life
-/// (once per method, not per call).
-fn intern(s: &str) -> &'static str {
-    static NAMES: OnceLock<Mutex<HashMap<String, &'static str>>> = OnceLock::new();
-    let mut names = NAMES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    if let Some(s) = names.get(s) {
-        return s;
-    }
-    let leaked: &'static str = Box::leak(s.to_string().into_boxed_str());
-    names.insert(s.to_string(), leaked);
-    leaked
 }
 
 /// A client that calls any method of a [`Descriptor`] at one address, with

@@ -40,6 +40,7 @@ mod client;
 mod decode;
 mod encode;
 mod error;
+mod intern;
 pub mod json;
 pub mod method;
 mod mock;

@@ -25,6 +25,7 @@ use tonic_thrift::metainfo::MetaInfo;
 use tonic_thrift::RawStruct;
 use tonic_thrift_build::descriptor::{Descriptor, MethodDescriptor, Mode};
 
+use crate::intern::intern;
 use crate::method::{self, Reply};
 
 /// A stream of JSON messages.
@@ -150,10 +151,6 @@ impl std::fmt::Debug for GenericServer {
     }
 }
 
-fn leak(s: &str) -> &'static str {
-    Box::leak(s.to_string().into_boxed_str())
-}
-
 impl GenericServer {
     /// Serves `service` (found as [`Descriptor::service`] finds it) with
     /// `handler`; `None` if the descriptor has no such service.
@@ -168,15 +165,15 @@ impl GenericServer {
         handler: Arc<dyn Handler>,
     ) -> Option<Self> {
         let svc = desc.service(service)?;
-        // Names the runtime keeps as `&'static str`: once per server.
+        // Names the runtime keeps as `&'static str`: once per name.
         let methods = svc
             .methods
             .iter()
-            .map(|m| (m.name.clone(), (leak(&m.name), Arc::new(m.clone()))))
+            .map(|m| (m.name.clone(), (intern(&m.name), Arc::new(m.clone()))))
             .collect();
         let inner = Inner {
-            full_name: leak(&svc.full_name),
-            name: leak(&svc.name),
+            full_name: intern(&svc.full_name),
+            name: intern(&svc.name),
             methods,
             handler,
             desc: desc.clone(),
