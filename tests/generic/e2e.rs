@@ -381,3 +381,89 @@ async fn generated_clients_call_the_generic_server_in_every_mode() {
         "{e}"
     );
 }
+
+/// A generic Sink that throws `not_found` for id 404.
+struct Sink;
+
+#[tonic::async_trait]
+impl Handler for Sink {
+    async fn handle(
+        &self,
+        mut r: tonic_thrift_generic::Request,
+    ) -> Result<JsonStream, HandlerError> {
+        let args = r.messages.next().await.unwrap_or(Ok(Value::Null))?;
+        let reply = match r.method.name.as_str() {
+            "Get" if args == json!(404) => {
+                return Err(HandlerError::Exception {
+                    field: "not_found".into(),
+                    value: json!({"message": "gone", "id": 404}),
+                })
+            }
+            "Get" => json!({"id": args, "label": "found"}),
+            "Add" => json!(args["a"].as_i64().unwrap_or(0) + args["b"].as_i64().unwrap_or(0)),
+            _ => Value::Null,
+        };
+        Ok(Box::pin(futures_util::stream::iter([Ok(reply)])))
+    }
+}
+
+#[tokio::test]
+async fn declared_exceptions_and_several_arguments_cross_both_ways() {
+    use super::transcode::kitchen_sink::sink_client::SinkPingPongClient;
+    use super::transcode::kitchen_sink::sink_server::{AddArgs, GetError};
+
+    let desc = load("idl/kitchen_sink.thrift");
+    let server = GenericServer::new(desc.clone(), "Sink", Sink).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(
+        server
+            .add_to(tonic_thrift::Server::builder())
+            .serve_with_listener(listener, std::future::pending()),
+    );
+    // The generated client sees the generic server's exception as its own.
+    let generated = SinkPingPongClient::new(addr.clone());
+    match generated.get(404).await {
+        Err(GetError::NotFound(e)) => assert_eq!((&e.message[..], e.id), ("gone", 404)),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    let item = generated.get(7).await.unwrap().into_inner();
+    assert_eq!((item.id, item.label.as_deref()), (7, Some("found")));
+    let sum = generated
+        .add(AddArgs { a: 2, b: 3 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(sum, 5);
+    // And the generic client sees it by field name, with its IDL type.
+    let g = GenericClient::new(desc, &addr, ClientOptions::default());
+    match g.call("Sink", "Get", &json!(404)).await {
+        Err(CallError::Exception {
+            field,
+            type_name,
+            value,
+        }) => {
+            assert_eq!(
+                (field.as_str(), type_name.as_str()),
+                ("not_found", "shared.NotFound")
+            );
+            assert_eq!(value, json!({"message": "gone", "id": 404}));
+        }
+        other => panic!("expected the exception, got {other:?}"),
+    }
+    assert_eq!(
+        g.call("Sink", "Add", &json!({"a": 40, "b": 2}))
+            .await
+            .unwrap(),
+        json!(42)
+    );
+    // An inherited method (Sink extends shared.Base) and a void one.
+    assert_eq!(
+        g.call("Sink", "Ping", &Value::Null).await.unwrap(),
+        Value::Null
+    );
+    assert_eq!(
+        g.call("Sink", "Nothing", &Value::Null).await.unwrap(),
+        Value::Null
+    );
+}
