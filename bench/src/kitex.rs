@@ -70,9 +70,7 @@ pub(crate) fn client_command(
             },
         ]),
         Work::Idle { .. } => return Err("the Kitex peer has no idle-streams case".into()),
-        Work::SlowConsumer { .. } => {
-            return Err("the Kitex peer has no slow-consumer case".into())
-        }
+        Work::SlowConsumer { .. } => return Err("the Kitex peer has no slow-consumer case".into()),
         // The stream latency cases run over TTHeader Streaming.
         Work::Lockstep { size, callers } => c.args([
             "-case",

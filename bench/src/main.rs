@@ -159,11 +159,9 @@ impl Work {
                 plural(callers)
             ),
             Work::Idle { streams } => format!("{streams} idle bidi streams"),
-            Work::SlowConsumer { size, mib } => format!(
-                "slow consumer, {} MiB in {} messages",
-                mib,
-                size_name(size)
-            ),
+            Work::SlowConsumer { size, mib } => {
+                format!("slow consumer, {} MiB in {} messages", mib, size_name(size))
+            }
             Work::Lockstep { size, callers } => format!(
                 "lock-step {}, {callers} stream{}",
                 size_name(size),

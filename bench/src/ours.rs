@@ -408,7 +408,9 @@ pub(crate) async fn slow_consumer(
     if got != n * size {
         return Err(format!("the handler read {got} bytes of {}", n * size));
     }
-    let grown = peak.load(std::sync::atomic::Ordering::Relaxed).saturating_sub(base);
+    let grown = peak
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .saturating_sub(base);
     Ok(Report {
         count: n as u64,
         secs,
