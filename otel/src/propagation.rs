@@ -143,7 +143,12 @@ pub(crate) fn extract(
 struct Values(Vec<(String, String)>);
 
 impl Injector for Values {
+    /// Empty values are not sent (Kitex's metainfo drops them; Rust's W3C
+    /// propagator writes an empty `tracestate`).
     fn set(&mut self, key: &str, value: String) {
+        if value.is_empty() {
+            return;
+        }
         let key = key.to_ascii_lowercase();
         match self.0.iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = value,
