@@ -18,7 +18,9 @@ use opentelemetry::trace::{
 };
 use opentelemetry::{Context, KeyValue};
 use tonic::Code;
-use tonic_thrift::call::{Call, CallInfo, CallKind, CallResponse, CallService, Transport};
+use tonic_thrift::call::{
+    Call, CallFuture, CallInfo, CallKind, CallResponse, CallService, Transport,
+};
 use tonic_thrift::observe::{CallEnd, Direction, MessageEvent, Tracer};
 use tonic_thrift::transport::{Framing, TTHeader};
 
@@ -261,44 +263,59 @@ impl std::fmt::Debug for Instrumented {
 impl tower_service::Service<Call> for Instrumented {
     type Response = CallResponse;
     type Error = tonic::Status;
-    type Future =
-        opentelemetry::trace::WithContext<<CallService as tower_service::Service<Call>>::Future>;
+    type Future = CallFuture;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), tonic::Status>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut call: Call) -> Self::Future {
-        let cx = match &self.shared.tracer {
-            Some(tracer) => match self.shared.side {
-                Side::Server => self.open_server_span(tracer, &call),
-                Side::Client => self.open_client_span(tracer, &mut call),
-            },
-            None => Context::current(),
+        let Some(tracer) = &self.shared.tracer else {
+            return Box::pin(self.inner.call(call));
         };
-        self.inner.call(call).with_context(cx)
+        let (cx, tracked) = match self.shared.side {
+            Side::Server => self.open_server_span(tracer, &call),
+            Side::Client => self.open_client_span(tracer, &mut call),
+        };
+        let run = self.inner.call(call).with_context(cx.clone());
+        if tracked {
+            return Box::pin(run);
+        }
+        // Installed as a layer without its tracer: nothing else will end
+        // the span, so it ends with the call's future (a stream's span
+        // then covers its opening only).
+        Box::pin(async move {
+            let result = run.await;
+            let span = cx.span();
+            if let Err(status) = &result {
+                span.set_status(SpanStatus::error(format!(
+                    "{:?}: {}",
+                    status.code(),
+                    status.message()
+                )));
+            }
+            span.end();
+            result
+        })
     }
 }
 
 impl Instrumented {
-    /// The span's start time (when the call started) and its pending
-    /// events, registering the call if its tracer has not.
-    fn attach(&self, info: &CallInfo, cx: &Context, peer: Option<String>) {
+    /// Hands the call's span to its tracer (which ends it), with the
+    /// message events heard so far; false when no tracer registered the
+    /// call (the layer was installed alone).
+    fn attach(&self, info: &CallInfo, cx: &Context, peer: Option<String>) -> bool {
         let mut calls = self.shared.calls();
-        let state = calls.entry(key(info)).or_insert_with(|| CallState {
-            start: SystemTime::now(),
-            cx: None,
-            pending: Vec::new(),
-            sent_bytes: 0,
-            received_bytes: 0,
-            peer_service: None,
-        });
+        let Some(state) = calls.get_mut(&key(info)) else {
+            return false;
+        };
         let span = cx.span();
         for (name, at, attributes) in state.pending.drain(..) {
             span.add_event_with_timestamp(name, at, attributes);
         }
         state.peer_service = peer;
         state.cx = Some(cx.clone());
+        true
     }
 
     fn start_time(&self, info: &CallInfo) -> SystemTime {
@@ -309,7 +326,9 @@ impl Instrumented {
             .unwrap_or_else(SystemTime::now)
     }
 
-    fn open_server_span(&self, tracer: &BoxedTracer, call: &Call) -> Context {
+    /// The server span, a child of the caller's, and whether its tracer
+    /// took it.
+    fn open_server_span(&self, tracer: &BoxedTracer, call: &Call) -> (Context, bool) {
         let info = call.info();
         let received =
             propagation::incoming_values(call.metadata(), call.extensions().get::<TTHeader>());
@@ -338,11 +357,13 @@ impl Instrumented {
             .with_attributes(attributes)
             .start_with_context(tracer, &parent);
         let cx = parent.with_span(span);
-        self.attach(info, &cx, peer);
-        cx
+        let tracked = self.attach(info, &cx, peer);
+        (cx, tracked)
     }
 
-    fn open_client_span(&self, tracer: &BoxedTracer, call: &mut Call) -> Context {
+    /// The client span, a child of the current context, with its trace
+    /// context written into the call; and whether its tracer took it.
+    fn open_client_span(&self, tracer: &BoxedTracer, call: &mut Call) -> (Context, bool) {
         let parent = Context::current();
         let info = call.info();
         let span = tracer
@@ -368,8 +389,8 @@ impl Instrumented {
             // Framed and Buffered carry no header: nothing travels.
             _ => {}
         }
-        self.attach(call.info(), &cx, None);
-        cx
+        let tracked = self.attach(call.info(), &cx, None);
+        (cx, tracked)
     }
 }
 

@@ -220,6 +220,20 @@ pub(crate) async fn serve(telemetry: &Telemetry) -> Running {
     })
     .layer(side.clone())
     .tracer(side);
+    serve_service(svc).await
+}
+
+/// Starts a [`Running`] server with `telemetry`'s server side installed
+/// as a layer only (no tracer).
+pub(crate) async fn serve_layer_only(telemetry: &Telemetry) -> Running {
+    let svc = TestServiceServer::new(Hop {
+        telemetry: telemetry.clone(),
+    })
+    .layer(telemetry.server());
+    serve_service(svc).await
+}
+
+async fn serve_service(svc: TestServiceServer<Hop>) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

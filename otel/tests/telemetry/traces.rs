@@ -6,7 +6,10 @@ use opentelemetry::{Context, Value};
 use opentelemetry_sdk::trace::SpanData;
 use tonic_thrift_otel::Telemetry;
 
-use crate::support::{grpc_client, memory_tracing, pingpong_client, req, serve, spans};
+use crate::support::{
+    grpc_client, memory_tracing, pingpong_client, req, serve, serve_layer_only, spans,
+    TestServiceClient,
+};
 
 fn attr<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
     span.attributes
@@ -200,4 +203,42 @@ async fn a_failed_call_marks_both_spans_as_errors() {
         server_span.parent_span_id,
         client_span.span_context.span_id()
     );
+}
+
+#[tokio::test]
+async fn layers_installed_without_their_tracers_still_end_linked_spans() {
+    let (provider, exporter) = memory_tracing();
+    let telemetry = Telemetry::builder().tracer_provider(&provider).build();
+    let server = serve_layer_only(&telemetry).await;
+    let options = tonic_thrift::grpc::GrpcOptions::default().layer(telemetry.client());
+    let mut client = TestServiceClient::connect_with(format!("http://{}", server.addr), options)
+        .await
+        .expect("connect");
+    client.echo_unary(req("hi")).await.expect("call");
+    let err = client.echo_unary(req("fail")).await.expect_err("fails");
+    assert_eq!(err.code(), tonic::Code::NotFound);
+    let spans = spans(&exporter, 4).await;
+    for client_span in spans.iter().filter(|s| s.span_kind == SpanKind::Client) {
+        let children: Vec<_> = spans
+            .iter()
+            .filter(|s| s.parent_span_id == client_span.span_context.span_id())
+            .collect();
+        assert_eq!(children.len(), 1, "{spans:#?}");
+        assert_eq!(children[0].span_kind, SpanKind::Server);
+        assert_eq!(
+            matches!(
+                children[0].status,
+                opentelemetry::trace::Status::Error { .. }
+            ),
+            matches!(
+                client_span.status,
+                opentelemetry::trace::Status::Error { .. }
+            ),
+        );
+    }
+    let errors = spans
+        .iter()
+        .filter(|s| matches!(s.status, opentelemetry::trace::Status::Error { .. }))
+        .count();
+    assert_eq!(errors, 2, "the failed call's two spans");
 }
