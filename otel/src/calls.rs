@@ -93,14 +93,30 @@ fn streaming(kind: CallKind) -> bool {
     )
 }
 
-/// The attributes every instrument and span of a call carries.
-fn base_attributes(info: &CallInfo) -> Vec<KeyValue> {
-    vec![
+/// The attributes every instrument and span of a call carries (static
+/// strings: building them allocates nothing).
+fn base_attributes(info: &CallInfo) -> [KeyValue; 4] {
+    [
         KeyValue::new(keys::RPC_SYSTEM, keys::RPC_SYSTEM_KITEX),
         KeyValue::new(keys::RPC_SERVICE, info.service),
         KeyValue::new(keys::RPC_METHOD, info.method),
-        KeyValue::new(keys::REQUEST_PROTOCOL, info.transport.to_string()),
+        KeyValue::new(keys::REQUEST_PROTOCOL, transport_name(info.transport)),
     ]
+}
+
+/// The transport as `request.protocol` names it (Kitex's names, as the
+/// runtime's `Transport` displays them).
+fn transport_name(transport: Transport) -> &'static str {
+    match transport {
+        Transport::Grpc => "GRPC",
+        Transport::PingPong(Framing::TTHeader {
+            inner_framed: false,
+        }) => "TTHeader",
+        Transport::PingPong(Framing::TTHeader { inner_framed: true }) => "TTHeader|Framed",
+        Transport::PingPong(Framing::Framed) => "Framed",
+        Transport::PingPong(Framing::Buffered) => "PurePayload",
+        Transport::TTHeaderStreaming => "TTHeaderStreaming",
+    }
 }
 
 /// Instrumentation of one side: install it as both the middleware layer
@@ -184,13 +200,14 @@ impl Tracer for Instrumentation {
     fn on_finish(&self, info: &CallInfo, end: &CallEnd) {
         let s = &self.shared;
         let state = s.calls().remove(&key(info));
-        let mut attributes = base_attributes(info);
+        let mut attributes = base_attributes(info).to_vec();
         if let Some(peer) = state.as_ref().and_then(|st| st.peer_service.clone()) {
             attributes.push(KeyValue::new(keys::PEER_SERVICE, peer));
         }
         if let Some(m) = &s.instruments {
             if streaming(info.kind) {
-                m.active_streams.add(-1, &attributes);
+                // The same series `on_start` raised (no peer: not known then).
+                m.active_streams.add(-1, &base_attributes(info));
             }
             let mut finished = attributes.clone();
             finished.push(KeyValue::new(keys::RPC_GRPC_STATUS_CODE, end.code as i64));
@@ -333,7 +350,7 @@ impl Instrumented {
         let received =
             propagation::incoming_values(call.metadata(), call.extensions().get::<TTHeader>());
         let parent = propagation::extract(self.shared.propagator.as_ref(), &received);
-        let mut attributes = base_attributes(info);
+        let mut attributes = base_attributes(info).to_vec();
         let peer = received.get(propagation::SERVICE_NAME_KEY).cloned();
         for (from, to) in [
             (propagation::SERVICE_NAME_KEY, keys::PEER_SERVICE),
@@ -397,4 +414,25 @@ impl Instrumented {
 /// Kitex's span name: `Service/Method`.
 fn span_name(info: &CallInfo) -> String {
     format!("{}/{}", info.service, info.method)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_names_are_the_runtime_s_display_names() {
+        for t in [
+            Transport::Grpc,
+            Transport::PingPong(Framing::TTHeader {
+                inner_framed: false,
+            }),
+            Transport::PingPong(Framing::TTHeader { inner_framed: true }),
+            Transport::PingPong(Framing::Framed),
+            Transport::PingPong(Framing::Buffered),
+            Transport::TTHeaderStreaming,
+        ] {
+            assert_eq!(transport_name(t), t.to_string());
+        }
+    }
 }

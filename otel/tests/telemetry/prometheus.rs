@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic_thrift_otel::{PrometheusMetrics, Telemetry};
 
-use crate::support::{grpc_client, pingpong_client, req, serve, ttstream_client};
+use crate::support::{grpc_client, memory_tracing, pingpong_client, req, serve, ttstream_client};
 
 /// GET `path` from the endpoint at `addr`: (status line, body).
 async fn get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
@@ -68,8 +68,13 @@ fn value(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> f64 {
 #[tokio::test]
 async fn a_scrape_counts_known_traffic() {
     let metrics = PrometheusMetrics::new().expect("exporter");
+    // Tracing on too: clients then send their `service.name`, which the
+    // server's series carry as `peer_service`.
+    let (provider, _spans) = memory_tracing();
     let telemetry = Telemetry::builder()
         .meter_provider(metrics.meter_provider())
+        .tracer_provider(&provider)
+        .service_name("gateway")
         .build();
     assert!(telemetry.is_enabled());
     let server = serve(&telemetry).await;
@@ -164,6 +169,18 @@ async fn a_scrape_counts_known_traffic() {
             ("rpc_grpc_status_code", "5"),
         ];
         assert_eq!(value(&s, &count, &failed), 1.0, "{side}");
+        let peer = [("rpc_method", "EchoPingPong"), ("peer_service", "gateway")];
+        let with_peer = s.iter().filter(|(n, l, _)| {
+            *n == count
+                && peer
+                    .iter()
+                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+        });
+        assert_eq!(
+            with_peer.count(),
+            usize::from(side == "server"),
+            "{side}: peer_service"
+        );
 
         // Messages per stream: 3 each way on the one bidi stream.
         for dir in ["requests", "responses"] {

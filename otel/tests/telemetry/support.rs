@@ -233,7 +233,8 @@ pub(crate) async fn serve_layer_only(telemetry: &Telemetry) -> Running {
     serve_service(svc).await
 }
 
-async fn serve_service(svc: TestServiceServer<Hop>) -> Running {
+/// Serves `svc` on 127.0.0.1:0.
+pub(crate) async fn serve_service(svc: TestServiceServer<Hop>) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
