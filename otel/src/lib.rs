@@ -42,6 +42,12 @@
 //!
 //! How the trace context travels: see [`propagation`].
 //!
+//! Spans go straight to the `opentelemetry` tracer provider given. A
+//! handler that logs through `tracing` with `tracing-opentelemetry` can
+//! hang its own spans under the server span: set their parent to
+//! `opentelemetry::Context::current()` (that crate's
+//! `OpenTelemetrySpanExt::set_parent`).
+//!
 //! # Metrics
 #![doc = include_str!("metrics.md")]
 //!

@@ -242,3 +242,30 @@ async fn layers_installed_without_their_tracers_still_end_linked_spans() {
         .count();
     assert_eq!(errors, 2, "the failed call's two spans");
 }
+
+#[tokio::test]
+async fn framed_calls_get_spans_but_no_header_carries_their_context() {
+    let (provider, exporter) = memory_tracing();
+    let telemetry = Telemetry::builder().tracer_provider(&provider).build();
+    let server = serve(&telemetry).await;
+    let options = telemetry.instrument_pingpong(
+        tonic_thrift::pingpong::PingPongOptions::default()
+            .framing(tonic_thrift::transport::Framing::Framed),
+    );
+    let client =
+        crate::support::TestServicePingPongClient::with_options(server.addr.to_string(), options);
+    client.echo_ping_pong(req("hi")).await.expect("call");
+    let spans = spans(&exporter, 2).await;
+    for s in &spans {
+        assert_eq!(
+            attr(s, "request.protocol").map(|v| v.as_str().to_string()),
+            Some("Framed".to_string())
+        );
+        // Framed has no header: each side's span starts its own trace.
+        assert_eq!(s.parent_span_id, SpanId::INVALID, "{s:#?}");
+    }
+    assert_ne!(
+        spans[0].span_context.trace_id(),
+        spans[1].span_context.trace_id()
+    );
+}
