@@ -209,7 +209,7 @@ impl Tracer for Instrumentation {
                 // The same series `on_start` raised (no peer: not known then).
                 m.active_streams.add(-1, &base_attributes(info));
             }
-            let mut finished = attributes.clone();
+            let mut finished = attributes;
             finished.push(KeyValue::new(keys::RPC_GRPC_STATUS_CODE, end.code as i64));
             finished.push(KeyValue::new(
                 keys::STATUS_CODE,
@@ -227,6 +227,14 @@ impl Tracer for Instrumentation {
             };
             m.requests_per_rpc.record(requests, &finished);
             m.responses_per_rpc.record(responses, &finished);
+            if let Some(st) = &state {
+                let (requests, responses) = match s.side {
+                    Side::Server => (st.received_bytes, st.sent_bytes),
+                    Side::Client => (st.sent_bytes, st.received_bytes),
+                };
+                m.request_size_per_rpc.record(requests, &finished);
+                m.response_size_per_rpc.record(responses, &finished);
+            }
         }
         let Some(cx) = state.and_then(|st| st.cx.map(|cx| (cx, st.sent_bytes, st.received_bytes)))
         else {

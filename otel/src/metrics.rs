@@ -26,6 +26,8 @@ pub(crate) struct Instruments {
     pub(crate) responses_per_rpc: Histogram<u64>,
     pub(crate) request_size: Histogram<u64>,
     pub(crate) response_size: Histogram<u64>,
+    pub(crate) request_size_per_rpc: Histogram<u64>,
+    pub(crate) response_size_per_rpc: Histogram<u64>,
     pub(crate) active_streams: UpDownCounter<i64>,
 }
 
@@ -62,6 +64,18 @@ impl Instruments {
                 .u64_histogram(format!("rpc.{s}.response.size"))
                 .with_unit("By")
                 .with_description("Encoded size of each response message")
+                .with_boundaries(size_buckets())
+                .build(),
+            request_size_per_rpc: meter
+                .u64_histogram(format!("rpc.{s}.request.size_per_rpc"))
+                .with_unit("By")
+                .with_description("Encoded bytes of all request messages of an RPC")
+                .with_boundaries(size_buckets())
+                .build(),
+            response_size_per_rpc: meter
+                .u64_histogram(format!("rpc.{s}.response.size_per_rpc"))
+                .with_unit("By")
+                .with_description("Encoded bytes of all response messages of an RPC")
                 .with_boundaries(size_buckets())
                 .build(),
             active_streams: meter

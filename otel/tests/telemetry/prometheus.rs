@@ -201,6 +201,14 @@ async fn a_scrape_counts_known_traffic() {
             30.0,
             "{size}"
         );
+        // Bytes per stream: the 3 messages each way of the one stream.
+        for dir in ["request", "response"] {
+            let name = format!("rpc_{side}_{dir}_size_per_rpc_bytes_sum");
+            let stream = ok("Echo", "TTHeaderStreaming");
+            assert_eq!(value(&s, &name, &stream), 30.0, "{name}");
+            let name = format!("rpc_{side}_{dir}_size_per_rpc_bytes_count");
+            assert_eq!(value(&s, &name, &stream), 1.0, "{name}");
+        }
         let count = format!("rpc_{side}_request_size_bytes_count");
         assert_eq!(
             value(&s, &count, &base("EchoUnary", "GRPC")),
