@@ -60,6 +60,9 @@ pub(crate) enum Work {
     Lockstep { size: usize, callers: usize },
     /// Whole short bidi streams (open, one echo, close) from `callers` tasks.
     StreamOpen { size: usize, callers: usize },
+    /// One client stream of `size`-byte messages, `mib` MiB in all, to a
+    /// handler that reads slowly: the server's memory must stay bounded.
+    SlowConsumer { size: usize, mib: usize },
 }
 
 impl Work {
@@ -81,6 +84,7 @@ impl Work {
                 }
             ),
             Work::Idle { streams } => format!("idle:{streams}"),
+            Work::SlowConsumer { size, mib } => format!("slow:{size}:{mib}"),
             Work::Lockstep { size, callers } => format!("lockstep:{size}:{callers}"),
             Work::StreamOpen { size, callers } => format!("open:{size}:{callers}"),
         }
@@ -113,6 +117,10 @@ impl Work {
                 callers: num()?,
             },
             "idle" => Work::Idle { streams: num()? },
+            "slow" => Work::SlowConsumer {
+                size: num()?,
+                mib: num()?,
+            },
             "lockstep" => Work::Lockstep {
                 size: num()?,
                 callers: num()?,
@@ -150,6 +158,11 @@ impl Work {
                 plural(callers)
             ),
             Work::Idle { streams } => format!("{streams} idle bidi streams"),
+            Work::SlowConsumer { size, mib } => format!(
+                "slow consumer, {} MiB in {} messages",
+                mib,
+                size_name(size)
+            ),
             Work::Lockstep { size, callers } => format!(
                 "lock-step {}, {callers} stream{}",
                 size_name(size),
@@ -451,6 +464,18 @@ fn plan(o: &Options, kitex_dir: Option<&Path>) -> Vec<Case> {
         "ttstream-bidi-16".into(),
         Work::Bidi { size: 16 },
         q(1_500_000, 500_000),
+        vec![OURS_TT, OURS_GRPC],
+        OURS_GRPC.name,
+    );
+    // A slow consumer: ttstream has no flow control, so its bound comes
+    // from pausing the connection; gRPC's from HTTP/2 windows.
+    add(
+        "ttstream-slow-64k".into(),
+        Work::SlowConsumer {
+            size: 64 * 1024,
+            mib: q(1024, 256),
+        },
+        1,
         vec![OURS_TT, OURS_GRPC],
         OURS_GRPC.name,
     );
@@ -787,6 +812,9 @@ fn client_mode(args: &[String]) -> BenchResult<()> {
                 (Side::Ours, Work::Idle { streams }) => {
                     ours::idle_streams(addr, streams, pid).await
                 }
+                (Side::Ours | Side::OursTt, Work::SlowConsumer { size, mib }) => {
+                    ours::slow_consumer(addr, size, mib, pid, side == Side::OursTt).await
+                }
                 (Side::Prost, Work::Idle { streams }) => pb::idle_streams(addr, streams, pid).await,
                 _ => Err(format!("{} has no client for {}", side.arg(), work.arg())),
             }
@@ -853,6 +881,14 @@ fn metrics(work: Work, sys: System) -> Vec<Metric> {
             higher_is_better: false,
             get: |r| r.kib_per_stream,
         }],
+        Work::SlowConsumer { .. } => vec![
+            Metric {
+                unit: "peak RSS growth KiB",
+                higher_is_better: false,
+                get: |r| r.kib_per_stream,
+            },
+            mb,
+        ],
     }
 }
 
