@@ -14,6 +14,7 @@
 
 mod buildcost;
 mod common;
+mod generic;
 mod idle;
 mod kitex;
 mod ours;
@@ -215,6 +216,8 @@ enum Side {
     /// tonic-thrift's client with its streams over TTHeader Streaming (its
     /// server is [`Side::Ours`], which serves both transports on one port).
     OursTt,
+    /// The generic client (tonic-thrift-generic, JSON) against [`Side::Ours`]'s server.
+    Generic,
     /// tonic + prost.
     Prost,
     /// volo-thrift.
@@ -230,6 +233,7 @@ impl Side {
         match self {
             Side::Ours => "ours",
             Side::OursTt => "ours-tt",
+            Side::Generic => "generic",
             Side::Prost => "prost",
             Side::Volo => "volo",
             Side::Tcp => "tcp",
@@ -241,6 +245,7 @@ impl Side {
         Ok(match s {
             "ours" => Side::Ours,
             "ours-tt" => Side::OursTt,
+            "generic" => Side::Generic,
             "prost" => Side::Prost,
             "volo" => Side::Volo,
             "tcp" => Side::Tcp,
@@ -291,6 +296,12 @@ const KITEX_TO_OURS: System = System {
     name: "Kitex client → our server",
     server: Side::Ours,
     client: Side::Kitex,
+};
+/// `generic-bidi-16`: the generic client on our server.
+const GENERIC: System = System {
+    name: "tonic-thrift generic (JSON)",
+    server: Side::Ours,
+    client: Side::Generic,
 };
 /// `ttstream-*` rows: our client's streams over TTHeader Streaming.
 const OURS_TT: System = System {
@@ -460,6 +471,13 @@ fn plan(o: &Options, kitex_dir: Option<&Path>) -> Vec<Case> {
     }
     // TTHeader Streaming: our client's two stream transports, and (with
     // the peer) the Kitex ttstream client and server against ours.
+    add(
+        "generic-bidi-16".into(),
+        Work::Bidi { size: 16 },
+        q(1_500_000, 300_000),
+        vec![GENERIC, OURS],
+        OURS.name,
+    );
     add(
         "ttstream-bidi-16".into(),
         Work::Bidi { size: 16 },
@@ -739,7 +757,7 @@ fn serve_mode(args: &[String]) -> BenchResult<()> {
         };
         match side {
             // One server for both stream transports.
-            Side::Ours | Side::OursTt => ours::serve(listener, max_streams).await,
+            Side::Ours | Side::OursTt | Side::Generic => ours::serve(listener, max_streams).await,
             Side::Prost => pb::serve(listener, max_streams).await,
             Side::Volo => match work {
                 Work::PingPong { framing, .. } => volo_sys::serve(listener, framing).await,
@@ -774,6 +792,7 @@ fn client_mode(args: &[String]) -> BenchResult<()> {
             match (side, work) {
                 (Side::Ours, Work::Bidi { size }) => ours::bidi(addr, size, n, false).await,
                 (Side::OursTt, Work::Bidi { size }) => ours::bidi(addr, size, n, true).await,
+                (Side::Generic, Work::Bidi { size }) => generic::bidi(addr, size, n).await,
                 (Side::Ours | Side::OursTt, Work::Lockstep { size, callers }) => {
                     ours::lockstep(addr, size, callers, n, side == Side::OursTt).await
                 }
