@@ -271,7 +271,10 @@ impl Shared {
         let conn = self.conn().await?;
         let id = next_stream_id();
         let meta = MetaInfo::outgoing(req.extensions().get::<MetaInfo>());
-        let header = header_frame(id, &service, &method, meta.as_ref());
+        let mut header = header_frame(id, &service, &method, meta.as_ref());
+        if let Some(s) = req.extensions().get::<crate::metainfo::HeaderStrings>() {
+            s.write_to(&mut header.header);
+        }
         let (tx, rx) = mpsc::channel(RECV_QUEUE);
         lock(&conn.streams).insert(id, tx);
         let half_closed = Arc::new(AtomicBool::new(false));
