@@ -4,7 +4,9 @@
 //! whatever is registered (weighted random). Then it kills one server with
 //! SIGKILL (its lease expires and it disappears from the client), starts a
 //! fourth (it joins), and stops the rest with SIGTERM (they deregister).
-//! It prints what happens, with the keys under `kitex/registry-etcd/`.
+//! It prints what happens, with the keys under `kitex/registry-etcd/`,
+//! and at the end the client's `rpc_…` metric lines, scraped from its
+//! Prometheus endpoint (`tonic-thrift-otel`).
 //!
 //! Needs etcd (Debian: `apt-get install etcd-server`; another binary
 //! through `ETCD_BIN`). Run with `cargo run --example cluster`.
@@ -24,6 +26,7 @@ use tonic_thrift::balance::{
     BalanceOptions, BalancedChannel, Instance, Registration, Registry, WeightedRandom,
 };
 use tonic_thrift::grpc::GrpcOptions;
+use tonic_thrift_otel::{PrometheusMetrics, Telemetry};
 use tonic_thrift_registry_etcd::{EtcdOptions, EtcdRegistry, LocalEtcd};
 
 tonic_thrift::include_thrift!("echo");
@@ -293,11 +296,21 @@ async fn demo() -> Result<(), BoxError> {
         return Err(format!("expected 3 keys, found {keys:?}").into());
     }
 
+    // The client's RPC metrics (OpenTelemetry), on a Prometheus endpoint.
+    let metrics = PrometheusMetrics::new()?;
+    let telemetry = Telemetry::builder()
+        .meter_provider(metrics.meter_provider())
+        .build();
+    let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let metrics_addr = metrics_listener.local_addr()?;
+    tokio::spawn(metrics.clone().serve(metrics_listener));
+
     println!("-- a client balances over what etcd lists (weighted random)");
     let balance =
         BalanceOptions::new(registry.resolver(SERVICE)).load_balancer(WeightedRandom::new());
     let channel = BalancedChannel::new(balance);
-    let mut client = TestServiceClient::with_options(channel.clone(), GrpcOptions::default());
+    let options = telemetry.instrument_grpc(GrpcOptions::default());
+    let mut client = TestServiceClient::with_options(channel.clone(), options);
     let answered = round(&mut client, 30).await;
     for s in &servers {
         if !answered.contains_key(&s.name) {
@@ -337,6 +350,32 @@ async fn demo() -> Result<(), BoxError> {
     if !keys.is_empty() {
         return Err(format!("keys left after deregistration: {keys:?}").into());
     }
+    println!("-- the client's metrics, scraped from http://{metrics_addr}/metrics");
+    let scrape = scrape(metrics_addr).await?;
+    let lines: Vec<&str> = scrape
+        .lines()
+        .filter(|l| l.starts_with("rpc_client_duration_milliseconds_count"))
+        .collect();
+    if lines.is_empty() {
+        return Err(format!("no rpc_client_duration lines in the scrape:\n{scrape}").into());
+    }
+    for line in lines {
+        println!("  {line}");
+    }
     println!("== done ==");
     Ok(())
+}
+
+/// `GET /metrics` from the Prometheus endpoint at `addr`: the body.
+async fn scrape(addr: std::net::SocketAddr) -> Result<String, BoxError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(addr).await?;
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+        .await?;
+    let mut response = String::new();
+    conn.read_to_string(&mut response).await?;
+    Ok(response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or(response))
 }

@@ -87,6 +87,10 @@ fn cluster_example_runs() {
         "s4 joined the client's list",
         "stopped s4 with SIGTERM: deregistered, exited",
         "(none)",
+        // The client's OpenTelemetry metrics, scraped from its endpoint.
+        "the client's metrics, scraped from http://",
+        r#"rpc_client_duration_milliseconds_count{"#,
+        r#"rpc_method="EchoUnary""#,
         "== done ==",
     ] {
         assert!(
