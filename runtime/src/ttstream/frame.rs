@@ -237,7 +237,7 @@ impl DataFrames {
             );
             return false;
         };
-        dst.reserve(t.len() + len);
+        super::inbox::reserve_chunk(dst, t.len() + len);
         dst.put_u32(size);
         dst.extend_from_slice(&t[4..]);
         true

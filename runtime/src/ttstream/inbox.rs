@@ -49,9 +49,9 @@ impl Batch {
     /// batch if it is now full (to be handed over at once).
     pub(crate) fn copy(&mut self, payload: &[u8]) -> Option<Inbound> {
         let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
-        self.buf.reserve(5 + payload.len());
-        self.buf.put_u8(0);
-        self.buf.put_u32(len);
+        reserve_chunk(&mut self.buf, 5 + payload.len());
+        let [a, b, c, d] = len.to_be_bytes();
+        self.buf.extend_from_slice(&[0, a, b, c, d]);
         self.buf.extend_from_slice(payload);
         if self.buf.len() >= BATCH_MAX {
             return self.take();
@@ -73,6 +73,15 @@ impl Batch {
     /// Whether no message is waiting.
     pub(crate) fn is_empty(&self) -> bool {
         self.buf.is_empty()
+    }
+}
+
+/// Makes room for `need` more bytes, growing by at least 8 KiB at a time
+/// so that a buffer filled message by message is not reallocated (and
+/// copied) every few messages.
+pub(crate) fn reserve_chunk(buf: &mut BytesMut, need: usize) {
+    if buf.capacity() - buf.len() < need {
+        buf.reserve(need.max(8 * 1024));
     }
 }
 
