@@ -132,6 +132,21 @@ impl GrpcClient<tonic::transport::Channel> {
         service: &str,
     ) -> Result<Self, tonic::transport::Error> {
         let uri = endpoint.uri().clone();
+        #[cfg(feature = "tls")]
+        let endpoint = match &options.tls {
+            Some(tls) => {
+                let mut config = tls.to_tonic();
+                // The origin becomes the service name (see
+                // `configure_endpoint_for`); verify the URL's host instead.
+                if tls.get_domain_name().is_none() {
+                    if let Some(host) = uri.host() {
+                        config = config.domain_name(host.to_string());
+                    }
+                }
+                endpoint.tls_config(config)?
+            }
+            None => endpoint,
+        };
         let channel = options
             .configure_endpoint_for(endpoint, service)
             .connect()

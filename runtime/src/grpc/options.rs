@@ -32,6 +32,8 @@ pub struct GrpcOptions {
     pub(crate) max_encoding_message_size: usize,
     pub(crate) middleware: Middleware,
     pub(crate) stream_transport: StreamTransport,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::tls::ClientTlsConfig>,
 }
 
 /// The transport of a gRPC client's streaming methods (see
@@ -55,6 +57,8 @@ impl Default for GrpcOptions {
             max_encoding_message_size: usize::MAX,
             middleware: Middleware::default(),
             stream_transport: StreamTransport::Grpc,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -95,6 +99,16 @@ impl GrpcOptions {
     /// ```
     pub fn stream_transport(mut self, transport: StreamTransport) -> Self {
         self.stream_transport = transport;
+        self
+    }
+
+    /// Connects over TLS (feature `tls`) with these roots, server name and
+    /// client certificate, for `https://` URLs given to `connect_with`
+    /// (see [`crate::tls`]). An `https` URL without it trusts the webpki
+    /// roots.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: crate::tls::ClientTlsConfig) -> Self {
+        self.tls = Some(config);
         self
     }
 

@@ -83,6 +83,8 @@ pub struct Server {
     pub(super) shutdown_grace_period: Duration,
     pub(super) default_service: Option<&'static str>,
     pub(crate) pingpong: crate::pingpong::ConnectionLimits,
+    #[cfg(feature = "tls")]
+    pub(super) tls: Option<crate::tls::TlsAcceptor>,
 }
 
 impl Default for Server {
@@ -103,6 +105,8 @@ impl Default for Server {
             shutdown_grace_period: DEFAULT_SHUTDOWN_GRACE_PERIOD,
             default_service: None,
             pingpong: Default::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -296,6 +300,27 @@ impl Server {
     pub fn default_service(mut self, name: &'static str) -> Self {
         self.default_service = Some(name);
         self
+    }
+
+    /// Serves every connection over TLS (feature `tls`): gRPC, TTHeader
+    /// Streaming and ping-pong alike, on the one port, with optional mTLS
+    /// (see [`crate::tls`]). The TLS handshake counts against the
+    /// [handshake timeout](Self::handshake_timeout).
+    ///
+    /// ```no_run
+    /// use tonic_thrift::tls::ServerTlsConfig;
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let tls = ServerTlsConfig::new(std::fs::read("cert.pem")?, std::fs::read("key.pem")?)?;
+    /// let server = tonic_thrift::Server::builder().tls_config(tls)?;
+    /// # let _ = server; Ok(()) }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls_config(
+        mut self,
+        config: crate::tls::ServerTlsConfig,
+    ) -> Result<Self, crate::tls::TlsError> {
+        self.tls = Some(config.acceptor()?);
+        Ok(self)
     }
 
     /// Adds a generated `XxxServer`.

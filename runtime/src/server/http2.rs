@@ -25,7 +25,7 @@ use tokio::sync::watch;
 use tonic::Status;
 use tower::ServiceExt;
 
-use super::connection::Shared;
+use super::connection::{PeerCerts, Shared};
 use super::dispatch::{malformed_path, split_path, status_response, PeerAddr, RequestBodyTimeout};
 use super::limits::StreamHold;
 use super::serve::HttpService;
@@ -47,6 +47,7 @@ pub(super) struct Http2Settings {
 pub(super) async fn serve_http2<IO>(
     io: IO,
     peer: Option<SocketAddr>,
+    certs: Option<PeerCerts>,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) where
@@ -60,6 +61,7 @@ pub(super) async fn serve_http2<IO>(
     let svc = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
         let routes = routes.clone();
         let streams = svc_streams.clone();
+        let certs = certs.clone();
         svc_started.fetch_add(1, Ordering::Relaxed);
         async move {
             let slot = match routes.limits.http2_stream(&streams) {
@@ -70,6 +72,9 @@ pub(super) async fn serve_http2<IO>(
             };
             if let Some(p) = peer {
                 req.extensions_mut().insert(PeerAddr(p));
+            }
+            if let Some(c) = certs {
+                req.extensions_mut().insert(c);
             }
             if let Some(t) = body_timeout {
                 req.extensions_mut().insert(t);

@@ -185,12 +185,14 @@
 mod body;
 mod builder;
 pub(crate) mod config;
-mod connection;
+pub(crate) mod connection;
 pub(crate) mod dispatch;
 mod http2;
 pub(crate) mod limits;
 mod rewind;
 mod serve;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use builder::{
     Server, ThriftService, DEFAULT_CONNECTION_WINDOW, DEFAULT_HANDSHAKE_TIMEOUT,

@@ -168,6 +168,8 @@ impl Router {
                 keepalive_timeout: self.server.http2_keepalive_timeout,
                 request_body_timeout: self.server.request_body_timeout,
             },
+            #[cfg(feature = "tls")]
+            tls: self.server.tls.clone(),
         });
         let mut refusals = RefusalLog::default();
         let (stop_tx, stop_rx) = watch::channel(false);

@@ -99,6 +99,8 @@ pub(crate) struct ConnectionConfig {
     /// Longest time from a frame's first byte to its last.
     pub(crate) frame_timeout: Duration,
     pub(crate) peer: Option<SocketAddr>,
+    /// The client's verified TLS certificates (mTLS), given to every stream.
+    pub(crate) peer_certs: Option<crate::server::connection::PeerCerts>,
 }
 
 /// One open stream, as the read loop sees it.
@@ -397,6 +399,9 @@ impl Connection {
         let ext = req.extensions_mut();
         if let Some(p) = self.cfg.peer {
             ext.insert(PeerAddr(p));
+        }
+        if let Some(c) = &self.cfg.peer_certs {
+            ext.insert(c.clone());
         }
         ext.insert(StreamHold::new(slot));
         ext.insert(TTHeaderStreaming);
