@@ -10,5 +10,6 @@ tonic_thrift::thrift_service!("idl/echo.thrift");
 mod certs;
 mod support;
 
+mod compression;
 mod python;
 mod tls;

@@ -32,6 +32,7 @@ pub struct GrpcOptions {
     pub(crate) max_encoding_message_size: usize,
     pub(crate) middleware: Middleware,
     pub(crate) stream_transport: StreamTransport,
+    pub(crate) compression: crate::codec::Compression,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<crate::tls::ClientTlsConfig>,
 }
@@ -57,6 +58,7 @@ impl Default for GrpcOptions {
             max_encoding_message_size: usize::MAX,
             middleware: Middleware::default(),
             stream_transport: StreamTransport::Grpc,
+            compression: Default::default(),
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -109,6 +111,21 @@ impl GrpcOptions {
     #[cfg(feature = "tls")]
     pub fn tls(mut self, config: crate::tls::ClientTlsConfig) -> Self {
         self.tls = Some(config);
+        self
+    }
+
+    /// Compresses every request message with `encoding` (features `gzip`,
+    /// `zstd`; as tonic's `send_compressed`). The server must accept it.
+    pub fn send_compressed(mut self, encoding: tonic::codec::CompressionEncoding) -> Self {
+        self.compression.send(encoding);
+        self
+    }
+
+    /// Accepts reply messages compressed with `encoding`, announced in
+    /// `grpc-accept-encoding` (as tonic's `accept_compressed`); call it
+    /// once per encoding.
+    pub fn accept_compressed(mut self, encoding: tonic::codec::CompressionEncoding) -> Self {
+        self.compression.accept(encoding);
         self
     }
 

@@ -36,10 +36,13 @@ impl ServiceConfig {
         E: pilota::thrift::Message + 'static,
         D: pilota::thrift::Message + 'static,
     {
-        // Our own limit (LimitedBody) answers first, with RESOURCE_EXHAUSTED.
-        Grpc::new(ThriftCodec::observed_recv(observer))
-            .max_decoding_message_size(usize::MAX)
-            .max_encoding_message_size(self.max_encoding_message_size)
+        // Our own limit (LimitedBody) answers first, with RESOURCE_EXHAUSTED,
+        // for a message as sent; tonic's bounds a compressed one as it
+        // inflates, so it never grows past the limit.
+        let grpc = Grpc::new(ThriftCodec::observed_recv(observer))
+            .max_decoding_message_size(self.max_decoding_message_size)
+            .max_encoding_message_size(self.max_encoding_message_size);
+        self.compression.server(grpc)
     }
 
     /// Starts a call: counts it, reads its headers, sets up its observer.
