@@ -6,7 +6,8 @@
 //! it prints `LISTENING <addr>` once it accepts connections. With
 //! `--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]` it serves everything
 //! over TLS (mTLS with a client CA); see `--help`. gRPC requests compressed
-//! with gzip or zstd are accepted.
+//! with gzip or zstd are accepted, and `grpc.health.v1.Health` is served on
+//! the same port.
 //!
 //! Special request messages (the same as the Kitex peer's):
 //! - `biz-error`: fails with business error 1001 `biz error msg`, extra `{"k":"v"}`;
@@ -298,7 +299,8 @@ const USAGE: &str = "usage: echo_server [--addr HOST:PORT] \
   --tls-key PEM          and this private key
   --tls-client-ca PEM    require client certificates signed by this CA (mTLS)
 
-gRPC requests compressed with gzip or zstd are accepted.";
+gRPC requests compressed with gzip or zstd are accepted; grpc.health.v1.Health
+is served on the same port.";
 
 /// The command line.
 struct Args {
@@ -374,8 +376,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let echo = TestServiceServer::new(Echo)
         .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
         .accept_compressed(tonic::codec::CompressionEncoding::Zstd);
-    server
-        .add_service(echo)
+    // grpc.health.v1.Health on the same port; NOT_SERVING on Ctrl-C.
+    let (router, _health) = server.add_service(echo).add_health_service();
+    router
         .serve_with_listener(listener, async {
             let _ = tokio::signal::ctrl_c().await;
         })

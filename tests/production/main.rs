@@ -11,5 +11,6 @@ mod certs;
 mod support;
 
 mod compression;
+mod health;
 mod python;
 mod tls;

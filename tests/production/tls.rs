@@ -77,7 +77,7 @@ async fn unary(
 
 /// A Framed ping-pong call of `EchoPingPong("hi")`, hand-encoded (strict
 /// Thrift Binary), with sequence id 7.
-fn framed_ping_pong_call() -> Vec<u8> {
+pub fn framed_ping_pong_call() -> Vec<u8> {
     let mut msg = Vec::new();
     msg.extend_from_slice(&0x8001_0001u32.to_be_bytes());
     msg.extend_from_slice(&12i32.to_be_bytes());

@@ -187,6 +187,8 @@ mod builder;
 pub(crate) mod config;
 pub(crate) mod connection;
 pub(crate) mod dispatch;
+#[cfg(feature = "health")]
+mod health;
 mod http2;
 pub(crate) mod limits;
 mod rewind;
