@@ -33,8 +33,18 @@ pub struct GrpcOptions {
     pub(crate) middleware: Middleware,
     pub(crate) stream_transport: StreamTransport,
     pub(crate) compression: crate::codec::Compression,
+    pub(crate) keepalive: Keepalive,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<crate::tls::ClientTlsConfig>,
+}
+
+/// A client's keepalive settings (see [`GrpcOptions::http2_keepalive_interval`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Keepalive {
+    interval: Option<Duration>,
+    timeout: Option<Duration>,
+    while_idle: bool,
+    tcp: Option<Duration>,
 }
 
 /// The transport of a gRPC client's streaming methods (see
@@ -59,6 +69,7 @@ impl Default for GrpcOptions {
             middleware: Middleware::default(),
             stream_transport: StreamTransport::Grpc,
             compression: Default::default(),
+            keepalive: Keepalive::default(),
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -129,6 +140,35 @@ impl GrpcOptions {
         self
     }
 
+    /// Sends an HTTP/2 PING after the connection has been silent this long
+    /// (default: off, as in grpc), so streams whose server vanished without
+    /// closing the connection end with `UNAVAILABLE` once the PING goes
+    /// unanswered for [`http2_keepalive_timeout`](Self::http2_keepalive_timeout).
+    pub fn http2_keepalive_interval(mut self, interval: Duration) -> Self {
+        self.keepalive.interval = Some(interval);
+        self
+    }
+
+    /// How long a keepalive PING may go unanswered before the connection is
+    /// closed (default 20 s, tonic's).
+    pub fn http2_keepalive_timeout(mut self, timeout: Duration) -> Self {
+        self.keepalive.timeout = Some(timeout);
+        self
+    }
+
+    /// Also sends keepalive PINGs while no stream is open (default: only
+    /// with streams open).
+    pub fn http2_keepalive_while_idle(mut self, enabled: bool) -> Self {
+        self.keepalive.while_idle = enabled;
+        self
+    }
+
+    /// TCP keepalive probes after this much silence (default: off).
+    pub fn tcp_keepalive(mut self, idle: Option<Duration>) -> Self {
+        self.keepalive.tcp = idle;
+        self
+    }
+
     /// How long `connect_with` waits for the connection (default 1 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -171,7 +211,8 @@ impl GrpcOptions {
         self.connect_timeout
     }
 
-    /// Applies these options to a tonic endpoint: the connect timeout, and
+    /// Applies these options to a tonic endpoint: the connect timeout,
+    /// keepalive settings, and
     /// HTTP/2 receive windows wide enough that a Go (Kitex) server sending
     /// one small DATA frame per message does not trip the HTTP/2 layer's
     /// guard against small-frame floods (see
@@ -180,11 +221,22 @@ impl GrpcOptions {
         &self,
         endpoint: tonic::transport::Endpoint,
     ) -> tonic::transport::Endpoint {
-        endpoint
+        let endpoint = endpoint
             .connect_timeout(self.connect_timeout)
             .initial_stream_window_size(crate::server::DEFAULT_STREAM_WINDOW)
             .initial_connection_window_size(crate::server::DEFAULT_CONNECTION_WINDOW)
             .tcp_nodelay(true)
+            .tcp_keepalive(self.keepalive.tcp);
+        let endpoint = match self.keepalive.interval {
+            Some(interval) => endpoint
+                .http2_keep_alive_interval(interval)
+                .keep_alive_while_idle(self.keepalive.while_idle),
+            None => endpoint,
+        };
+        match self.keepalive.timeout {
+            Some(timeout) => endpoint.keep_alive_timeout(timeout),
+            None => endpoint,
+        }
     }
 
     /// Like [`configure_endpoint`](Self::configure_endpoint), and sends the
