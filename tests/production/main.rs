@@ -11,6 +11,7 @@ mod certs;
 mod support;
 
 mod compression;
+mod dead_peer;
 mod health;
 mod python;
 mod tls;

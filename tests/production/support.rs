@@ -2,7 +2,8 @@
 //!
 //! `EchoUnary` and `EchoPingPong` answer `message|peer`, where `peer` is
 //! the hex DER of the client's verified TLS certificate from the request
-//! extensions, or `none`; `Echo` (bidi) echoes each message.
+//! extensions, or `none`; `Echo` (bidi) echoes each message and reports how
+//! its inbound stream ended to an `inbound_watch` on its first message.
 
 use std::net::SocketAddr;
 
@@ -45,10 +46,31 @@ impl TestService for Echo {
         &self,
         request: Request<Streaming<echo::Request>>,
     ) -> Result<Response<BoxStream>, Status> {
-        let s = request
-            .into_inner()
-            .map(|m| m.map(|m| echo::Response { message: m.message }));
-        Ok(Response::new(Box::pin(s)))
+        // Read by a task of its own, so the inbound stream's end is seen
+        // (and reported to an `inbound_watch`) even when nobody reads replies.
+        let mut inbound = request.into_inner();
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        tokio::spawn(async move {
+            let mut watch = None;
+            let end = loop {
+                match inbound.next().await {
+                    Some(Ok(m)) => {
+                        if watch.is_none() {
+                            watch = WATCHES.lock().unwrap().remove(m.message.as_str());
+                        }
+                        let _ = tx.send(Ok(echo::Response { message: m.message })).await;
+                    }
+                    Some(Err(status)) => break Err(status),
+                    None => break Ok(()),
+                }
+            };
+            if let Some(w) = watch {
+                let _ = w.send(end);
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
     async fn echo_client(
         &self,
@@ -74,6 +96,20 @@ impl TestService for Echo {
     ) -> Result<Response<echo::Response>, Status> {
         Ok(Response::new(tagged(request, |r| r.message.to_string())))
     }
+}
+
+type Watches =
+    std::sync::Mutex<std::collections::HashMap<String, oneshot::Sender<Result<(), Status>>>>;
+
+/// Streams to report the end of, by their first message.
+static WATCHES: std::sync::LazyLock<Watches> = std::sync::LazyLock::new(Default::default);
+
+/// Resolves with how the inbound stream of the `Echo` (bidi) call whose
+/// first message is `first` ended: cleanly or with a status.
+pub fn inbound_watch(first: &str) -> oneshot::Receiver<Result<(), Status>> {
+    let (tx, rx) = oneshot::channel();
+    WATCHES.lock().unwrap().insert(first.to_string(), tx);
+    rx
 }
 
 /// A running server; stops when `stop` is called.

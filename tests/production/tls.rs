@@ -11,7 +11,7 @@ use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tonic_thrift::call::Call;
-use tonic_thrift::grpc::GrpcOptions;
+use tonic_thrift::grpc::{GrpcOptions, StreamTransport};
 use tonic_thrift::tls::{ClientTlsConfig, PeerCertificates, ServerTlsConfig};
 
 use crate::certs::{pki, Pki};
@@ -96,16 +96,32 @@ pub fn framed_ping_pong_call() -> Vec<u8> {
 /// A rustls client config trusting `pki`'s CA, with no ALPN (as Thrift
 /// clients) unless `alpn` is given.
 fn raw_client_config(pki: &Pki, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
+    raw_client_config_with(pki, alpn, false)
+}
+
+/// Like `raw_client_config`, presenting the client certificate when
+/// `with_cert`.
+fn raw_client_config_with(pki: &Pki, alpn: &[&[u8]], with_cert: bool) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(pki.ca.as_bytes()) {
         roots.add(cert.expect("CA PEM")).expect("CA");
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+    let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_root_certificates(roots);
+    let mut config = if with_cert {
+        let chain = CertificateDer::pem_slice_iter(pki.client.cert.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .expect("client PEM");
+        let key = PrivateKeyDer::from_pem_slice(pki.client.key.as_bytes()).expect("client key");
+        config
+            .with_client_auth_cert(chain, key)
+            .expect("client auth")
+    } else {
+        config.with_no_client_auth()
+    };
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Arc::new(config)
 }
@@ -169,14 +185,22 @@ async fn grpc_and_ping_pong_share_one_tls_port() {
     server.stop().await;
 }
 
+/// What the middleware saw: the call's transport and the client's
+/// certificate.
+type Seen = (String, Vec<u8>);
+
 #[tokio::test]
 async fn mtls_client_identity_reaches_middleware_and_handler() {
     let pki = pki("mtls identity");
-    let seen: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let record = seen.clone();
     let layer = tower::util::MapRequestLayer::new(move |call: Call| {
         if let Some(c) = call.extensions().get::<PeerCertificates>() {
-            record.lock().unwrap().push(c.end_entity().to_vec());
+            let transport = call.info().transport.to_string();
+            record
+                .lock()
+                .unwrap()
+                .push((transport, c.end_entity().to_vec()));
         }
         call
     });
@@ -188,7 +212,47 @@ async fn mtls_client_identity_reaches_middleware_and_handler() {
         .expect("mTLS connect");
     let reply = unary(&mut client, "who").await.expect("unary over mTLS");
     assert_eq!(reply, format!("who|{}", hex(&pki.client.der)));
-    assert_eq!(*seen.lock().unwrap(), vec![pki.client.der.clone()]);
+    // Ping-pong (Framed) over mTLS: the handler sees the same certificate.
+    let reply = ping_pong_over_tls(server.addr, raw_client_config_with(&pki, &[], true))
+        .await
+        .expect("ping-pong over mTLS");
+    let want = format!("hi|{}", hex(&pki.client.der));
+    assert!(
+        reply.windows(want.len()).any(|w| w == want.as_bytes()),
+        "the ping-pong handler sees the client certificate"
+    );
+    // A bidirectional stream over TTHeader Streaming over mTLS.
+    let options = GrpcOptions::default()
+        .tls(client_tls(&pki, true))
+        .stream_transport(StreamTransport::TTHeaderStreaming);
+    let mut ttstream = TestServiceClient::connect_with(
+        format!("https://127.0.0.1:{}", server.addr.port()),
+        options,
+    )
+    .await
+    .expect("connect");
+    let replies: Vec<String> = ttstream
+        .echo(tokio_stream::iter([echo::Request {
+            message: "over ttstream".into(),
+        }]))
+        .await
+        .expect("ttstream over mTLS")
+        .into_inner()
+        .map(|r| r.expect("reply").message.to_string())
+        .collect()
+        .await;
+    assert_eq!(replies, ["over ttstream"]);
+
+    let der = pki.client.der.clone();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![
+            ("GRPC".to_string(), der.clone()),
+            ("Framed".to_string(), der.clone()),
+            ("TTHeaderStreaming".to_string(), der),
+        ],
+        "the middleware saw the certificate on every transport"
+    );
     server.stop().await;
 }
 

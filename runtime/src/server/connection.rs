@@ -172,14 +172,7 @@ pub(super) async fn serve_detected<IO>(
         Detected::Framed => FrameKind::Framed,
         Detected::Buffered => FrameKind::Buffered,
     };
-    serve_connection(
-        io,
-        buf,
-        kind,
-        shared.pingpong.clone(),
-        shared.config.clone(),
-        peer,
-        stop,
-    )
-    .await;
+    let mut config = shared.config.clone();
+    config.peer_certs = certs;
+    serve_connection(io, buf, kind, shared.pingpong.clone(), config, peer, stop).await;
 }

@@ -181,6 +181,9 @@
 //   config.rs      the settings and middleware each generated XxxServer carries
 //   dispatch.rs    one gRPC call of each shape, called by generated code
 //   limits.rs, body.rs  connection and stream limits, the active-call count
+//   lost.rs        request bodies of a connection that died fail UNAVAILABLE
+//   tls.rs         the TLS handshake before detection (feature tls)
+//   health.rs      grpc.health.v1 statuses of the services (feature health)
 
 mod body;
 mod builder;
@@ -191,6 +194,7 @@ pub(crate) mod dispatch;
 mod health;
 mod http2;
 pub(crate) mod limits;
+mod lost;
 mod rewind;
 mod serve;
 #[cfg(feature = "tls")]

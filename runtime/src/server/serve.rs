@@ -201,6 +201,7 @@ impl Router {
                 idle_timeout: self.server.idle_timeout,
                 limits: limits.clone(),
                 connection: self.server.pingpong,
+                peer_certs: None,
             },
             limits: limits.clone(),
             handshake_timeout: self.server.handshake_timeout,

@@ -94,4 +94,42 @@ impl ClientTlsConfig {
         }
         config
     }
+
+    /// A connector for TLS clients other than tonic's (TTHeader Streaming),
+    /// with no ALPN, as Kitex's clients send none there.
+    pub(crate) fn connector(&self) -> Result<tokio_rustls::TlsConnector, TlsError> {
+        let mut roots = rustls::RootCertStore::empty();
+        for pem in &self.ca_pems {
+            add_roots(&mut roots, pem, "CA certificate")?;
+        }
+        if self.webpki_roots || self.ca_pems.is_empty() {
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        }
+        let builder = rustls::ClientConfig::builder_with_provider(super::provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::with("TLS protocol versions", e))?
+            .with_root_certificates(roots);
+        let config = match &self.identity {
+            None => builder.with_no_client_auth(),
+            Some((cert, key_pem)) => builder
+                .with_client_auth_cert(
+                    certs(cert, "client certificate")?,
+                    key(key_pem, "client key")?,
+                )
+                .map_err(|e| TlsError::with("client certificate and key do not fit together", e))?,
+        };
+        Ok(tokio_rustls::TlsConnector::from(std::sync::Arc::new(
+            config,
+        )))
+    }
+
+    /// The name to verify and send as SNI: the configured domain, else `host`.
+    pub(crate) fn server_name(
+        &self,
+        host: &str,
+    ) -> Result<rustls_pki_types::ServerName<'static>, TlsError> {
+        let name = self.domain.as_deref().unwrap_or(host);
+        rustls_pki_types::ServerName::try_from(name.to_string())
+            .map_err(|e| TlsError::with(format!("`{name}` is not a valid TLS server name"), e))
+    }
 }
