@@ -90,7 +90,7 @@ impl GrpcOptions {
     /// default), or TTHeader Streaming, which opens its own pool of
     /// [`POOL_SIZE`](crate::ttstream::POOL_SIZE) connections to the same
     /// host and port (over TLS for an `https` URL, with the same
-    /// [`tls`](Self::tls) settings). `unary` and ping-pong methods stay
+    /// `tls` settings). `unary` and ping-pong methods stay
     /// on gRPC either way (TTHeader Streaming has no unary mode; a Kitex
     /// server serves both on one port). A client made with `with_options`
     /// uses the transport it is given instead, such as a

@@ -114,7 +114,17 @@
 //! (`<namespace go>.<Service>`), so a `tonic::transport::Server` takes it
 //! next to prost services. That server speaks only HTTP/2 and routes only
 //! the full name (`/echo.TestService/...`); use [`Server`] for ping-pong
-//! connections and for Kitex's package-less paths.
+//! connections and for Kitex's package-less paths. The other way round,
+//! [`Router::add_grpc_service`] puts any tonic `NamedService` (prost
+//! services, tonic-health, reflection) on a [`Server`]'s port beside the
+//! Thrift services, and `Router::add_health_service` (feature `health`)
+//! adds `grpc.health.v1.Health` fed by them.
+//!
+//! # TLS
+//!
+//! With `Server::tls_config` (feature `tls`), every connection starts with
+//! a TLS handshake and every protocol above is detected and served inside
+//! it; see the `tls` module.
 //!
 //! ```no_run
 //! # use std::pin::Pin;

@@ -23,8 +23,8 @@
 //! **Peer identity.** With mTLS, the client's verified certificate chain is
 //! put in every call's request extensions as [`PeerCertificates`]: a
 //! middleware sees it in [`Call::extensions`](crate::call::Call::extensions)
-//! and a handler in `request.extensions()`, on gRPC and TTHeader Streaming
-//! calls.
+//! and a handler in `request.extensions()`, on gRPC, TTHeader Streaming
+//! and ping-pong calls alike.
 //!
 //! # Clients
 //!
@@ -32,7 +32,10 @@
 //! the webpki roots, or both), the name to verify and send as SNI, and a
 //! client certificate for mTLS. Give it to
 //! [`GrpcOptions::tls`](crate::grpc::GrpcOptions::tls) and connect to an
-//! `https://` URL.
+//! `https://` URL: gRPC goes over tonic's TLS (ALPN `h2` required), and
+//! streams sent with TTHeader Streaming over rustls without ALPN, as Kitex.
+//! The ping-pong client ([`PingPongClient`](crate::pingpong::PingPongClient))
+//! has no TLS yet.
 //!
 //! ```no_run
 //! use tonic_thrift::grpc::GrpcOptions;

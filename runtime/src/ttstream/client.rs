@@ -162,7 +162,7 @@ impl TtStreamChannel {
 
     /// The channel a generated `connect_with` opens for `uri`: its host and
     /// port (80, or 443 for `https`). For an `https` URL it connects over
-    /// TLS with [`GrpcOptions::tls`] (webpki roots when unset; no ALPN, as
+    /// TLS with `GrpcOptions::tls` (webpki roots when unset; no ALPN, as
     /// Kitex); without the `tls` feature every stream then fails with
     /// `UNAVAILABLE` saying so.
     pub(crate) fn for_uri(uri: &http::Uri, options: &GrpcOptions) -> Self {
