@@ -14,4 +14,5 @@ mod compression;
 mod dead_peer;
 mod health;
 mod python;
+mod tcp;
 mod tls;

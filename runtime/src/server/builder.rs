@@ -80,6 +80,8 @@ pub struct Server {
     pub(super) request_body_timeout: Option<Duration>,
     pub(super) http2_keepalive_interval: Option<Duration>,
     pub(super) http2_keepalive_timeout: Duration,
+    pub(super) tcp_nodelay: bool,
+    pub(super) tcp_keepalive: Option<Duration>,
     pub(super) shutdown_grace_period: Duration,
     pub(super) default_service: Option<&'static str>,
     pub(crate) pingpong: crate::pingpong::ConnectionLimits,
@@ -102,6 +104,8 @@ impl Default for Server {
             request_body_timeout: Some(DEFAULT_REQUEST_BODY_TIMEOUT),
             http2_keepalive_interval: Some(DEFAULT_HTTP2_KEEPALIVE_INTERVAL),
             http2_keepalive_timeout: DEFAULT_HTTP2_KEEPALIVE_TIMEOUT,
+            tcp_nodelay: true,
+            tcp_keepalive: None,
             shutdown_grace_period: DEFAULT_SHUTDOWN_GRACE_PERIOD,
             default_service: None,
             pingpong: Default::default(),
@@ -291,6 +295,25 @@ impl Server {
         if let Some(t) = timeout {
             self.http2_keepalive_timeout = t;
         }
+        self
+    }
+
+    /// Sets `TCP_NODELAY` on accepted connections (default `true`: replies
+    /// go out at once instead of waiting to fill a segment). Applies to
+    /// [`Router::serve`], `serve_with_shutdown` and `serve_with_listener`.
+    #[must_use]
+    pub fn tcp_nodelay(mut self, enabled: bool) -> Self {
+        self.tcp_nodelay = enabled;
+        self
+    }
+
+    /// Sends TCP keepalive probes on accepted connections after this much
+    /// silence (default: off; HTTP/2 keepalive PINGs find dead peers of
+    /// gRPC connections). Applies where [`tcp_nodelay`](Self::tcp_nodelay)
+    /// does.
+    #[must_use]
+    pub fn tcp_keepalive(mut self, idle: Option<Duration>) -> Self {
+        self.tcp_keepalive = idle;
         self
     }
 

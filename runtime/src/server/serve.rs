@@ -140,9 +140,16 @@ impl Router {
         listener: TcpListener,
         signal: impl Future<Output = ()> + Send,
     ) -> std::io::Result<()> {
-        let incoming = futures_util::stream::unfold(listener, |l| async move {
+        let (nodelay, keepalive) = (self.server.tcp_nodelay, self.server.tcp_keepalive);
+        let incoming = futures_util::stream::unfold(listener, move |l| async move {
             let conn = l.accept().await.map(|(s, peer)| {
-                let _ = s.set_nodelay(true);
+                let _ = s.set_nodelay(nodelay);
+                if let Some(idle) = keepalive {
+                    let probes = socket2::TcpKeepalive::new().with_time(idle);
+                    if let Err(e) = socket2::SockRef::from(&s).set_tcp_keepalive(&probes) {
+                        tracing::debug!(error = %e, "could not set TCP keepalive");
+                    }
+                }
                 (s, Some(peer))
             });
             Some((conn, l))
