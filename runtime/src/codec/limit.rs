@@ -145,25 +145,6 @@ where
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scan_finds_oversized_prefix_split_across_chunks() {
-        let mut b = LimitedBody::new(http_body_util::Empty::<Bytes>::new(), 10);
-        // one 3-byte message, then a prefix announcing 11 bytes, split.
-        assert_eq!(b.scan(&[0, 0, 0, 0, 3, 1, 2, 3, 0, 0]), None);
-        assert_eq!(b.scan(&[0, 0, 11]), Some(11));
-    }
-
-    #[test]
-    fn scan_accepts_messages_at_the_limit() {
-        let mut b = LimitedBody::new(http_body_util::Empty::<Bytes>::new(), 4);
-        assert_eq!(b.scan(&[0, 0, 0, 0, 4, 1, 2, 3, 4, 0, 0, 0, 0, 0]), None);
-    }
-}
-
 /// Whether a body error means the connection under the stream is gone
 /// (closed, reset, broken, or its keepalive PING went unanswered), rather
 /// than a stream-level reset such as a cancel.
@@ -198,4 +179,23 @@ fn connection_lost(e: &(dyn std::error::Error + 'static)) -> bool {
         cur = err.source();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_finds_oversized_prefix_split_across_chunks() {
+        let mut b = LimitedBody::new(http_body_util::Empty::<Bytes>::new(), 10);
+        // one 3-byte message, then a prefix announcing 11 bytes, split.
+        assert_eq!(b.scan(&[0, 0, 0, 0, 3, 1, 2, 3, 0, 0]), None);
+        assert_eq!(b.scan(&[0, 0, 11]), Some(11));
+    }
+
+    #[test]
+    fn scan_accepts_messages_at_the_limit() {
+        let mut b = LimitedBody::new(http_body_util::Empty::<Bytes>::new(), 4);
+        assert_eq!(b.scan(&[0, 0, 0, 0, 4, 1, 2, 3, 4, 0, 0, 0, 0, 0]), None);
+    }
 }

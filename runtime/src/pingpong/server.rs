@@ -356,7 +356,7 @@ fn start_call(
         header: frame.header.clone(),
         timeout,
         peer,
-        peer_certs: config.peer_certs.clone(),
+        peer_certs: crate::server::connection::certs_for_call(&config.peer_certs),
         framing: Some(frame.framing),
         oneway,
     };

@@ -43,6 +43,13 @@ pub(crate) type PeerCerts = crate::tls::PeerCertificates;
 #[cfg(not(feature = "tls"))]
 pub(crate) type PeerCerts = std::convert::Infallible;
 
+/// A copy of a connection's certificates for one call. (Without the `tls`
+/// feature the type is `Infallible`, which is `Copy`.)
+#[allow(clippy::clone_on_copy)]
+pub(crate) fn certs_for_call(certs: &Option<PeerCerts>) -> Option<PeerCerts> {
+    certs.clone()
+}
+
 /// Serves one accepted connection: the TLS handshake first when the server
 /// has TLS, then protocol detection. `_slot` counts the connection against
 /// `max_connections` until it ends.

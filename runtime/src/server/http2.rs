@@ -63,7 +63,7 @@ pub(super) async fn serve_http2<IO>(
     let svc = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
         let routes = routes.clone();
         let streams = svc_streams.clone();
-        let certs = certs.clone();
+        let certs = super::connection::certs_for_call(&certs);
         let conn_watch = conn_watch.clone();
         svc_started.fetch_add(1, Ordering::Relaxed);
         async move {

@@ -716,6 +716,15 @@ mod tests {
         let c = TtStreamChannel::for_uri(&"http://[::1]".parse().unwrap(), &o);
         assert_eq!(c.shared.addr, "[::1]:80");
         let c = TtStreamChannel::for_uri(&"https://example.com".parse().unwrap(), &o);
-        assert!(c.shared.refuse.as_deref().unwrap().contains("without TLS"));
+        assert_eq!(c.shared.addr, "example.com:443");
+        #[cfg(feature = "tls")]
+        assert!(c.shared.refuse.is_none() && c.shared.tls.is_some());
+        #[cfg(not(feature = "tls"))]
+        assert!(c
+            .shared
+            .refuse
+            .as_deref()
+            .unwrap()
+            .contains("`tls` feature"));
     }
 }

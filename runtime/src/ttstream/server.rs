@@ -400,8 +400,8 @@ impl Connection {
         if let Some(p) = self.cfg.peer {
             ext.insert(PeerAddr(p));
         }
-        if let Some(c) = &self.cfg.peer_certs {
-            ext.insert(c.clone());
+        if let Some(c) = crate::server::connection::certs_for_call(&self.cfg.peer_certs) {
+            ext.insert(c);
         }
         ext.insert(StreamHold::new(slot));
         ext.insert(TTHeaderStreaming);
