@@ -332,14 +332,14 @@ async fn plaintext_client_on_a_tls_port_is_refused_unless_allowed() {
     )
     .await
     {
-        Err(_) => None,
-        Ok(mut c) => Some(unary(&mut c, "x").await),
+        Err(e) => chain(&e),
+        Ok(mut c) => chain(&unary(&mut c, "x").await.expect_err("plaintext refused")),
     };
-    // The server closes the connection at its first byte: the connect or
-    // the first call fails; nothing is answered in clear.
-    if let Some(result) = outcome {
-        result.expect_err("plaintext refused");
-    }
+    // The server answers a plaintext HTTP/2 client with GOAWAY and a reason.
+    assert!(
+        outcome.contains("INADEQUATE_SECURITY") && outcome.contains("requires TLS"),
+        "says why: {outcome}"
+    );
     server.stop().await;
 
     // With allow_plaintext, one port serves both.

@@ -17,7 +17,9 @@
 //! connection whose first byte is not a TLS handshake record (`0x16`) is
 //! closed and logged ("plaintext client on a TLS port"), so a
 //! misconfigured client fails at once instead of sending its calls in
-//! clear. [`ServerTlsConfig::allow_plaintext`] serves both side by side on
+//! clear; a plaintext HTTP/2 client is first sent
+//! `GOAWAY(INADEQUATE_SECURITY, "this port requires TLS: connect with
+//! https")`, which gRPC libraries show in their error. [`ServerTlsConfig::allow_plaintext`] serves both side by side on
 //! one port (for a migration), told apart by that first byte.
 //!
 //! **Peer identity.** With mTLS, the client's verified certificate chain is
