@@ -370,7 +370,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::process::exit(2);
         }
     };
-    let server = server(&args)?;
+    let server = match server(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("echo_server: {e}");
+            std::process::exit(2);
+        }
+    };
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     println!("LISTENING {}", listener.local_addr()?);
     let echo = TestServiceServer::new(Echo)
