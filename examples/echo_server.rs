@@ -3,7 +3,11 @@
 //! Streaming and ping-pong (TTHeader, Framed, Buffered) on one port.
 //!
 //! Run with `cargo run --release --example echo_server -- --addr 127.0.0.1:0`;
-//! it prints `LISTENING <addr>` once it accepts connections.
+//! it prints `LISTENING <addr>` once it accepts connections. With
+//! `--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]` it serves everything
+//! over TLS (mTLS with a client CA); see `--help`. gRPC requests compressed
+//! with gzip or zstd are accepted, and `grpc.health.v1.Health` is served on
+//! the same port.
 //!
 //! Special request messages (the same as the Kitex peer's):
 //! - `biz-error`: fails with business error 1001 `biz error msg`, extra `{"k":"v"}`;
@@ -287,39 +291,100 @@ fn bounded(text: &str, max: u64, what: &str) -> Result<u64, Status> {
     Ok(n)
 }
 
-fn parse_addr() -> Result<std::net::SocketAddr, String> {
+const USAGE: &str = "usage: echo_server [--addr HOST:PORT] \
+[--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
+
+  --addr HOST:PORT       where to listen (default 127.0.0.1:0)
+  --tls-cert PEM         serve everything over TLS with this certificate chain
+  --tls-key PEM          and this private key
+  --tls-client-ca PEM    require client certificates signed by this CA (mTLS)
+
+gRPC requests compressed with gzip or zstd are accepted; grpc.health.v1.Health
+is served on the same port.";
+
+/// The command line.
+struct Args {
+    addr: std::net::SocketAddr,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
+    tls_client_ca: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let mut addr = "127.0.0.1:0".to_string();
+    let (mut tls_cert, mut tls_key, mut tls_client_ca) = (None, None, None);
     while let Some(a) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value\n{USAGE}"));
         match a.as_str() {
-            "--addr" | "-addr" => addr = args.next().ok_or("--addr needs a value")?,
-            "--help" | "-h" => {
-                return Err("usage: echo_server [--addr HOST:PORT]".to_string());
-            }
-            other => {
-                return Err(format!(
-                    "unknown argument `{other}`; usage: echo_server [--addr HOST:PORT]"
-                ))
-            }
+            "--addr" | "-addr" => addr = value("--addr")?,
+            "--tls-cert" => tls_cert = Some(value("--tls-cert")?),
+            "--tls-key" => tls_key = Some(value("--tls-key")?),
+            "--tls-client-ca" => tls_client_ca = Some(value("--tls-client-ca")?),
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
-    addr.parse()
-        .map_err(|e| format!("invalid --addr `{addr}`: {e}"))
+    if tls_cert.is_some() != tls_key.is_some() {
+        return Err(format!("--tls-cert and --tls-key go together\n{USAGE}"));
+    }
+    if tls_client_ca.is_some() && tls_cert.is_none() {
+        return Err(format!(
+            "--tls-client-ca needs --tls-cert and --tls-key\n{USAGE}"
+        ));
+    }
+    let addr = addr
+        .parse()
+        .map_err(|e| format!("invalid --addr `{addr}`: {e}"))?;
+    Ok(Args {
+        addr,
+        tls_cert,
+        tls_key,
+        tls_client_ca,
+    })
+}
+
+/// The server, over TLS when the command line asks for it.
+fn server(args: &Args) -> Result<tonic_thrift::Server, Box<dyn std::error::Error>> {
+    let server = tonic_thrift::Server::builder();
+    let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
+        return Ok(server);
+    };
+    let read = |path: &str| std::fs::read(path).map_err(|e| format!("cannot read `{path}`: {e}"));
+    let mut tls = tonic_thrift::tls::ServerTlsConfig::new(read(cert)?, read(key)?)?;
+    if let Some(ca) = &args.tls_client_ca {
+        tls = tls.client_ca(read(ca)?)?;
+    }
+    Ok(server.tls_config(tls)?)
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr = match parse_addr() {
+    if std::env::args().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
             eprintln!("{e}");
             std::process::exit(2);
         }
     };
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let server = match server(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("echo_server: {e}");
+            std::process::exit(2);
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
     println!("LISTENING {}", listener.local_addr()?);
-    tonic_thrift::Server::builder()
-        .add_service(TestServiceServer::new(Echo))
+    let echo = TestServiceServer::new(Echo)
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+        .accept_compressed(tonic::codec::CompressionEncoding::Zstd);
+    // grpc.health.v1.Health on the same port; NOT_SERVING on Ctrl-C.
+    let (router, _health) = server.add_service(echo).add_health_service();
+    router
         .serve_with_listener(listener, async {
             let _ = tokio::signal::ctrl_c().await;
         })

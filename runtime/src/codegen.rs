@@ -19,6 +19,7 @@ pub use pilota::thrift::{
 };
 pub use std::collections::{HashMap, HashSet};
 pub use std::sync::LazyLock;
+pub use tonic::codec::CompressionEncoding;
 pub use tonic::transport::{Channel, Endpoint};
 pub use tonic::{IntoRequest, IntoStreamingRequest, Request, Response, Status, Streaming};
 

@@ -165,6 +165,8 @@ mod raw;
 pub mod server;
 mod status;
 mod timeout;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod transport;
 pub mod ttstream;
 mod uuid;

@@ -333,6 +333,7 @@ pub(crate) const CODEGEN_NAMES: &[&str] = &[
     "CallService",
     "Channel",
     "ClusterStatus",
+    "CompressionEncoding",
     "Context",
     "Endpoint",
     "Err",

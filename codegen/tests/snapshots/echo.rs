@@ -162,6 +162,18 @@ pub mod echo {
                 self.config.set_max_encoding_message_size(limit);
                 self
             }
+            /// Accepts gRPC requests compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.accept_compressed(encoding);
+                self
+            }
+            /// Compresses gRPC replies with `encoding` when the client accepts it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.send_compressed(encoding);
+                self
+            }
             /// Calls and streams in progress on this service (all clones).
             pub fn active_calls(&self) -> usize {
                 self.config.active_calls()
@@ -443,6 +455,18 @@ pub mod echo {
             #[must_use]
             pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
                 self.inner.set_max_encoding_message_size(limit);
+                self
+            }
+            /// Compresses requests with `encoding`; the server must accept it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_send_compressed(encoding);
+                self
+            }
+            /// Accepts replies compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_accept_compressed(encoding);
                 self
             }
             /// Calls `Echo`, a bidirectional-streaming method.

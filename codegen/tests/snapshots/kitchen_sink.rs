@@ -990,6 +990,18 @@ pub mod kitchen_sink {
                 self.config.set_max_encoding_message_size(limit);
                 self
             }
+            /// Accepts gRPC requests compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.accept_compressed(encoding);
+                self
+            }
+            /// Compresses gRPC replies with `encoding` when the client accepts it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.send_compressed(encoding);
+                self
+            }
             /// Calls and streams in progress on this service (all clones).
             pub fn active_calls(&self) -> usize {
                 self.config.active_calls()
@@ -1377,6 +1389,18 @@ pub mod kitchen_sink {
                 self.inner.set_max_encoding_message_size(limit);
                 self
             }
+            /// Compresses requests with `encoding`; the server must accept it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_send_compressed(encoding);
+                self
+            }
+            /// Accepts replies compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_accept_compressed(encoding);
+                self
+            }
             /// Calls `Ping`, a ping-pong method.
             pub async fn ping(
                 &mut self,
@@ -1606,6 +1630,18 @@ pub mod kitchen_sink {
                 self.config.set_max_encoding_message_size(limit);
                 self
             }
+            /// Accepts gRPC requests compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.accept_compressed(encoding);
+                self
+            }
+            /// Compresses gRPC replies with `encoding` when the client accepts it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.send_compressed(encoding);
+                self
+            }
             /// Calls and streams in progress on this service (all clones).
             pub fn active_calls(&self) -> usize {
                 self.config.active_calls()
@@ -1773,6 +1809,18 @@ pub mod kitchen_sink {
             #[must_use]
             pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
                 self.inner.set_max_encoding_message_size(limit);
+                self
+            }
+            /// Compresses requests with `encoding`; the server must accept it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_send_compressed(encoding);
+                self
+            }
+            /// Accepts replies compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_accept_compressed(encoding);
                 self
             }
             /// Calls `Pick`, a server-streaming method.
@@ -2096,6 +2144,18 @@ pub mod shared {
                 self.config.set_max_encoding_message_size(limit);
                 self
             }
+            /// Accepts gRPC requests compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.accept_compressed(encoding);
+                self
+            }
+            /// Compresses gRPC replies with `encoding` when the client accepts it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.send_compressed(encoding);
+                self
+            }
             /// Calls and streams in progress on this service (all clones).
             pub fn active_calls(&self) -> usize {
                 self.config.active_calls()
@@ -2283,6 +2343,18 @@ pub mod shared {
             #[must_use]
             pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
                 self.inner.set_max_encoding_message_size(limit);
+                self
+            }
+            /// Compresses requests with `encoding`; the server must accept it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_send_compressed(encoding);
+                self
+            }
+            /// Accepts replies compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_accept_compressed(encoding);
                 self
             }
             /// Calls `Ping`, a ping-pong method.

@@ -1497,6 +1497,18 @@ pub mod torture {
                 self.config.set_max_encoding_message_size(limit);
                 self
             }
+            /// Accepts gRPC requests compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.accept_compressed(encoding);
+                self
+            }
+            /// Compresses gRPC replies with `encoding` when the client accepts it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.send_compressed(encoding);
+                self
+            }
             /// Calls and streams in progress on this service (all clones).
             pub fn active_calls(&self) -> usize {
                 self.config.active_calls()
@@ -1664,6 +1676,18 @@ pub mod torture {
             #[must_use]
             pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
                 self.inner.set_max_encoding_message_size(limit);
+                self
+            }
+            /// Compresses requests with `encoding`; the server must accept it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_send_compressed(encoding);
+                self
+            }
+            /// Accepts replies compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_accept_compressed(encoding);
                 self
             }
             /// Calls `echo`, a bidirectional-streaming method.
@@ -1947,6 +1971,18 @@ pub mod torture {
             #[must_use]
             pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
                 self.config.set_max_encoding_message_size(limit);
+                self
+            }
+            /// Accepts gRPC requests compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.accept_compressed(encoding);
+                self
+            }
+            /// Compresses gRPC replies with `encoding` when the client accepts it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.send_compressed(encoding);
                 self
             }
             /// Calls and streams in progress on this service (all clones).
@@ -2474,6 +2510,18 @@ pub mod torture {
             #[must_use]
             pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
                 self.inner.set_max_encoding_message_size(limit);
+                self
+            }
+            /// Compresses requests with `encoding`; the server must accept it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_send_compressed(encoding);
+                self
+            }
+            /// Accepts replies compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_accept_compressed(encoding);
                 self
             }
             /// Calls `new`, a ping-pong method.
@@ -3072,6 +3120,18 @@ pub mod torture {
                 self.config.set_max_encoding_message_size(limit);
                 self
             }
+            /// Accepts gRPC requests compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.accept_compressed(encoding);
+                self
+            }
+            /// Compresses gRPC replies with `encoding` when the client accepts it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.send_compressed(encoding);
+                self
+            }
             /// Calls and streams in progress on this service (all clones).
             pub fn active_calls(&self) -> usize {
                 self.config.active_calls()
@@ -3569,6 +3629,18 @@ pub mod torture {
                 self.inner.set_max_encoding_message_size(limit);
                 self
             }
+            /// Compresses requests with `encoding`; the server must accept it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_send_compressed(encoding);
+                self
+            }
+            /// Accepts replies compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_accept_compressed(encoding);
+                self
+            }
             /// Calls `new`, a ping-pong method.
             pub async fn new_(
                 &mut self,
@@ -3878,6 +3950,18 @@ pub mod torture {
                 self.config.set_max_encoding_message_size(limit);
                 self
             }
+            /// Accepts gRPC requests compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.accept_compressed(encoding);
+                self
+            }
+            /// Compresses gRPC replies with `encoding` when the client accepts it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.send_compressed(encoding);
+                self
+            }
             /// Calls and streams in progress on this service (all clones).
             pub fn active_calls(&self) -> usize {
                 self.config.active_calls()
@@ -4066,6 +4150,18 @@ pub mod torture {
                 self.inner.set_max_encoding_message_size(limit);
                 self
             }
+            /// Compresses requests with `encoding`; the server must accept it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_send_compressed(encoding);
+                self
+            }
+            /// Accepts replies compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_accept_compressed(encoding);
+                self
+            }
             /// Calls `run`, a ping-pong method.
             pub async fn run(
                 &mut self,
@@ -4201,6 +4297,18 @@ pub mod torture {
             #[must_use]
             pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
                 self.config.set_max_encoding_message_size(limit);
+                self
+            }
+            /// Accepts gRPC requests compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.accept_compressed(encoding);
+                self
+            }
+            /// Compresses gRPC replies with `encoding` when the client accepts it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.send_compressed(encoding);
                 self
             }
             /// Calls and streams in progress on this service (all clones).
@@ -4396,6 +4504,18 @@ pub mod torture {
                 self.inner.set_max_encoding_message_size(limit);
                 self
             }
+            /// Compresses requests with `encoding`; the server must accept it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_send_compressed(encoding);
+                self
+            }
+            /// Accepts replies compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_accept_compressed(encoding);
+                self
+            }
             /// Calls `ping`, a ping-pong method.
             pub async fn ping(
                 &mut self,
@@ -4531,6 +4651,18 @@ pub mod torture {
             #[must_use]
             pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
                 self.config.set_max_encoding_message_size(limit);
+                self
+            }
+            /// Accepts gRPC requests compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.accept_compressed(encoding);
+                self
+            }
+            /// Compresses gRPC replies with `encoding` when the client accepts it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.send_compressed(encoding);
                 self
             }
             /// Calls and streams in progress on this service (all clones).
@@ -4722,6 +4854,18 @@ pub mod torture {
                 self.inner.set_max_encoding_message_size(limit);
                 self
             }
+            /// Compresses requests with `encoding`; the server must accept it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_send_compressed(encoding);
+                self
+            }
+            /// Accepts replies compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_accept_compressed(encoding);
+                self
+            }
             /// Calls `ping`, a ping-pong method.
             pub async fn ping(
                 &mut self,
@@ -4857,6 +5001,18 @@ pub mod torture {
             #[must_use]
             pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
                 self.config.set_max_encoding_message_size(limit);
+                self
+            }
+            /// Accepts gRPC requests compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.accept_compressed(encoding);
+                self
+            }
+            /// Compresses gRPC replies with `encoding` when the client accepts it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.send_compressed(encoding);
                 self
             }
             /// Calls and streams in progress on this service (all clones).
@@ -5046,6 +5202,18 @@ pub mod torture {
             #[must_use]
             pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
                 self.inner.set_max_encoding_message_size(limit);
+                self
+            }
+            /// Compresses requests with `encoding`; the server must accept it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_send_compressed(encoding);
+                self
+            }
+            /// Accepts replies compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_accept_compressed(encoding);
                 self
             }
             /// Calls `ping`, a ping-pong method.

@@ -104,6 +104,13 @@ where
                 // handler would take a truncated stream for a complete one.
                 // Report the cancel as ABORTED, which reaches the handler.
                 let e: BoxError = e.into();
+                if connection_lost(e.as_ref()) {
+                    // A dead peer (keepalive PING unanswered, connection
+                    // reset): the gRPC code for a lost transport.
+                    return Poll::Ready(Some(Err(Box::new(Status::unavailable(format!(
+                        "connection lost: {e}"
+                    ))))));
+                }
                 let st = Status::from_error(e);
                 if st.code() == tonic::Code::Cancelled {
                     return Poll::Ready(Some(Err(Box::new(Status::aborted(format!(
@@ -136,6 +143,42 @@ where
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
     }
+}
+
+/// Whether a body error means the connection under the stream is gone
+/// (closed, reset, broken, or its keepalive PING went unanswered), rather
+/// than a stream-level reset such as a cancel.
+fn connection_lost(e: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind;
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(h) = err.downcast_ref::<hyper::Error>() {
+            if h.is_closed() || h.is_incomplete_message() || h.is_timeout() {
+                return true;
+            }
+        }
+        // h2 reports a connection that ended under open streams as an I/O
+        // error of its own, without a `source`.
+        if let Some(h) = err.downcast_ref::<h2::Error>() {
+            if h.is_io() || h.is_go_away() && h.reason() != Some(h2::Reason::NO_ERROR) {
+                return true;
+            }
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                ErrorKind::BrokenPipe
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::UnexpectedEof
+                    | ErrorKind::TimedOut
+            ) {
+                return true;
+            }
+        }
+        cur = err.source();
+    }
+    false
 }
 
 #[cfg(test)]

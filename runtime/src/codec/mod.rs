@@ -88,6 +88,7 @@
 pub(crate) mod async_decode;
 mod binary_input;
 mod binary_output;
+mod compression;
 mod grpc;
 mod limit;
 
@@ -95,6 +96,7 @@ pub use binary_input::{
     BinaryInput, InputBuf, MAX_STRUCT_DEPTH, ZERO_COPY_MAX_PIN, ZERO_COPY_THRESHOLD,
 };
 pub use binary_output::BinaryOutput;
+pub(crate) use compression::Compression;
 pub(crate) use grpc::{encoded_size, CONTENT_TYPE_THRIFT};
 pub use grpc::{ThriftCodec, ThriftDecoder, ThriftEncoder};
 pub(crate) use limit::LimitedBody;

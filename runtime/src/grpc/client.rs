@@ -114,10 +114,12 @@ pub struct GrpcClient<T> {
 /// A tonic client over `transport` with `options`' limits.
 fn grpc_over<T: GrpcTransport>(transport: T, options: &GrpcOptions) -> Grpc<ThriftChannel<T>> {
     let channel = ThriftChannel::new(transport, options.max_decoding_message_size);
-    // Our own limit (LimitedBody) answers first, with RESOURCE_EXHAUSTED.
-    Grpc::new(channel)
-        .max_decoding_message_size(usize::MAX)
-        .max_encoding_message_size(options.max_encoding_message_size)
+    // Our own limit (LimitedBody) answers first, with RESOURCE_EXHAUSTED,
+    // for a message as sent; tonic's bounds a compressed one as it inflates.
+    let grpc = Grpc::new(channel)
+        .max_decoding_message_size(options.max_decoding_message_size)
+        .max_encoding_message_size(options.max_encoding_message_size);
+    options.compression.client(grpc)
 }
 
 impl GrpcClient<tonic::transport::Channel> {
@@ -132,6 +134,21 @@ impl GrpcClient<tonic::transport::Channel> {
         service: &str,
     ) -> Result<Self, tonic::transport::Error> {
         let uri = endpoint.uri().clone();
+        #[cfg(feature = "tls")]
+        let endpoint = match &options.tls {
+            Some(tls) => {
+                let mut config = tls.to_tonic();
+                // The origin becomes the service name (see
+                // `configure_endpoint_for`); verify the URL's host instead.
+                if tls.get_domain_name().is_none() {
+                    if let Some(host) = uri.host() {
+                        config = config.domain_name(host.to_string());
+                    }
+                }
+                endpoint.tls_config(config)?
+            }
+            None => endpoint,
+        };
         let channel = options
             .configure_endpoint_for(endpoint, service)
             .connect()
@@ -189,6 +206,18 @@ impl<T: GrpcTransport> GrpcClient<T> {
     /// buffered.
     pub fn set_max_decoding_message_size(&mut self, limit: usize) {
         self.set_options(self.options.clone().max_decoding_message_size(limit));
+    }
+
+    /// Compresses requests with `encoding` (features `gzip`, `zstd`); the
+    /// server must accept it.
+    pub fn set_send_compressed(&mut self, encoding: tonic::codec::CompressionEncoding) {
+        self.set_options(self.options.clone().send_compressed(encoding));
+    }
+
+    /// Accepts replies compressed with `encoding`, and says so in
+    /// `grpc-accept-encoding`.
+    pub fn set_accept_compressed(&mut self, encoding: tonic::codec::CompressionEncoding) {
+        self.set_options(self.options.clone().accept_compressed(encoding));
     }
 
     /// Sets the largest message this client sends (default unlimited).

@@ -32,6 +32,19 @@ pub struct GrpcOptions {
     pub(crate) max_encoding_message_size: usize,
     pub(crate) middleware: Middleware,
     pub(crate) stream_transport: StreamTransport,
+    pub(crate) compression: crate::codec::Compression,
+    pub(crate) keepalive: Keepalive,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::tls::ClientTlsConfig>,
+}
+
+/// A client's keepalive settings (see [`GrpcOptions::http2_keepalive_interval`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Keepalive {
+    interval: Option<Duration>,
+    timeout: Option<Duration>,
+    while_idle: bool,
+    tcp: Option<Duration>,
 }
 
 /// The transport of a gRPC client's streaming methods (see
@@ -55,6 +68,10 @@ impl Default for GrpcOptions {
             max_encoding_message_size: usize::MAX,
             middleware: Middleware::default(),
             stream_transport: StreamTransport::Grpc,
+            compression: Default::default(),
+            keepalive: Keepalive::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -72,8 +89,8 @@ impl GrpcOptions {
     /// server) on a client made by the generated `connect_with`: gRPC (the
     /// default), or TTHeader Streaming, which opens its own pool of
     /// [`POOL_SIZE`](crate::ttstream::POOL_SIZE) connections to the same
-    /// host and port (plain TCP: for an `https` URL its streams fail with
-    /// `UNAVAILABLE`). `unary` and ping-pong methods stay
+    /// host and port (over TLS for an `https` URL, with the same
+    /// `tls` settings). `unary` and ping-pong methods stay
     /// on gRPC either way (TTHeader Streaming has no unary mode; a Kitex
     /// server serves both on one port). A client made with `with_options`
     /// uses the transport it is given instead, such as a
@@ -95,6 +112,60 @@ impl GrpcOptions {
     /// ```
     pub fn stream_transport(mut self, transport: StreamTransport) -> Self {
         self.stream_transport = transport;
+        self
+    }
+
+    /// Connects over TLS (feature `tls`) with these roots, server name and
+    /// client certificate, for `https://` URLs given to `connect_with`
+    /// (see [`crate::tls`]). An `https` URL without it trusts the webpki
+    /// roots.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: crate::tls::ClientTlsConfig) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Compresses every request message with `encoding` (features `gzip`,
+    /// `zstd`; as tonic's `send_compressed`). The server must accept it.
+    pub fn send_compressed(mut self, encoding: tonic::codec::CompressionEncoding) -> Self {
+        self.compression.send(encoding);
+        self
+    }
+
+    /// Accepts reply messages compressed with `encoding`, announced in
+    /// `grpc-accept-encoding` (as tonic's `accept_compressed`); call it
+    /// once per encoding.
+    pub fn accept_compressed(mut self, encoding: tonic::codec::CompressionEncoding) -> Self {
+        self.compression.accept(encoding);
+        self
+    }
+
+    /// Sends an HTTP/2 PING after the connection has been silent this long
+    /// (default: off, as in grpc), so streams whose server vanished without
+    /// closing the connection end with `UNAVAILABLE` once the PING goes
+    /// unanswered for [`http2_keepalive_timeout`](Self::http2_keepalive_timeout).
+    pub fn http2_keepalive_interval(mut self, interval: Duration) -> Self {
+        self.keepalive.interval = Some(interval);
+        self
+    }
+
+    /// How long a keepalive PING may go unanswered before the connection is
+    /// closed (default 20 s, tonic's).
+    pub fn http2_keepalive_timeout(mut self, timeout: Duration) -> Self {
+        self.keepalive.timeout = Some(timeout);
+        self
+    }
+
+    /// Also sends keepalive PINGs while no stream is open (default: only
+    /// with streams open).
+    pub fn http2_keepalive_while_idle(mut self, enabled: bool) -> Self {
+        self.keepalive.while_idle = enabled;
+        self
+    }
+
+    /// TCP keepalive probes after this much silence (default: off).
+    pub fn tcp_keepalive(mut self, idle: Option<Duration>) -> Self {
+        self.keepalive.tcp = idle;
         self
     }
 
@@ -140,7 +211,8 @@ impl GrpcOptions {
         self.connect_timeout
     }
 
-    /// Applies these options to a tonic endpoint: the connect timeout, and
+    /// Applies these options to a tonic endpoint: the connect timeout,
+    /// keepalive settings, and
     /// HTTP/2 receive windows wide enough that a Go (Kitex) server sending
     /// one small DATA frame per message does not trip the HTTP/2 layer's
     /// guard against small-frame floods (see
@@ -149,11 +221,22 @@ impl GrpcOptions {
         &self,
         endpoint: tonic::transport::Endpoint,
     ) -> tonic::transport::Endpoint {
-        endpoint
+        let endpoint = endpoint
             .connect_timeout(self.connect_timeout)
             .initial_stream_window_size(crate::server::DEFAULT_STREAM_WINDOW)
             .initial_connection_window_size(crate::server::DEFAULT_CONNECTION_WINDOW)
             .tcp_nodelay(true)
+            .tcp_keepalive(self.keepalive.tcp);
+        let endpoint = match self.keepalive.interval {
+            Some(interval) => endpoint
+                .http2_keep_alive_interval(interval)
+                .keep_alive_while_idle(self.keepalive.while_idle),
+            None => endpoint,
+        };
+        match self.keepalive.timeout {
+            Some(timeout) => endpoint.keep_alive_timeout(timeout),
+            None => endpoint,
+        }
     }
 
     /// Like [`configure_endpoint`](Self::configure_endpoint), and sends the

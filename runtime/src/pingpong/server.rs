@@ -32,6 +32,9 @@ pub(crate) struct PingPongConfig {
     pub(crate) idle_timeout: Duration,
     pub(crate) limits: Arc<Limits>,
     pub(crate) connection: ConnectionLimits,
+    /// This connection's verified TLS client certificates (mTLS), given to
+    /// each call; set per connection.
+    pub(crate) peer_certs: Option<crate::server::connection::PeerCerts>,
 }
 
 /// Per-connection limits of the ping-pong side of a server, set with the
@@ -147,7 +150,7 @@ pub(crate) async fn serve_connection<IO>(
             match decoder.decode(&mut buf) {
                 Ok(Some(frame)) => {
                     decoded = true;
-                    match start_call(frame, &routes, peer, &config.limits, &calls) {
+                    match start_call(frame, &routes, peer, &config, &calls) {
                         Ok(fut) => in_flight.push_back(fut),
                         Err(reason) => {
                             tracing::warn!(?peer, %reason, "closing ping-pong connection");
@@ -279,9 +282,10 @@ fn start_call(
     frame: Frame,
     routes: &PingPongRoutes,
     peer: Option<SocketAddr>,
-    limits: &Limits,
+    config: &PingPongConfig,
     calls: &Arc<AtomicUsize>,
 ) -> Result<OutgoingFuture, String> {
+    let limits = &config.limits;
     let (msg, body) = read_message_header(&frame.message).map_err(|e| e.to_string())?;
     let reply_header = |h: &Option<TTHeader>| {
         h.as_ref().map(|req| TTHeader {
@@ -352,6 +356,7 @@ fn start_call(
         header: frame.header.clone(),
         timeout,
         peer,
+        peer_certs: crate::server::connection::certs_for_call(&config.peer_certs),
         framing: Some(frame.framing),
         oneway,
     };

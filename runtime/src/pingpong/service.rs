@@ -34,6 +34,9 @@ pub struct CallContext {
     pub timeout: Option<Duration>,
     /// The caller's address.
     pub peer: Option<SocketAddr>,
+    /// The caller's verified TLS certificates (mTLS, feature `tls`), put in
+    /// the handler's request extensions.
+    pub peer_certs: Option<crate::server::connection::PeerCerts>,
     /// How the request was framed (TTHeader, Framed or Buffered).
     pub framing: Option<crate::transport::Framing>,
     /// The request was a ONEWAY message (no reply is sent).
@@ -157,6 +160,9 @@ where
             request.extensions_mut().insert(h);
         }
         request.extensions_mut().insert(framing);
+        if let Some(c) = ctx.peer_certs {
+            request.extensions_mut().insert(c);
+        }
         let reply = match invoke_unary::<A, R, H, F>(request, invoke, handler).await {
             Ok(mut resp) => {
                 let backward = resp.extensions_mut().remove::<MetaInfo>();

@@ -120,9 +120,13 @@ pub struct Server {
     pub(super) request_body_timeout: Option<Duration>,
     pub(super) http2_keepalive_interval: Option<Duration>,
     pub(super) http2_keepalive_timeout: Duration,
+    pub(super) tcp_nodelay: bool,
+    pub(super) tcp_keepalive: Option<Duration>,
     pub(super) shutdown_grace_period: Duration,
     pub(super) default_service: Option<&'static str>,
     pub(crate) pingpong: crate::pingpong::ConnectionLimits,
+    #[cfg(feature = "tls")]
+    pub(super) tls: Option<crate::tls::TlsAcceptor>,
 }
 
 impl Default for Server {
@@ -140,9 +144,13 @@ impl Default for Server {
             request_body_timeout: Some(DEFAULT_REQUEST_BODY_TIMEOUT),
             http2_keepalive_interval: Some(DEFAULT_HTTP2_KEEPALIVE_INTERVAL),
             http2_keepalive_timeout: DEFAULT_HTTP2_KEEPALIVE_TIMEOUT,
+            tcp_nodelay: true,
+            tcp_keepalive: None,
             shutdown_grace_period: DEFAULT_SHUTDOWN_GRACE_PERIOD,
             default_service: None,
             pingpong: Default::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -330,12 +338,52 @@ impl Server {
         self
     }
 
+    /// Sets `TCP_NODELAY` on accepted connections (default `true`: replies
+    /// go out at once instead of waiting to fill a segment). Applies to
+    /// [`Router::serve`], `serve_with_shutdown` and `serve_with_listener`.
+    #[must_use]
+    pub fn tcp_nodelay(mut self, enabled: bool) -> Self {
+        self.tcp_nodelay = enabled;
+        self
+    }
+
+    /// Sends TCP keepalive probes on accepted connections after this much
+    /// silence (default: off; HTTP/2 keepalive PINGs find dead peers of
+    /// gRPC connections). Applies where [`tcp_nodelay`](Self::tcp_nodelay)
+    /// does.
+    #[must_use]
+    pub fn tcp_keepalive(mut self, idle: Option<Duration>) -> Self {
+        self.tcp_keepalive = idle;
+        self
+    }
+
     /// The service (by name, without package) that answers Framed and
     /// Buffered calls to a method name that several services share.
     #[must_use]
     pub fn default_service(mut self, name: &'static str) -> Self {
         self.default_service = Some(name);
         self
+    }
+
+    /// Serves every connection over TLS (feature `tls`): gRPC, TTHeader
+    /// Streaming and ping-pong alike, on the one port, with optional mTLS
+    /// (see [`crate::tls`]). The TLS handshake counts against the
+    /// [handshake timeout](Self::handshake_timeout).
+    ///
+    /// ```no_run
+    /// use tonic_thrift::tls::ServerTlsConfig;
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let tls = ServerTlsConfig::new(std::fs::read("cert.pem")?, std::fs::read("key.pem")?)?;
+    /// let server = tonic_thrift::Server::builder().tls_config(tls)?;
+    /// # let _ = server; Ok(()) }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls_config(
+        mut self,
+        config: crate::tls::ServerTlsConfig,
+    ) -> Result<Self, crate::tls::TlsError> {
+        self.tls = Some(config.acceptor()?);
+        Ok(self)
     }
 
     /// Adds a generated `XxxServer`.

@@ -19,6 +19,8 @@ pub struct ServiceConfig {
     pub(super) max_decoding_message_size: usize,
     pub(super) max_encoding_message_size: usize,
     pub(super) active: ActiveCalls,
+    /// gRPC encodings accepted from clients and used for replies.
+    pub(super) compression: crate::codec::Compression,
     middleware: Middleware,
     read_hooks: Arc<[ReadHook]>,
 }
@@ -29,6 +31,7 @@ impl std::fmt::Debug for ServiceConfig {
             .field("max_decoding_message_size", &self.max_decoding_message_size)
             .field("max_encoding_message_size", &self.max_encoding_message_size)
             .field("active_calls", &self.active.get())
+            .field("compression", &self.compression)
             .field("middleware", &self.middleware)
             .field("read_hooks", &self.read_hooks.len())
             .finish()
@@ -41,6 +44,7 @@ impl Default for ServiceConfig {
             max_decoding_message_size: DEFAULT_MAX_DECODING_MESSAGE_SIZE,
             max_encoding_message_size: usize::MAX,
             active: ActiveCalls::default(),
+            compression: Default::default(),
             middleware: Middleware::default(),
             read_hooks: Arc::from(Vec::new()),
         }
@@ -58,6 +62,18 @@ impl ServiceConfig {
     /// [`set_max_decoding_message_size`](Self::set_max_decoding_message_size)).
     pub(crate) fn max_decoding_message_size(&self) -> usize {
         self.max_decoding_message_size
+    }
+
+    /// Accepts gRPC messages compressed with `encoding` (features `gzip`,
+    /// `zstd`), and says so in `grpc-accept-encoding`.
+    pub fn accept_compressed(&mut self, encoding: tonic::codec::CompressionEncoding) {
+        self.compression.accept(encoding);
+    }
+
+    /// Compresses replies with `encoding` when the client accepts it
+    /// (`grpc-accept-encoding`); otherwise they go uncompressed.
+    pub fn send_compressed(&mut self, encoding: tonic::codec::CompressionEncoding) {
+        self.compression.send(encoding);
     }
 
     /// Sets the largest message the server sends (default unlimited).

@@ -19,6 +19,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::body::{CallGuard, GuardedBody, TimedBody};
 use super::config::ServiceConfig;
 use super::limits::StreamHold;
+use super::lost::{ConnWatch, LostBody};
 use crate::call::{invoke, invoke_unary, CallInfo, CallKind, Invoke, Transport};
 use crate::codec::{encoded_size, LimitedBody, ThriftCodec, CONTENT_TYPE_THRIFT};
 use crate::metainfo::MetaInfo;
@@ -36,10 +37,13 @@ impl ServiceConfig {
         E: pilota::thrift::Message + 'static,
         D: pilota::thrift::Message + 'static,
     {
-        // Our own limit (LimitedBody) answers first, with RESOURCE_EXHAUSTED.
-        Grpc::new(ThriftCodec::observed_recv(observer))
-            .max_decoding_message_size(usize::MAX)
-            .max_encoding_message_size(self.max_encoding_message_size)
+        // Our own limit (LimitedBody) answers first, with RESOURCE_EXHAUSTED,
+        // for a message as sent; tonic's bounds a compressed one as it
+        // inflates, so it never grows past the limit.
+        let grpc = Grpc::new(ThriftCodec::observed_recv(observer))
+            .max_decoding_message_size(self.max_decoding_message_size)
+            .max_encoding_message_size(self.max_encoding_message_size);
+        self.compression.server(grpc)
     }
 
     /// Starts a call: counts it, reads its headers, sets up its observer.
@@ -103,7 +107,7 @@ pub(crate) struct RequestBodyTimeout(pub(crate) std::time::Duration);
 pub(crate) struct PeerAddr(pub(crate) std::net::SocketAddr);
 
 struct Begun<B> {
-    req: http::Request<TimedBody<LimitedBody<B>>>,
+    req: http::Request<TimedBody<LimitedBody<LostBody<B>>>>,
     guard: CallGuard,
     observer: Option<Arc<CallObserver>>,
     invoke: Invoke,
@@ -133,14 +137,23 @@ where
         req.extensions_mut().insert(m);
     }
     let limit = cfg.max_decoding_message_size;
-    let req = req.map(|b| TimedBody::new(LimitedBody::new(b, limit), body_timeout.map(|t| t.0)));
+    let watch = req.extensions_mut().remove::<ConnWatch>();
+    let req = req.map(|b| {
+        TimedBody::new(
+            LimitedBody::new(LostBody::new(b, watch), limit),
+            body_timeout.map(|t| t.0),
+        )
+    });
     Ok((req, deadline))
 }
 
 type HttpResponse = http::Response<tonic::body::Body>;
 
 /// A request ready for tonic, and its deadline.
-type Prepared<B> = (http::Request<TimedBody<LimitedBody<B>>>, Option<Instant>);
+type Prepared<B> = (
+    http::Request<TimedBody<LimitedBody<LostBody<B>>>>,
+    Option<Instant>,
+);
 
 /// A handler's response stream as sent: it ends with DEADLINE_EXCEEDED when
 /// the deadline passes, and shows each message to the send hooks before it

@@ -25,9 +25,10 @@ use tokio::sync::watch;
 use tonic::Status;
 use tower::ServiceExt;
 
-use super::connection::Shared;
+use super::connection::{PeerCerts, Shared};
 use super::dispatch::{malformed_path, split_path, status_response, PeerAddr, RequestBodyTimeout};
 use super::limits::StreamHold;
+use super::lost::ConnWatch;
 use super::serve::HttpService;
 use crate::pingpong::service::echoed;
 
@@ -47,11 +48,13 @@ pub(super) struct Http2Settings {
 pub(super) async fn serve_http2<IO>(
     io: IO,
     peer: Option<SocketAddr>,
+    certs: Option<PeerCerts>,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let (conn_watch, io, dead) = ConnWatch::new(io, shared.http2.keepalive_timeout);
     let streams = Arc::new(AtomicUsize::new(0));
     let started = Arc::new(AtomicU64::new(0));
     let routes = shared.clone();
@@ -60,6 +63,8 @@ pub(super) async fn serve_http2<IO>(
     let svc = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
         let routes = routes.clone();
         let streams = svc_streams.clone();
+        let certs = super::connection::certs_for_call(&certs);
+        let conn_watch = conn_watch.clone();
         svc_started.fetch_add(1, Ordering::Relaxed);
         async move {
             let slot = match routes.limits.http2_stream(&streams) {
@@ -71,6 +76,10 @@ pub(super) async fn serve_http2<IO>(
             if let Some(p) = peer {
                 req.extensions_mut().insert(PeerAddr(p));
             }
+            if let Some(c) = certs {
+                req.extensions_mut().insert(c);
+            }
+            req.extensions_mut().insert(conn_watch);
             if let Some(t) = body_timeout {
                 req.extensions_mut().insert(t);
             }
@@ -96,6 +105,8 @@ pub(super) async fn serve_http2<IO>(
     tokio::select! {
         res = conn.as_mut() => {
             if let Err(e) = res {
+                // Its request bodies fail instead of ending (see `lost`).
+                let _ = dead.send(true);
                 tracing::debug!(?peer, error = %e, "HTTP/2 connection ended with an error");
             }
             return;

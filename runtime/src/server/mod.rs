@@ -114,7 +114,17 @@
 //! (`<namespace go>.<Service>`), so a `tonic::transport::Server` takes it
 //! next to prost services. That server speaks only HTTP/2 and routes only
 //! the full name (`/echo.TestService/...`); use [`Server`] for ping-pong
-//! connections and for Kitex's package-less paths.
+//! connections and for Kitex's package-less paths. The other way round,
+//! [`Router::add_grpc_service`] puts any tonic `NamedService` (prost
+//! services, tonic-health, reflection) on a [`Server`]'s port beside the
+//! Thrift services, and `Router::add_health_service` (feature `health`)
+//! adds `grpc.health.v1.Health` fed by them.
+//!
+//! # TLS
+//!
+//! With `Server::tls_config` (feature `tls`), every connection starts with
+//! a TLS handshake and every protocol above is detected and served inside
+//! it; see the `tls` module.
 //!
 //! ```no_run
 //! # use std::pin::Pin;
@@ -181,16 +191,24 @@
 //   config.rs      the settings and middleware each generated XxxServer carries
 //   dispatch.rs    one gRPC call of each shape, called by generated code
 //   limits.rs, body.rs  connection and stream limits, the active-call count
+//   lost.rs        request bodies of a connection that died fail UNAVAILABLE
+//   tls.rs         the TLS handshake before detection (feature tls)
+//   health.rs      grpc.health.v1 statuses of the services (feature health)
 
 mod body;
 mod builder;
 pub(crate) mod config;
-mod connection;
+pub(crate) mod connection;
 pub(crate) mod dispatch;
+#[cfg(feature = "health")]
+mod health;
 mod http2;
 pub(crate) mod limits;
+mod lost;
 mod rewind;
 mod serve;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use builder::{
     Server, ThriftService, DEFAULT_CONNECTION_WINDOW, DEFAULT_HANDSHAKE_TIMEOUT,

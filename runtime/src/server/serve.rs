@@ -32,6 +32,10 @@ pub struct Router {
     services: HashMap<String, HttpService>,
     pingpong: PingPongRoutes,
     ttstream: StreamRoutes,
+    /// The full names of the Thrift services, for health reporting.
+    thrift_names: Vec<&'static str>,
+    #[cfg(feature = "health")]
+    health: Option<super::health::Health>,
 }
 
 impl std::fmt::Debug for Router {
@@ -53,6 +57,9 @@ impl Router {
             services: HashMap::new(),
             pingpong,
             ttstream: StreamRoutes::default(),
+            thrift_names: Vec::new(),
+            #[cfg(feature = "health")]
+            health: None,
         }
     }
 
@@ -72,11 +79,51 @@ impl Router {
             http: BoxCloneSyncService::new(svc.clone()),
             methods: Arc::new(svc.clone()),
         });
+        self.thrift_names.push(name);
         let boxed = BoxCloneSyncService::new(svc);
         let bare = super::http2::bare_service_name(name);
         self.services.insert(bare.to_string(), boxed.clone());
         self.services.insert(name.to_string(), boxed);
         self
+    }
+
+    /// Adds a tonic service, such as a prost-generated one, tonic-health's
+    /// `grpc.health.v1.Health` or tonic reflection, beside the Thrift
+    /// services on the same port. It is served over HTTP/2 (gRPC) only, at
+    /// its full name ([`NamedService::NAME`](tonic::server::NamedService)),
+    /// without the Thrift services' middleware and limits; ping-pong and
+    /// TTHeader Streaming connections are still detected and served.
+    pub fn add_grpc_service<S>(mut self, svc: S) -> Self
+    where
+        S: tonic::server::NamedService
+            + tower_service::Service<
+                http::Request<Incoming>,
+                Response = http::Response<tonic::body::Body>,
+                Error = Infallible,
+                Future: Send + 'static,
+            > + Clone
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.services
+            .insert(S::NAME.to_string(), BoxCloneSyncService::new(svc));
+        self
+    }
+
+    /// Adds tonic-health's `grpc.health.v1.Health` service (feature
+    /// `health`) and returns its reporter, to change statuses. Each Thrift
+    /// service is reported `SERVING` under its full name (`echo.TestService`),
+    /// and the server as a whole under `""`, once the server serves; a
+    /// graceful shutdown reports them all `NOT_SERVING` first, so health
+    /// checkers stop routing here before the server stops taking calls.
+    #[cfg(feature = "health")]
+    pub fn add_health_service(mut self) -> (Self, tonic_health::server::HealthReporter) {
+        let (reporter, service) = tonic_health::server::health_reporter();
+        self.health = Some(super::health::Health {
+            reporter: reporter.clone(),
+        });
+        (self.add_grpc_service(service), reporter)
     }
 
     /// Binds `addr` and serves until the process ends.
@@ -101,9 +148,16 @@ impl Router {
         listener: TcpListener,
         signal: impl Future<Output = ()> + Send,
     ) -> std::io::Result<()> {
-        let incoming = futures_util::stream::unfold(listener, |l| async move {
+        let (nodelay, keepalive) = (self.server.tcp_nodelay, self.server.tcp_keepalive);
+        let incoming = futures_util::stream::unfold(listener, move |l| async move {
             let conn = l.accept().await.map(|(s, peer)| {
-                let _ = s.set_nodelay(true);
+                let _ = s.set_nodelay(nodelay);
+                if let Some(idle) = keepalive {
+                    let probes = socket2::TcpKeepalive::new().with_time(idle);
+                    if let Err(e) = socket2::SockRef::from(&s).set_tcp_keepalive(&probes) {
+                        tracing::debug!(error = %e, "could not set TCP keepalive");
+                    }
+                }
                 (s, Some(peer))
             });
             Some((conn, l))
@@ -162,6 +216,7 @@ impl Router {
                 idle_timeout: self.server.idle_timeout,
                 limits: limits.clone(),
                 connection: self.server.pingpong,
+                peer_certs: None,
             },
             limits: limits.clone(),
             handshake_timeout: self.server.handshake_timeout,
@@ -176,7 +231,14 @@ impl Router {
                 keepalive_timeout: self.server.http2_keepalive_timeout,
                 request_body_timeout: self.server.request_body_timeout,
             },
+            #[cfg(feature = "tls")]
+            tls: self.server.tls.clone(),
         });
+        #[cfg(feature = "health")]
+        if let Some(h) = &self.health {
+            h.report(&self.thrift_names, tonic_health::ServingStatus::Serving)
+                .await;
+        }
         let mut refusals = RefusalLog::default();
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut incoming = Box::pin(incoming);
@@ -220,6 +282,11 @@ impl Router {
         // HTTP/2, no more reads for ping-pong), calls in progress finish
         // within the grace period, then whatever is left is cancelled.
         drop(incoming);
+        #[cfg(feature = "health")]
+        if let Some(h) = &self.health {
+            h.report(&self.thrift_names, tonic_health::ServingStatus::NotServing)
+                .await;
+        }
         let _ = stop_tx.send(true);
         let grace = self.server.shutdown_grace_period;
         let drained =

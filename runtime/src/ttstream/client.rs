@@ -120,6 +120,12 @@ struct Shared {
     max_frame: usize,
     /// Why every stream is refused, if it is (an `https` URL).
     refuse: Option<String>,
+    /// The TLS connector and server name, for an `https` URL (feature `tls`).
+    #[cfg(feature = "tls")]
+    tls: Option<(
+        tokio_rustls::TlsConnector,
+        rustls_pki_types::ServerName<'static>,
+    )>,
 }
 
 /// One open connection: its writer's queue and its streams' queues.
@@ -150,23 +156,42 @@ impl TtStreamChannel {
                     .max_decoding_message_size
                     .saturating_add(FRAME_SLACK),
                 refuse: None,
+                #[cfg(feature = "tls")]
+                tls: None,
             }),
         }
     }
 
     /// The channel a generated `connect_with` opens for `uri`: its host and
-    /// port (80 by default). TTHeader Streaming has no TLS here, so for an
-    /// `https` URL every stream fails with `UNAVAILABLE` saying so.
+    /// port (80, or 443 for `https`). For an `https` URL it connects over
+    /// TLS with `GrpcOptions::tls` (webpki roots when unset; no ALPN, as
+    /// Kitex); without the `tls` feature every stream then fails with
+    /// `UNAVAILABLE` saying so.
     pub(crate) fn for_uri(uri: &http::Uri, options: &GrpcOptions) -> Self {
         let host = uri.host().unwrap_or("127.0.0.1");
-        let port = uri.port_u16().unwrap_or(80);
+        let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         let mut channel = Self::connect_lazy(format!("{host}:{port}"), options);
-        if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+        if https {
             if let Some(shared) = Arc::get_mut(&mut channel.shared) {
-                shared.refuse = Some(format!(
-                    "TTHeader Streaming runs without TLS, so `{uri}` cannot carry it; \
-                     use the default stream transport (gRPC) for https"
-                ));
+                #[cfg(feature = "tls")]
+                {
+                    let config = options.tls.clone().unwrap_or_default();
+                    match config
+                        .connector()
+                        .and_then(|c| Ok((c, config.server_name(host)?)))
+                    {
+                        Ok(tls) => shared.tls = Some(tls),
+                        Err(e) => shared.refuse = Some(format!("TLS for `{uri}`: {e}")),
+                    }
+                }
+                #[cfg(not(feature = "tls"))]
+                {
+                    shared.refuse = Some(format!(
+                        "TTHeader Streaming over TLS needs the `tls` feature, so `{uri}` cannot \
+                         carry it; enable it, or use the default stream transport (gRPC)"
+                    ));
+                }
             }
         }
         channel
@@ -222,7 +247,37 @@ impl Shared {
             })?
             .map_err(|e| Status::unavailable(format!("cannot connect to {}: {e}", self.addr)))?;
         let _ = tcp.set_nodelay(true);
+        #[cfg(feature = "tls")]
+        if let Some((connector, name)) = &self.tls {
+            let tls =
+                tokio::time::timeout(self.connect_timeout, connector.connect(name.clone(), tcp))
+                    .await
+                    .map_err(|_| {
+                        Status::unavailable(format!(
+                            "TLS handshake with {} timed out after {:?}",
+                            self.addr, self.connect_timeout
+                        ))
+                    })?
+                    .map_err(|e| {
+                        Status::unavailable(format!("TLS handshake with {} failed: {e}", self.addr))
+                    })?;
+            let (rd, wr) = tokio::io::split(tls);
+            let conn = self.start(rd, wr);
+            *slot = Some(conn.clone());
+            return Ok(conn);
+        }
         let (rd, wr) = tcp.into_split();
+        let conn = self.start(rd, wr);
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Starts the reader and writer tasks of a new connection.
+    fn start<R, W>(&self, rd: R, wr: W) -> Conn
+    where
+        R: tokio::io::AsyncRead + Unpin + Send + 'static,
+        W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let (out, out_rx) = mpsc::channel(WRITE_QUEUE);
         let conn = Conn {
             out,
@@ -238,8 +293,7 @@ impl Shared {
             conn.alive.clone(),
             self.max_frame,
         ));
-        *slot = Some(conn.clone());
-        Ok(conn)
+        conn
     }
 
     /// Opens one stream for `req` and answers at once; the response body
@@ -334,8 +388,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Reads a connection's frames and hands them to their streams: the DATA
 /// payloads of one read as one batch per stream, other frames as they
 /// come. When the connection ends, every open stream sees its queue close.
-async fn read_frames(
-    mut rd: tokio::net::tcp::OwnedReadHalf,
+async fn read_frames<R: tokio::io::AsyncRead + Unpin>(
+    mut rd: R,
     streams: Streams,
     alive: Arc<AtomicBool>,
     max_frame: usize,
@@ -742,6 +796,15 @@ mod tests {
         let c = TtStreamChannel::for_uri(&"http://[::1]".parse().unwrap(), &o);
         assert_eq!(c.shared.addr, "[::1]:80");
         let c = TtStreamChannel::for_uri(&"https://example.com".parse().unwrap(), &o);
-        assert!(c.shared.refuse.as_deref().unwrap().contains("without TLS"));
+        assert_eq!(c.shared.addr, "example.com:443");
+        #[cfg(feature = "tls")]
+        assert!(c.shared.refuse.is_none() && c.shared.tls.is_some());
+        #[cfg(not(feature = "tls"))]
+        assert!(c
+            .shared
+            .refuse
+            .as_deref()
+            .unwrap()
+            .contains("`tls` feature"));
     }
 }

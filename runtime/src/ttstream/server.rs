@@ -104,6 +104,8 @@ pub(crate) struct ConnectionConfig {
     /// Longest time from a frame's first byte to its last.
     pub(crate) frame_timeout: Duration,
     pub(crate) peer: Option<SocketAddr>,
+    /// The client's verified TLS certificates (mTLS), given to every stream.
+    pub(crate) peer_certs: Option<crate::server::connection::PeerCerts>,
 }
 
 /// One open stream, as the read loop sees it.
@@ -504,6 +506,9 @@ impl Connection {
         let ext = req.extensions_mut();
         if let Some(p) = self.cfg.peer {
             ext.insert(PeerAddr(p));
+        }
+        if let Some(c) = crate::server::connection::certs_for_call(&self.cfg.peer_certs) {
+            ext.insert(c);
         }
         ext.insert(StreamHold::new(slot));
         ext.insert(TTHeaderStreaming);

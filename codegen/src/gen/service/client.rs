@@ -104,6 +104,18 @@ fn grpc_client(svc: &ServiceCtx) -> TokenStream {
                 self.inner.set_max_encoding_message_size(limit);
                 self
             }
+            /// Compresses requests with `encoding`; the server must accept it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_send_compressed(encoding);
+                self
+            }
+            /// Accepts replies compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.inner.set_accept_compressed(encoding);
+                self
+            }
             #(#methods)*
         }
     }

@@ -141,6 +141,18 @@ fn server_struct(svc: &ServiceCtx) -> TokenStream {
                 self.config.set_max_encoding_message_size(limit);
                 self
             }
+            /// Accepts gRPC requests compressed with `encoding`.
+            #[must_use]
+            pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.accept_compressed(encoding);
+                self
+            }
+            /// Compresses gRPC replies with `encoding` when the client accepts it.
+            #[must_use]
+            pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+                self.config.send_compressed(encoding);
+                self
+            }
             /// Calls and streams in progress on this service (all clones).
             pub fn active_calls(&self) -> usize {
                 self.config.active_calls()
