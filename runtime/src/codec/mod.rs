@@ -1,5 +1,9 @@
-//! The Thrift Binary codec: bounds-checked protocols over byte buffers, and
-//! the tonic codec built on them.
+//! The Thrift Binary and Compact codecs: bounds-checked protocols over byte
+//! buffers, and the tonic codec built on them.
+//!
+//! [`CompactInput`] and [`CompactOutput`] speak Apache Thrift's
+//! `TCompactProtocol` through the same pilota traits, so the same generated
+//! code encodes either; ping-pong picks one per call with [`Protocol`].
 //!
 //! Every generated type implements pilota's [`Message`](crate::Message):
 //! `encode` writes it through a [`TOutputProtocol`], `decode` reads it back
@@ -88,13 +92,19 @@
 pub(crate) mod async_decode;
 mod binary_input;
 mod binary_output;
+mod compact_input;
+pub(crate) mod compact_output;
 mod grpc;
 mod limit;
+mod protocol;
 
 pub use binary_input::{
     BinaryInput, InputBuf, MAX_STRUCT_DEPTH, ZERO_COPY_MAX_PIN, ZERO_COPY_THRESHOLD,
 };
 pub use binary_output::BinaryOutput;
+pub use compact_input::CompactInput;
+pub use compact_output::CompactOutput;
+pub use protocol::Protocol;
 pub(crate) use grpc::{encoded_size, CONTENT_TYPE_THRIFT};
 pub use grpc::{ThriftCodec, ThriftDecoder, ThriftEncoder};
 pub(crate) use limit::LimitedBody;

@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use faststr::FastStr;
 use pilota::thrift::{TInputProtocol, TOutputProtocol, TStructIdentifier, TType};
 
-use crate::codec::{BinaryInput, BinaryOutput};
+use crate::codec::{BinaryInput, BinaryOutput, CompactInput, CompactOutput, Protocol};
 
 /// The type of a [`ApplicationException`] (field 2 on the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -65,10 +65,22 @@ impl ApplicationException {
         }
     }
 
-    /// Encodes the exception struct.
+    /// Encodes the exception struct in Thrift Binary.
     pub fn encode(&self) -> Bytes {
+        self.encode_in(Protocol::Binary)
+    }
+
+    /// Encodes the exception struct in `protocol`.
+    pub fn encode_in(&self, protocol: Protocol) -> Bytes {
         let mut buf = BytesMut::with_capacity(16 + self.message.len());
-        let mut p = BinaryOutput::new(&mut buf);
+        match protocol {
+            Protocol::Binary => self.write(&mut BinaryOutput::new(&mut buf)),
+            Protocol::Compact => self.write(&mut CompactOutput::new(&mut buf)),
+        }
+        buf.freeze()
+    }
+
+    fn write<P: TOutputProtocol>(&self, p: &mut P) {
         // Writing to a BytesMut cannot fail except on lengths above i32::MAX,
         // which a message cannot reach here; ignore the impossible error.
         let _ = (|| {
@@ -84,12 +96,25 @@ impl ApplicationException {
             p.write_field_stop()?;
             p.write_struct_end()
         })();
-        buf.freeze()
     }
 
-    /// Decodes the exception struct, skipping unknown fields.
-    pub fn decode(mut body: Bytes) -> Result<Self, pilota::thrift::ThriftException> {
-        let mut p = BinaryInput::new(&mut body);
+    /// Decodes the exception struct (Thrift Binary), skipping unknown fields.
+    pub fn decode(body: Bytes) -> Result<Self, pilota::thrift::ThriftException> {
+        Self::decode_in(Protocol::Binary, body)
+    }
+
+    /// Decodes the exception struct in `protocol`, skipping unknown fields.
+    pub fn decode_in(
+        protocol: Protocol,
+        mut body: Bytes,
+    ) -> Result<Self, pilota::thrift::ThriftException> {
+        match protocol {
+            Protocol::Binary => Self::read(&mut BinaryInput::new(&mut body)),
+            Protocol::Compact => Self::read(&mut CompactInput::new(&mut body)),
+        }
+    }
+
+    fn read<P: TInputProtocol>(p: &mut P) -> Result<Self, pilota::thrift::ThriftException> {
         let mut out = ApplicationException::new(ExceptionKind::UNKNOWN, "");
         p.read_struct_begin()?;
         loop {
@@ -104,6 +129,7 @@ impl ApplicationException {
             }
             p.read_field_end()?;
         }
+        p.read_struct_end()?;
         Ok(out)
     }
 

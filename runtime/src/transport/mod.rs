@@ -70,6 +70,7 @@
 //! ```
 
 mod buffered;
+mod compact;
 mod detect;
 mod framed;
 mod message;
@@ -80,6 +81,7 @@ use std::fmt;
 use bytes::{Bytes, BytesMut};
 
 pub(crate) use detect::http2_preface_complete;
+pub(crate) use compact::{read_any_header, write_header as write_compact_header};
 pub use detect::{detect, Detected};
 pub use message::{read_message_header, write_message_header, MessageHeader, MessageType};
 pub use ttheader::TTHeader;

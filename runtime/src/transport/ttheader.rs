@@ -37,8 +37,12 @@ const INFO_PADDING: u8 = 0x00;
 const INFO_KEY_VALUE: u8 = 0x01;
 const INFO_INT_KEY_VALUE: u8 = 0x10;
 const INFO_ACL_TOKEN: u8 = 0x11;
-/// Protocol id of Thrift Binary, the only payload protocol accepted.
+/// Protocol id of Thrift Binary.
 const PROTOCOL_THRIFT_BINARY: u8 = 0;
+/// Protocol id of Thrift Compact.
+const PROTOCOL_THRIFT_COMPACT: u8 = 2;
+/// First byte of a Thrift Compact message.
+const PROTOCOL_COMPACT_FIRST_BYTE: u8 = crate::codec::Protocol::COMPACT_ID;
 /// Largest header size the u16 word count can express.
 const MAX_HEADER_SIZE: usize = 4 * u16::MAX as usize;
 
@@ -52,7 +56,8 @@ pub struct TTHeader {
     pub flags: u16,
     /// Sequence id (Kitex sets it to the message's seq id).
     pub seq_id: i32,
-    /// Payload protocol id; 0 = Thrift Binary, the only one decoded.
+    /// Payload protocol id: 0 Thrift Binary, 2 Thrift Compact (the two
+    /// decoded).
     pub protocol_id: u8,
     /// Transform ids, one byte each as Kitex writes them (Kitex sends none
     /// and applies none).
@@ -193,7 +198,11 @@ pub(crate) fn decode(buf: &mut BytesMut, max_frame: usize) -> Result<Option<Fram
 /// Tells whether `payload` carries the inner Framed length, returning the
 /// offset of the Thrift message in it.
 fn payload_kind(payload: &[u8]) -> Result<(bool, usize), FrameError> {
-    let strict = |at: usize| payload.get(at..at.saturating_add(2)) == Some(&[0x80, 0x01][..]);
+    let strict = |at: usize| match (payload.get(at), payload.get(at.saturating_add(1))) {
+        (Some(0x80), Some(0x01)) => true,
+        (Some(&0x82), Some(b)) => b & 0x1f == 1,
+        _ => false,
+    };
     if strict(0) {
         return Ok((false, 0));
     }
@@ -264,7 +273,10 @@ impl HeaderReader<'_> {
 /// Parses the variable header (protocol id, transforms, info blocks,
 /// padding). `flags` and `seq_id` are left at their defaults.
 fn parse_header(buf: &[u8]) -> Result<TTHeader, FrameError> {
-    parse_header_for(buf, PROTOCOL_THRIFT_BINARY)
+    match buf.first() {
+        Some(&PROTOCOL_THRIFT_COMPACT) => parse_header_for(buf, PROTOCOL_THRIFT_COMPACT),
+        _ => parse_header_for(buf, PROTOCOL_THRIFT_BINARY),
+    }
 }
 
 /// [`parse_header`] for frames whose protocol id must be `protocol`
@@ -380,6 +392,10 @@ fn put_string(dst: &mut BytesMut, s: &str) {
 
 /// The seq id of a strict message header at the front of `message`, if any.
 fn message_seq_id(message: &[u8]) -> Option<i32> {
+    if message.first() == Some(&PROTOCOL_COMPACT_FIRST_BYTE) {
+        let (h, _) = super::compact::read_header(&bytes::Bytes::copy_from_slice(message)).ok()?;
+        return Some(h.seq_id);
+    }
     if be_u32(message, 0)? & 0x8000_0000 == 0 {
         return None;
     }
@@ -402,6 +418,11 @@ pub(crate) fn encode(
         None => {
             default = TTHeader {
                 seq_id: message_seq_id(message).unwrap_or(0),
+                protocol_id: if message.first() == Some(&PROTOCOL_COMPACT_FIRST_BYTE) {
+                    PROTOCOL_THRIFT_COMPACT
+                } else {
+                    PROTOCOL_THRIFT_BINARY
+                },
                 ..TTHeader::default()
             };
             &default
@@ -795,8 +816,8 @@ mod tests {
 
         let good = hex(TTHEADER_REPLY);
         let mut bad = good.clone();
-        bad[14] = 2;
-        assert_eq!(decode_err(&bad), "unknown ttheader protocol id 2");
+        bad[14] = 3;
+        assert_eq!(decode_err(&bad), "unknown ttheader protocol id 3");
         let mut bad = good.clone();
         bad[4] = 0x11;
         assert!(decode_err(&bad[..6]).starts_with("bad ttheader magic 0x1100"));
