@@ -104,7 +104,6 @@ pub use binary_input::{
 pub use binary_output::BinaryOutput;
 pub use compact_input::CompactInput;
 pub use compact_output::CompactOutput;
-pub use protocol::Protocol;
 pub(crate) use grpc::{encoded_size, CONTENT_TYPE_THRIFT};
 pub use grpc::{ThriftCodec, ThriftDecoder, ThriftEncoder};
 pub(crate) use limit::LimitedBody;
@@ -116,3 +115,4 @@ pub use pilota::thrift::{
     TAsyncBinaryProtocol, TAsyncInputProtocol, TInputProtocol, TLengthProtocol, TMessageIdentifier,
     TMessageType, TOutputProtocol, ThriftException,
 };
+pub use protocol::Protocol;

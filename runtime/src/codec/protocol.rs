@@ -44,7 +44,11 @@ impl Protocol {
     }
 
     /// Encodes `message` (a struct) in this protocol, appending to `buf`.
-    pub fn encode<M: Message>(self, message: &M, buf: &mut BytesMut) -> Result<(), ThriftException> {
+    pub fn encode<M: Message>(
+        self,
+        message: &M,
+        buf: &mut BytesMut,
+    ) -> Result<(), ThriftException> {
         match self {
             Protocol::Binary => message.encode(&mut BinaryOutput::new(buf)),
             Protocol::Compact => message.encode(&mut CompactOutput::new(buf)),

@@ -19,8 +19,9 @@ use crate::method::{ThriftArgs, ThriftResult};
 use crate::observe::{CallObserver, Direction};
 use crate::timeout::to_rpc_timeout;
 use crate::transport::{
-    encode_frame, read_any_header, write_compact_header, write_message_header, Framing, MessageHeader, MessageType,
-    INT_KEY_MSG_TYPE, INT_KEY_RPC_TIMEOUT, INT_KEY_TO_METHOD, INT_KEY_TO_SERVICE,
+    encode_frame, read_any_header, write_compact_header, write_message_header, Framing,
+    MessageHeader, MessageType, INT_KEY_MSG_TYPE, INT_KEY_RPC_TIMEOUT, INT_KEY_TO_METHOD,
+    INT_KEY_TO_SERVICE,
 };
 use crate::BizStatusError;
 
@@ -141,7 +142,10 @@ impl PingPongClient {
         // Thrift's TMultiplexedProcessor) or the name as sent.
         let same_name = msg.name == method
             || (options.multiplexed
-                && msg.name.strip_suffix(method).and_then(|s| s.strip_suffix(':'))
+                && msg
+                    .name
+                    .strip_suffix(method)
+                    .and_then(|s| s.strip_suffix(':'))
                     == Some(self.inner.service));
         if msg.seq_id != seq_id || !same_name {
             untyped_hook()?;

@@ -23,8 +23,9 @@ use super::service::{echoed, CallContext, MethodKind, Reply};
 use crate::codec::Protocol;
 use crate::server::limits::Limits;
 use crate::transport::{
-    encode_frame, read_any_header, write_compact_header, write_message_header, Frame, FrameDecoder, FrameKind,
-    Framing, MessageHeader, MessageType, TTHeader, INT_KEY_MSG_TYPE, INT_KEY_RPC_TIMEOUT,
+    encode_frame, read_any_header, write_compact_header, write_message_header, Frame, FrameDecoder,
+    FrameKind, Framing, MessageHeader, MessageType, TTHeader, INT_KEY_MSG_TYPE,
+    INT_KEY_RPC_TIMEOUT,
 };
 
 /// Settings of the ping-pong side of a server.

@@ -80,8 +80,8 @@ use std::fmt;
 
 use bytes::{Bytes, BytesMut};
 
-pub(crate) use detect::http2_preface_complete;
 pub(crate) use compact::{read_any_header, write_header as write_compact_header};
+pub(crate) use detect::http2_preface_complete;
 pub use detect::{detect, Detected};
 pub use message::{read_message_header, write_message_header, MessageHeader, MessageType};
 pub use ttheader::TTHeader;
