@@ -13,6 +13,8 @@ use crate::thrift_test::thrift_test_client::ThriftTestPingPongClient;
 pub(crate) fn options(protocol: &str, transport: &str) -> PingPongOptions {
     let framing = if transport.ends_with("framed") {
         Framing::Framed
+    } else if transport.ends_with("header") {
+        Framing::THeader
     } else {
         Framing::Buffered
     };

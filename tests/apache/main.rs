@@ -9,9 +9,9 @@
 //! * `our_client_calls_apache_server`: our generated ping-pong client runs
 //!   the same cases against Apache's Python server;
 //!
-//! each for the Binary and Compact protocols over Framed and Buffered
-//! transports, and multiplexed (`TMultiplexedProtocol` /
-//! `TMultiplexedProcessor`) over both. Without `python3` + `thrift` +
+//! each for the Binary and Compact protocols over the Framed, Buffered and
+//! (Apache) THeader transports, and multiplexed (`TMultiplexedProtocol` /
+//! `TMultiplexedProcessor`) over each. Without `python3` + `thrift` +
 //! `thrift` (the compiler) the tests print a skip notice, unless
 //! `TONIC_THRIFT_REQUIRE_PYTHON=1` (CI) makes them fail.
 

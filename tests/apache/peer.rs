@@ -6,15 +6,19 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::OnceLock;
 
 /// The protocol × transport combinations every test runs.
-pub(crate) const COMBINATIONS: [(&str, &str); 8] = [
+pub(crate) const COMBINATIONS: [(&str, &str); 12] = [
     ("binary", "framed"),
     ("binary", "buffered"),
+    ("binary", "header"),
     ("compact", "framed"),
     ("compact", "buffered"),
+    ("compact", "header"),
     ("binary", "mux-framed"),
     ("binary", "mux-buffered"),
+    ("binary", "mux-header"),
     ("compact", "mux-framed"),
     ("compact", "mux-buffered"),
+    ("compact", "mux-header"),
 ];
 
 fn root() -> PathBuf {

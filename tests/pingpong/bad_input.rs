@@ -178,7 +178,7 @@ fn echo_call(framing: Framing, seq_id: i32, msg: &str) -> Vec<u8> {
 
 fn kind_of(framing: Framing) -> FrameKind {
     match framing {
-        Framing::TTHeader { .. } => FrameKind::TTHeader,
+        Framing::TTHeader { .. } | Framing::THeader => FrameKind::TTHeader,
         Framing::Framed => FrameKind::Framed,
         Framing::Buffered => FrameKind::Buffered,
     }

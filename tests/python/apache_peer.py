@@ -14,8 +14,8 @@ generates from idl/thrift_test.thrift at test time (the Rust test runs
       and prints "ok <case>" per case; exits 1 after the first failure, with
       Apache's own error output on stderr.
 
-PROTOCOL: binary | compact.  TRANSPORT: framed | buffered | header, or
-mux-framed | mux-buffered (TMultiplexedProtocol / TMultiplexedProcessor).
+PROTOCOL: binary | compact.  TRANSPORT: framed | buffered | header, each
+also as mux-framed, ... (TMultiplexedProtocol / TMultiplexedProcessor).
 """
 
 import logging
@@ -122,7 +122,7 @@ class Handler:
 
 
 def protocol_factory(protocol, transport):
-    if transport == "header":
+    if transport.endswith("header"):
         sub = (THeaderTransport.THeaderSubprotocolID.COMPACT if protocol == "compact"
                else THeaderTransport.THeaderSubprotocolID.BINARY)
         allowed = [THeaderTransport.THeaderClientType.HEADERS]
@@ -171,7 +171,7 @@ def check(name, got, want):
 def run_client(protocol, transport, port):
     sock = TSocket.TSocket("127.0.0.1", port)
     sock.setTimeout(10000)
-    if transport == "header":
+    if transport.endswith("header"):
         trans = TTransport.TBufferedTransport(sock)
     else:
         trans = transport_factory(transport).getTransport(sock)

@@ -31,6 +31,12 @@ impl ExceptionKind {
     pub const INTERNAL_ERROR: Self = Self(6);
     /// The message could not be decoded.
     pub const PROTOCOL_ERROR: Self = Self(7);
+    /// A THeader transform the peer does not know (Apache Thrift).
+    pub const INVALID_TRANSFORM: Self = Self(8);
+    /// A THeader protocol id the peer does not know (Apache Thrift).
+    pub const INVALID_PROTOCOL: Self = Self(9);
+    /// A client type (framing) the server does not allow (Apache Thrift).
+    pub const UNSUPPORTED_CLIENT_TYPE: Self = Self(10);
 
     fn name(self) -> &'static str {
         match self.0 {
@@ -42,6 +48,9 @@ impl ExceptionKind {
             5 => "MISSING_RESULT",
             6 => "INTERNAL_ERROR",
             7 => "PROTOCOL_ERROR",
+            8 => "INVALID_TRANSFORM",
+            9 => "INVALID_PROTOCOL",
+            10 => "UNSUPPORTED_CLIENT_TYPE",
             _ => "OTHER",
         }
     }

@@ -194,7 +194,7 @@ impl PingPongClient {
                 })?;
                 // Framed/Buffered have no header: a business error comes as
                 // an exception in the text form (TTHeader uses its keys).
-                if !matches!(options.framing, Framing::TTHeader { .. }) {
+                if !matches!(options.framing, Framing::TTHeader { .. } | Framing::THeader) {
                     if let Some(biz) = BizStatusError::from_framed_exception(&e) {
                         return Err(sent(biz.into_status()));
                     }
@@ -245,8 +245,9 @@ impl PingPongClient {
             .protocol
             .encode(args, &mut message)
             .map_err(|e| format!("could not encode the arguments of `{method}`: {e}"))?;
+        // Apache's THeader carries only the string keys of this header.
         let header = match self.inner.options.framing {
-            Framing::TTHeader { .. } => {
+            Framing::TTHeader { .. } | Framing::THeader => {
                 let mut h = MetaInfo::request_header(extensions);
                 h.seq_id = seq_id;
                 h.protocol_id = options.protocol.header_id();

@@ -74,7 +74,11 @@ pub fn detect(prefix: &[u8]) -> Result<Option<Detected>, FrameError> {
     // A plausible 4-byte length: the magic or version at bytes 4..6 decides.
     match (prefix.get(4), prefix.get(5)) {
         (None, _) => Ok(None),
-        (Some(0x80), None) | (Some(0x10), None) | (Some(&COMPACT), None) => Ok(None),
+        (Some(0x80), None) | (Some(0x10), None) | (Some(0x0f), None) | (Some(&COMPACT), None) => {
+            Ok(None)
+        }
+        // Apache Thrift's THeader (magic 0x0fff): decoded with TTHeader.
+        (Some(0x0f), Some(0xff)) => Ok(Some(Detected::TTHeader)),
         (Some(0x80), Some(0x01)) => Ok(Some(Detected::Framed)),
         (Some(&COMPACT), Some(b)) if b & 0x1f == 1 => Ok(Some(Detected::Framed)),
         (Some(0x10), Some(0x00)) => match prefix.get(7) {

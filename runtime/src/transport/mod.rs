@@ -74,6 +74,7 @@ mod compact;
 mod detect;
 mod framed;
 mod message;
+mod theader;
 mod ttheader;
 
 use std::fmt;
@@ -104,6 +105,10 @@ pub enum Framing {
     Framed,
     /// Buffered (unframed) Thrift: the bare message.
     Buffered,
+    /// Apache Thrift's THeader transport (`THeaderTransport`, magic
+    /// `0x0fff`): Kitex's TTHeader's sibling, with varint header fields and
+    /// only string key/values. Decoded as [`FrameKind::TTHeader`].
+    THeader,
 }
 
 /// One decoded ping-pong frame: the TTHeader (if any) and the Thrift message
@@ -153,7 +158,8 @@ impl std::error::Error for FrameError {}
 /// Kind of connection to decode: decided once per connection by [`detect`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameKind {
-    /// TTHeader frames, with or without the inner Framed length.
+    /// TTHeader frames, with or without the inner Framed length, and
+    /// Apache THeader frames ([`Framing::THeader`]).
     TTHeader,
     /// Framed Thrift.
     Framed,
@@ -257,6 +263,17 @@ pub fn encode_frame(
         Framing::Buffered => {
             dst.extend_from_slice(message);
             Ok(())
+        }
+        Framing::THeader => {
+            let default;
+            let header = match header {
+                Some(h) => h,
+                None => {
+                    default = ttheader::default_for(message);
+                    &default
+                }
+            };
+            theader::encode(dst, header, message)
         }
     }
 }

@@ -44,7 +44,7 @@ const PROTOCOL_THRIFT_COMPACT: u8 = 2;
 /// First byte of a Thrift Compact message.
 const PROTOCOL_COMPACT_FIRST_BYTE: u8 = crate::codec::Protocol::COMPACT_ID;
 /// Largest header size the u16 word count can express.
-const MAX_HEADER_SIZE: usize = 4 * u16::MAX as usize;
+pub(crate) const MAX_HEADER_SIZE: usize = 4 * u16::MAX as usize;
 
 /// The header of a TTHeader frame.
 ///
@@ -146,6 +146,9 @@ pub(crate) fn decode(buf: &mut BytesMut, max_frame: usize) -> Result<Option<Fram
         )));
     }
     if let Some(magic) = be_u16(buf, 4) {
+        if magic == super::theader::MAGIC {
+            return super::theader::decode(buf, max_frame);
+        }
         if magic != MAGIC {
             return Err(FrameError::new(format!(
                 "bad ttheader magic 0x{magic:04x} (first bytes {})",
@@ -404,6 +407,20 @@ fn message_seq_id(message: &[u8]) -> Option<i32> {
     Some(i32::from_be_bytes(seq.to_be_bytes()))
 }
 
+/// The header of a frame sent without one: no flags or key/values; the
+/// message's protocol and seq id.
+pub(crate) fn default_for(message: &[u8]) -> TTHeader {
+    TTHeader {
+        seq_id: message_seq_id(message).unwrap_or(0),
+        protocol_id: if message.first() == Some(&PROTOCOL_COMPACT_FIRST_BYTE) {
+            PROTOCOL_THRIFT_COMPACT
+        } else {
+            PROTOCOL_THRIFT_BINARY
+        },
+        ..TTHeader::default()
+    }
+}
+
 /// Appends one TTHeader frame carrying `message` to `dst` (see
 /// [`encode_frame`](super::encode_frame)).
 pub(crate) fn encode(
@@ -416,15 +433,7 @@ pub(crate) fn encode(
     let header = match header {
         Some(h) => h,
         None => {
-            default = TTHeader {
-                seq_id: message_seq_id(message).unwrap_or(0),
-                protocol_id: if message.first() == Some(&PROTOCOL_COMPACT_FIRST_BYTE) {
-                    PROTOCOL_THRIFT_COMPACT
-                } else {
-                    PROTOCOL_THRIFT_BINARY
-                },
-                ..TTHeader::default()
-            };
+            default = default_for(message);
             &default
         }
     };
