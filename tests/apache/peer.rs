@@ -78,6 +78,27 @@ pub(crate) fn generated() -> Option<&'static Path> {
     .as_deref()
 }
 
+/// True when thriftpy2 is importable; otherwise a skip notice, or a panic
+/// under `TONIC_THRIFT_REQUIRE_PYTHON`.
+pub(crate) fn thriftpy2_available() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import thriftpy2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let required =
+        std::env::var("TONIC_THRIFT_REQUIRE_PYTHON").is_ok_and(|v| !v.is_empty() && v != "0");
+    assert!(
+        ok || !required,
+        "TONIC_THRIFT_REQUIRE_PYTHON is set but `python3 -c \"import thriftpy2\"` failed"
+    );
+    if !ok {
+        println!("skipped: thriftpy2 not installed (python3 -m pip install thriftpy2)");
+    }
+    ok
+}
+
 /// A running Apache Python server; stops when dropped.
 pub(crate) struct PyServer {
     child: Child,

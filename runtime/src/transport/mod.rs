@@ -3,14 +3,18 @@
 //! A Kitex server serves ping-pong methods next to its HTTP/2 streaming
 //! methods on the same port and picks the protocol per connection from the
 //! first bytes ([`detect`]). A ping-pong connection then carries Thrift Binary
-//! messages (strict message header + body, see [`read_message_header`]) in one
-//! of three framings ([`Framing`]):
+//! messages (strict message header + body, see [`read_message_header`]) or
+//! Thrift Compact ones (first byte `0x82`, see
+//! [`Protocol`](crate::codec::Protocol)) in one of these framings
+//! ([`Framing`]):
 //!
 //! * **TTHeader** (Kitex's default): a length, a small header of key/values
 //!   ([`TTHeader`]), then the message, since Kitex 0.13 by default itself
 //!   prefixed with a 4-byte Framed length;
 //! * **Framed**: a 4-byte big-endian length, then the message;
-//! * **Buffered**: the bare message, delimited by parsing it.
+//! * **Buffered**: the bare message, delimited by parsing it;
+//! * **THeader**: Apache Thrift's sibling of TTHeader (magic `0x0fff`,
+//!   varint header fields), decoded with [`FrameKind::TTHeader`].
 //!
 //! ```text
 //!  TTHeader   [u32 length][10 00][flags][seq id][header size][protocol, key/values, padding]
@@ -182,10 +186,12 @@ pub enum FrameKind {
 ///
 /// For [`FrameKind::TTHeader`] the payload is accepted with the inner 4-byte
 /// Framed length (a u32 equal to the rest of the payload, followed by the
-/// strict version bytes `80 01`; reported as `inner_framed: true`) or without
-/// it (payload starting with `80 01`). TTHeader Streaming frames (flag
+/// strict version bytes `80 01`, or a Compact message's `82`; reported as
+/// `inner_framed: true`) or without it. TTHeader Streaming frames (flag
 /// `0x0002`; decoded by [`StreamFrame`](crate::ttstream::StreamFrame)) and
-/// protocol ids other than 0 (Thrift Binary) are errors here.
+/// protocol ids other than 0 (Thrift Binary) and 2 (Thrift Compact) are
+/// errors here. Apache THeader frames (magic `0x0fff`) are decoded too, as
+/// [`Framing::THeader`].
 ///
 /// For [`FrameKind::Buffered`] the frame's end is found by measuring the
 /// Thrift message (strict header, then the body struct), so a large buffered
