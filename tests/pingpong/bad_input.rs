@@ -566,8 +566,12 @@ async fn bad_ttheaders() {
         ),
         ("header size 0", raw_ttheader(0, 5, 0, &[], &payload)),
         (
-            "unknown protocol id 2",
+            "protocol id 2 (compact) with a binary message",
             raw_ttheader(0, 5, 1, &[2, 0, 0, 0], &payload),
+        ),
+        (
+            "unknown protocol id 3",
+            raw_ttheader(0, 5, 1, &[3, 0, 0, 0], &payload),
         ),
         (
             "unknown protocol id 0xff",

@@ -146,6 +146,19 @@ pub(crate) fn decode(buf: &mut BytesMut, max_frame: usize) -> Result<Option<Fram
         return Ok(None);
     }
     let mut header = parse_header(header_bytes)?;
+    let payload = &buf[payload_start..total];
+    let first = crate::codec::Protocol::of_message(payload.first().copied().unwrap_or(0));
+    let expected = match header.protocol_id {
+        2 => crate::codec::Protocol::Compact,
+        _ => crate::codec::Protocol::Binary,
+    };
+    if first != Some(expected) {
+        return Err(FrameError::new(format!(
+            "theader payload is not a thrift message of its protocol id {} (first bytes {})",
+            header.protocol_id,
+            super::hex_prefix(payload, 6)
+        )));
+    }
     header.flags = flags;
     header.seq_id = i32::from_be_bytes(seq_id.to_be_bytes());
     let mut frame = buf.split_to(total).freeze();

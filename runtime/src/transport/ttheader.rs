@@ -186,7 +186,7 @@ pub(crate) fn decode(buf: &mut BytesMut, max_frame: usize) -> Result<Option<Fram
     let mut header = parse_header(header_bytes)?;
     header.flags = flags;
     header.seq_id = i32::from_be_bytes(seq_id.to_be_bytes());
-    let (inner_framed, message_start) = payload_kind(payload)?;
+    let (inner_framed, message_start) = payload_kind(payload, header.protocol_id)?;
     let message_start = payload_start + message_start;
 
     let mut frame = buf.split_to(total).freeze();
@@ -200,10 +200,13 @@ pub(crate) fn decode(buf: &mut BytesMut, max_frame: usize) -> Result<Option<Fram
 
 /// Tells whether `payload` carries the inner Framed length, returning the
 /// offset of the Thrift message in it.
-fn payload_kind(payload: &[u8]) -> Result<(bool, usize), FrameError> {
+///
+/// The message must be in the protocol the header names: `80 01` for
+/// Thrift Binary (0), `82` and version 1 for Thrift Compact (2).
+fn payload_kind(payload: &[u8], protocol_id: u8) -> Result<(bool, usize), FrameError> {
     let strict = |at: usize| match (payload.get(at), payload.get(at.saturating_add(1))) {
-        (Some(0x80), Some(0x01)) => true,
-        (Some(&0x82), Some(b)) => b & 0x1f == 1,
+        (Some(0x80), Some(0x01)) => protocol_id == PROTOCOL_THRIFT_BINARY,
+        (Some(&0x82), Some(b)) => protocol_id == PROTOCOL_THRIFT_COMPACT && b & 0x1f == 1,
         _ => false,
     };
     if strict(0) {
@@ -216,7 +219,7 @@ fn payload_kind(payload: &[u8]) -> Result<(bool, usize), FrameError> {
         }
     }
     Err(FrameError::new(format!(
-        "ttheader payload is neither a framed nor an unframed strict thrift message (first bytes {})",
+        "ttheader payload is neither a framed nor an unframed thrift message of its protocol id {protocol_id} (first bytes {})",
         if payload.is_empty() {
             "none".to_owned()
         } else {
@@ -863,7 +866,7 @@ mod tests {
         let empty = [0, 0, 0, 14, 0x10, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0];
         assert_eq!(
             decode_err(&empty),
-            "ttheader payload is neither a framed nor an unframed strict thrift message (first bytes none)"
+            "ttheader payload is neither a framed nor an unframed thrift message of its protocol id 0 (first bytes none)"
         );
     }
 
