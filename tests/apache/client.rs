@@ -5,7 +5,9 @@ use tonic_thrift::pingpong::PingPongOptions;
 use tonic_thrift::transport::Framing;
 
 use crate::cases::run_all;
-use crate::peer::{generated, PyServer, COMBINATIONS};
+use std::path::Path;
+
+use crate::peer::{generated, thriftpy2_available, PyServer, COMBINATIONS};
 use crate::thrift_test::second_service_client::SecondServicePingPongClient;
 use crate::thrift_test::thrift_test_client::ThriftTestPingPongClient;
 
@@ -42,5 +44,26 @@ async fn our_client_calls_apache_server() {
             .then(|| SecondServicePingPongClient::with_options(addr, opts));
         println!("{protocol}/{transport}");
         run_all(&client, second.as_ref()).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_client_calls_thriftpy2_server() {
+    if !thriftpy2_available() {
+        return;
+    }
+    for (protocol, transport) in [
+        ("binary", "framed"),
+        ("binary", "buffered"),
+        ("compact", "framed"),
+        ("compact", "buffered"),
+    ] {
+        let server = PyServer::start(Path::new("thriftpy2"), protocol, transport);
+        let client = ThriftTestPingPongClient::with_options(
+            format!("127.0.0.1:{}", server.port),
+            options(protocol, transport),
+        );
+        println!("thriftpy2 {protocol}/{transport}");
+        run_all(&client, None).await;
     }
 }

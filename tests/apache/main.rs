@@ -8,9 +8,9 @@
 //!   `testOneway`) against our server;
 //! * `our_client_calls_apache_server`: our generated ping-pong client runs
 //!   the same cases against Apache's Python server;
-//! * `thriftpy2_client_calls_our_server`: the same cases from thriftpy2, a
-//!   second, independent implementation (binary and compact, framed and
-//!   buffered);
+//! * `thriftpy2_client_calls_our_server`, `our_client_calls_thriftpy2_server`:
+//!   the same cases with thriftpy2, a second, independent implementation
+//!   (binary and compact, framed and buffered);
 //!
 //! each for the Binary and Compact protocols over the Framed, Buffered and
 //! (Apache) THeader transports, and multiplexed (`TMultiplexedProtocol` /

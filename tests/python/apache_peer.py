@@ -35,6 +35,9 @@ if USE_THRIFTPY2:
     import thriftpy2
     from thriftpy2.protocol import TBinaryProtocolFactory, TCompactProtocolFactory
     from thriftpy2.rpc import make_client
+    from thriftpy2.server import TThreadedServer
+    from thriftpy2.thrift import TProcessor
+    from thriftpy2.transport import TServerSocket
     from thriftpy2.thrift import TApplicationException
     from thriftpy2.transport import TBufferedTransportFactory, TFramedTransportFactory
 
@@ -124,7 +127,8 @@ class Handler:
         if arg == "Xception":
             raise Xception(errorCode=1001, message=arg)
         if arg == "TException":
-            raise ValueError("TException")
+            raise TApplicationException(type=TApplicationException.INTERNAL_ERROR,
+                                        message="TException")
 
     def testMultiException(self, arg0, arg1):
         if arg0 == "Xception":
@@ -158,7 +162,31 @@ def transport_factory(transport):
     return TTransport.TBufferedTransportFactory()
 
 
+def thriftpy2_factories(protocol, transport):
+    proto = TCompactProtocolFactory() if protocol == "compact" else TBinaryProtocolFactory()
+    trans = TFramedTransportFactory() if transport == "framed" else TBufferedTransportFactory()
+    return proto, trans
+
+
+def thriftpy2_serve(protocol, transport):
+    logging.disable(logging.ERROR)
+    proto, trans = thriftpy2_factories(protocol, transport)
+    socket = TServerSocket(host="127.0.0.1", port=0, client_timeout=10000)
+    server = TThreadedServer(TProcessor(TT.ThriftTest, Handler()), socket,
+                             iprot_factory=proto, itrans_factory=trans)
+    server.trans.listen()
+    port = server.trans.sock.getsockname()[1]
+    # serve() listens again: keep the socket bound above.
+    server.trans.listen = lambda: None
+    server.daemon = True
+    threading.Thread(target=server.serve, daemon=True).start()
+    print("port %d" % port, flush=True)
+    sys.stdin.read()
+
+
 def serve(protocol, transport):
+    if USE_THRIFTPY2:
+        return thriftpy2_serve(protocol, transport)
     # testException("TException") fails on purpose: Apache's processor logs
     # the handler's error before answering INTERNAL_ERROR; keep that quiet.
     logging.disable(logging.ERROR)
@@ -189,8 +217,7 @@ def check(name, got, want):
 
 
 def thriftpy2_client(protocol, transport, port):
-    proto = TCompactProtocolFactory() if protocol == "compact" else TBinaryProtocolFactory()
-    trans = TFramedTransportFactory() if transport == "framed" else TBufferedTransportFactory()
+    proto, trans = thriftpy2_factories(protocol, transport)
     client = make_client(TT.ThriftTest, "127.0.0.1", port, proto_factory=proto,
                          trans_factory=trans, timeout=10000)
     return client, None, client
