@@ -412,6 +412,25 @@ mod tests {
             let bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
             let _ = detect(&bytes);
             let _ = read_message_header(&Bytes::copy_from_slice(&bytes));
+            let _ = read_any_header(&Bytes::copy_from_slice(&bytes));
+            // The same bytes as the rest of a Compact message.
+            let mut compact = vec![0x82, 0x21];
+            compact.extend_from_slice(&bytes);
+            let _ = read_any_header(&Bytes::from(compact.clone()));
+            for prefix in [&[][..], &[0, 0, 0, 9][..]] {
+                let mut framed = prefix.to_vec();
+                framed.extend_from_slice(&compact);
+                let kind = if prefix.is_empty() {
+                    FrameKind::Buffered
+                } else {
+                    FrameKind::Framed
+                };
+                let mut buf = BytesMut::from(&framed[..]);
+                match decode_frame(&mut buf, kind, 1 << 20) {
+                    Ok(Some(_)) => assert!(buf.len() < framed.len()),
+                    Ok(None) | Err(_) => assert_eq!(&buf[..], &framed[..]),
+                }
+            }
             for kind in [FrameKind::TTHeader, FrameKind::Framed, FrameKind::Buffered] {
                 let mut buf = BytesMut::from(&bytes[..]);
                 match decode_frame(&mut buf, kind, 1 << 20) {
