@@ -70,6 +70,7 @@ pub(crate) fn client_command(
             },
         ]),
         Work::Idle { .. } => return Err("the Kitex peer has no idle-streams case".into()),
+        Work::SlowConsumer { .. } => return Err("the Kitex peer has no slow-consumer case".into()),
         // The stream latency cases run over TTHeader Streaming.
         Work::Lockstep { size, callers } => c.args([
             "-case",
@@ -112,7 +113,8 @@ pub(crate) fn parse(work: Work, line: &str) -> BenchResult<Report> {
         | Work::Unary { size, .. }
         | Work::PingPong { size, .. }
         | Work::Lockstep { size, .. }
-        | Work::StreamOpen { size, .. } => size,
+        | Work::StreamOpen { size, .. }
+        | Work::SlowConsumer { size, .. } => size,
         Work::Idle { .. } => 0,
     };
     let latencies = matches!(

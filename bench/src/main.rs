@@ -14,6 +14,7 @@
 
 mod buildcost;
 mod common;
+mod generic;
 mod idle;
 mod kitex;
 mod ours;
@@ -60,6 +61,9 @@ pub(crate) enum Work {
     Lockstep { size: usize, callers: usize },
     /// Whole short bidi streams (open, one echo, close) from `callers` tasks.
     StreamOpen { size: usize, callers: usize },
+    /// One client stream of `size`-byte messages, `mib` MiB in all, to a
+    /// handler that reads slowly: the server's memory must stay bounded.
+    SlowConsumer { size: usize, mib: usize },
 }
 
 impl Work {
@@ -81,6 +85,7 @@ impl Work {
                 }
             ),
             Work::Idle { streams } => format!("idle:{streams}"),
+            Work::SlowConsumer { size, mib } => format!("slow:{size}:{mib}"),
             Work::Lockstep { size, callers } => format!("lockstep:{size}:{callers}"),
             Work::StreamOpen { size, callers } => format!("open:{size}:{callers}"),
         }
@@ -113,6 +118,10 @@ impl Work {
                 callers: num()?,
             },
             "idle" => Work::Idle { streams: num()? },
+            "slow" => Work::SlowConsumer {
+                size: num()?,
+                mib: num()?,
+            },
             "lockstep" => Work::Lockstep {
                 size: num()?,
                 callers: num()?,
@@ -150,6 +159,9 @@ impl Work {
                 plural(callers)
             ),
             Work::Idle { streams } => format!("{streams} idle bidi streams"),
+            Work::SlowConsumer { size, mib } => {
+                format!("slow consumer, {} MiB in {} messages", mib, size_name(size))
+            }
             Work::Lockstep { size, callers } => format!(
                 "lock-step {}, {callers} stream{}",
                 size_name(size),
@@ -202,6 +214,8 @@ enum Side {
     /// tonic-thrift's client with its streams over TTHeader Streaming (its
     /// server is [`Side::Ours`], which serves both transports on one port).
     OursTt,
+    /// The generic client (tonic-thrift-generic, JSON) against [`Side::Ours`]'s server.
+    Generic,
     /// tonic + prost.
     Prost,
     /// volo-thrift.
@@ -217,6 +231,7 @@ impl Side {
         match self {
             Side::Ours => "ours",
             Side::OursTt => "ours-tt",
+            Side::Generic => "generic",
             Side::Prost => "prost",
             Side::Volo => "volo",
             Side::Tcp => "tcp",
@@ -228,6 +243,7 @@ impl Side {
         Ok(match s {
             "ours" => Side::Ours,
             "ours-tt" => Side::OursTt,
+            "generic" => Side::Generic,
             "prost" => Side::Prost,
             "volo" => Side::Volo,
             "tcp" => Side::Tcp,
@@ -278,6 +294,12 @@ const KITEX_TO_OURS: System = System {
     name: "Kitex client → our server",
     server: Side::Ours,
     client: Side::Kitex,
+};
+/// `generic-bidi-16`: the generic client on our server.
+const GENERIC: System = System {
+    name: "tonic-thrift generic (JSON)",
+    server: Side::Ours,
+    client: Side::Generic,
 };
 /// `ttstream-*` rows: our client's streams over TTHeader Streaming.
 const OURS_TT: System = System {
@@ -448,9 +470,28 @@ fn plan(o: &Options, kitex_dir: Option<&Path>) -> Vec<Case> {
     // TTHeader Streaming: our client's two stream transports, and (with
     // the peer) the Kitex ttstream client and server against ours.
     add(
+        "generic-bidi-16".into(),
+        Work::Bidi { size: 16 },
+        q(1_500_000, 300_000),
+        vec![GENERIC, OURS],
+        OURS.name,
+    );
+    add(
         "ttstream-bidi-16".into(),
         Work::Bidi { size: 16 },
         q(1_500_000, 500_000),
+        vec![OURS_TT, OURS_GRPC],
+        OURS_GRPC.name,
+    );
+    // A slow consumer: ttstream has no flow control, so its bound comes
+    // from pausing the connection; gRPC's from HTTP/2 windows.
+    add(
+        "ttstream-slow-64k".into(),
+        Work::SlowConsumer {
+            size: 64 * 1024,
+            mib: q(1024, 256),
+        },
+        1,
         vec![OURS_TT, OURS_GRPC],
         OURS_GRPC.name,
     );
@@ -714,7 +755,7 @@ fn serve_mode(args: &[String]) -> BenchResult<()> {
         };
         match side {
             // One server for both stream transports.
-            Side::Ours | Side::OursTt => ours::serve(listener, max_streams).await,
+            Side::Ours | Side::OursTt | Side::Generic => ours::serve(listener, max_streams).await,
             Side::Prost => pb::serve(listener, max_streams).await,
             Side::Volo => match work {
                 Work::PingPong { framing, .. } => volo_sys::serve(listener, framing).await,
@@ -749,6 +790,7 @@ fn client_mode(args: &[String]) -> BenchResult<()> {
             match (side, work) {
                 (Side::Ours, Work::Bidi { size }) => ours::bidi(addr, size, n, false).await,
                 (Side::OursTt, Work::Bidi { size }) => ours::bidi(addr, size, n, true).await,
+                (Side::Generic, Work::Bidi { size }) => generic::bidi(addr, size, n).await,
                 (Side::Ours | Side::OursTt, Work::Lockstep { size, callers }) => {
                     ours::lockstep(addr, size, callers, n, side == Side::OursTt).await
                 }
@@ -786,6 +828,9 @@ fn client_mode(args: &[String]) -> BenchResult<()> {
                 ) => volo_sys::ping_pong(addr, framing, size, callers, n).await,
                 (Side::Ours, Work::Idle { streams }) => {
                     ours::idle_streams(addr, streams, pid).await
+                }
+                (Side::Ours | Side::OursTt, Work::SlowConsumer { size, mib }) => {
+                    ours::slow_consumer(addr, size, mib, pid, side == Side::OursTt).await
                 }
                 (Side::Prost, Work::Idle { streams }) => pb::idle_streams(addr, streams, pid).await,
                 _ => Err(format!("{} has no client for {}", side.arg(), work.arg())),
@@ -853,6 +898,14 @@ fn metrics(work: Work, sys: System) -> Vec<Metric> {
             higher_is_better: false,
             get: |r| r.kib_per_stream,
         }],
+        Work::SlowConsumer { .. } => vec![
+            Metric {
+                unit: "peak RSS growth KiB",
+                higher_is_better: false,
+                get: |r| r.kib_per_stream,
+            },
+            mb,
+        ],
     }
 }
 

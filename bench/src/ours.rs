@@ -53,6 +53,13 @@ impl TestService for Echo {
     ) -> Result<Response<echo::Response>, Status> {
         let mut inbound = request.into_inner();
         let mut parts = Vec::new();
+        if let Some(first) = inbound.next().await {
+            let first = first?;
+            if first.message.starts_with(SLOW) {
+                return slow_consumer_handler(inbound).await;
+            }
+            parts.push(first.message.to_string());
+        }
         while let Some(m) = inbound.next().await {
             parts.push(m?.message.to_string());
         }
@@ -334,6 +341,85 @@ pub(crate) async fn idle_streams(
         }
     })
     .await
+}
+
+/// The first message of a slow-consumer client stream.
+const SLOW: &str = "slow-consumer";
+
+/// Reads a client stream slowly (about 128 MB/s of 64 KiB messages) and
+/// answers with the byte count.
+async fn slow_consumer_handler(
+    mut inbound: Streaming<echo::Request>,
+) -> Result<Response<echo::Response>, Status> {
+    let mut bytes = 0usize;
+    let mut messages = 0usize;
+    while let Some(m) = inbound.next().await {
+        bytes += m?.message.len();
+        messages += 1;
+        if messages % 4 == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+    Ok(Response::new(echo::Response {
+        message: bytes.to_string().into(),
+    }))
+}
+
+/// A producer that sends `mib` MiB of `size`-byte messages on one client
+/// stream as fast as the transport takes them, to a handler that reads
+/// slowly, while the server's resident memory is sampled every 5 ms.
+pub(crate) async fn slow_consumer(
+    addr: SocketAddr,
+    size: usize,
+    mib: usize,
+    server_pid: u32,
+    tt: bool,
+) -> BenchResult<Report> {
+    let mut client = connect_streams(addr, tt).await?;
+    let payload = FastStr::from(common::payload(size));
+    let n = (mib << 20) / size.max(1);
+    let base = common::rss_bytes(server_pid)?;
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(base));
+    let sampler = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Ok(rss) = common::rss_bytes(server_pid) {
+                    peak.fetch_max(rss, std::sync::atomic::Ordering::Relaxed);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let first = futures_util::stream::once(std::future::ready(echo::Request {
+        message: SLOW.into(),
+    }));
+    let rest = futures_util::stream::iter(0..n).map(move |_| request(&payload));
+    let start = Instant::now();
+    let reply = client.echo_client(first.chain(rest)).await;
+    let secs = start.elapsed().as_secs_f64();
+    sampler.abort();
+    let got: usize = reply
+        .map_err(|e| format!("slow consumer: {e}"))?
+        .into_inner()
+        .message
+        .parse()
+        .map_err(|e| format!("slow consumer's count: {e}"))?;
+    if got != n * size {
+        return Err(format!("the handler read {got} bytes of {}", n * size));
+    }
+    let grown = peak
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .saturating_sub(base);
+    Ok(Report {
+        count: n as u64,
+        secs,
+        rate: Some(n as f64 / secs),
+        mb_s: Some((n * size) as f64 / secs / 1e6),
+        p50_us: None,
+        p99_us: None,
+        kib_per_stream: Some(grown as f64 / 1024.0),
+    })
 }
 
 /// One open bidi stream, used in lock step: send one message, wait for its

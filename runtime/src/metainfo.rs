@@ -129,6 +129,25 @@ impl Default for ForwardPolicy {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ReceivedHeader;
 
+/// TTHeader string keys a client sends exactly as given, besides its
+/// metainfo: on a ping-pong TTHeader request and on a TTHeader Streaming
+/// HEADER frame. For keys that are not metainfo keys, such as the trace
+/// context Kitex's obs-opentelemetry sends as `RPC_TRANSIT_traceparent`
+/// (lower case). A middleware layer puts it in a call's extensions
+/// (`call.extensions_mut().insert(..)`); servers do not read it, they see
+/// the whole received [`TTHeader`] in the request's extensions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderStrings(pub Vec<(FastStr, FastStr)>);
+
+impl HeaderStrings {
+    /// Writes the keys into `header`, replacing keys of the same name.
+    pub(crate) fn write_to(&self, header: &mut TTHeader) {
+        for (k, v) in &self.0 {
+            header.set_string(k.clone(), v.clone());
+        }
+    }
+}
+
 /// A metainfo key that does not follow Kitex's rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidKey(String);
@@ -353,6 +372,9 @@ impl MetaInfo {
         };
         if let Some(m) = MetaInfo::outgoing(extensions.get::<MetaInfo>()) {
             m.to_ttheader_request(&mut h);
+        }
+        if let Some(s) = extensions.get::<HeaderStrings>() {
+            s.write_to(&mut h);
         }
         h
     }

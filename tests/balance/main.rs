@@ -10,4 +10,5 @@ mod support;
 mod discovery;
 mod example;
 mod lb;
+mod registry;
 mod transports;

@@ -7,7 +7,7 @@
 //!
 //! | Piece | Types | Defaults |
 //! |---|---|---|
-//! | Discovery | [`Resolver`]: [`StaticResolver`] (a list, replaceable at any time), [`DnsResolver`] | DNS: re-resolved every 30 s and after a connection failure (at most once a second); an error (or an empty DNS answer) keeps the last good list; the first call waits up to 5 s for the first answer |
+//! | Discovery | [`Resolver`]: [`StaticResolver`] (a list, replaceable at any time), [`DnsResolver`], [`WatchResolver`] (pushed by a registry backend such as `tonic-thrift-registry-etcd`; servers announce themselves through a [`Registry`]) | DNS: re-resolved every 30 s and after a connection failure (at most once a second); an error (or an empty DNS answer) keeps the last good list; the first call waits up to 5 s for the first answer |
 //! | Load balancing | [`RoundRobin`], [`WeightedRandom`], [`ConsistentHash`] | round robin; weight 1; **weight 0 excludes an instance**; consistent hashing: 100 virtual nodes per instance, key from the [`HashKey`] extension, a request without a key is balanced round robin ([`MissingKey`]) |
 //! | Circuit breaking | [`BreakerConfig`], [`BreakerState`] | one breaker per instance and method; window 10 s; 200 samples; error rate 50 %; cool-down 5 s; 3 half-open probes; failures: `UNAVAILABLE`, `DEADLINE_EXCEEDED`, `RESOURCE_EXHAUSTED`, `UNKNOWN` (business errors and declared exceptions never) |
 //! | Unhealthy instances | [`BalanceOptions::connect_backoff`] | an instance that fails to connect is skipped 1 s, doubling up to 10 s, then probed by one call |
@@ -58,6 +58,7 @@ mod breaker;
 mod channel;
 mod cluster;
 mod lb;
+mod registry;
 mod resolver;
 mod retry;
 
@@ -68,6 +69,7 @@ pub use lb::{
     ConsistentHash, HashKey, LoadBalancer, MissingKey, PickRequest, Picker, RoundRobin,
     WeightedRandom,
 };
+pub use registry::{Registration, Registry, RegistryError, WatchPublisher, WatchResolver};
 pub use resolver::{DnsResolver, Instance, LookupFuture, ResolveError, Resolver, StaticResolver};
 pub use retry::{Idempotent, RetryPolicy};
 

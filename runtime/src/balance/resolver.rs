@@ -86,7 +86,9 @@ impl From<std::io::Error> for ResolveError {
 /// every [`refresh_interval`](Self::refresh_interval) and soon after an
 /// instance fails to connect (at most once a second), in a task of its own.
 /// A resolver that learns of changes by itself pushes them through
-/// [`updates`](Self::updates).
+/// [`updates`](Self::updates), and its failures through
+/// [`errors`](Self::errors) ([`WatchResolver`](super::WatchResolver) does
+/// both for registry backends).
 ///
 /// An answer replaces the list of instances, even when empty (then calls
 /// fail with `UNAVAILABLE: no instances …`). An error keeps the last good
@@ -105,6 +107,13 @@ pub trait Resolver: Send + Sync + 'static {
     /// Lists pushed by the resolver itself, each replacing the current one
     /// (default none).
     fn updates(&self) -> Option<watch::Receiver<Vec<Instance>>> {
+        None
+    }
+
+    /// Errors pushed by the resolver itself (default none): each `Some` is
+    /// reported as a failed [`resolve`](Self::resolve) is (the last good
+    /// list is kept) until the next list is pushed.
+    fn errors(&self) -> Option<watch::Receiver<Option<ResolveError>>> {
         None
     }
 
@@ -391,6 +400,7 @@ enum Wake {
     Resolve,
     Refresh,
     Pushed(Option<Vec<Instance>>),
+    Failed(Option<Option<ResolveError>>),
 }
 
 async fn run(
@@ -402,6 +412,7 @@ async fn run(
     let name = resolver.name();
     let interval = resolver.refresh_interval();
     let mut updates = resolver.updates();
+    let mut errors = resolver.errors();
     loop {
         let answer = tokio::select! {
             a = resolver.resolve() => a,
@@ -418,6 +429,12 @@ async fn run(
                         None => std::future::pending().await,
                     }
                 };
+                let failed = async {
+                    match errors.as_mut() {
+                        Some(e) => e.changed().await.map(|_| e.borrow_and_update().clone()),
+                        None => std::future::pending().await,
+                    }
+                };
                 let tick = async {
                     match next {
                         Some(t) => tokio::time::sleep_until(t).await,
@@ -429,6 +446,7 @@ async fn run(
                     _ = tick => Wake::Resolve,
                     _ = refresh.notified() => Wake::Refresh,
                     list = pushed => Wake::Pushed(list.ok()),
+                    error = failed => Wake::Failed(error.ok()),
                 }
             };
             match wake {
@@ -444,6 +462,10 @@ async fn run(
                 }
                 Wake::Pushed(Some(list)) => publish(&tx, &name, Ok(list)),
                 Wake::Pushed(None) => updates = None,
+                Wake::Failed(Some(Some(e))) => publish(&tx, &name, Err(e)),
+                // Cleared: the list pushed with it clears the error.
+                Wake::Failed(Some(None)) => {}
+                Wake::Failed(None) => errors = None,
             }
         }
     }

@@ -55,6 +55,46 @@ impl<S> ThriftService for S where
 {
 }
 
+/// What [`Server::add_named_service`] takes: a [`ThriftService`] without a
+/// compile-time [`NamedService`] name (its name is given with it).
+pub trait NamedThriftService:
+    PingPongService
+    + tower_service::Service<
+        http::Request<Incoming>,
+        Response = http::Response<tonic::body::Body>,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + tower_service::Service<
+        http::Request<tonic::body::Body>,
+        Response = http::Response<tonic::body::Body>,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> NamedThriftService for S where
+    S: PingPongService
+        + tower_service::Service<
+            http::Request<Incoming>,
+            Response = http::Response<tonic::body::Body>,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + tower_service::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// Builder for a tonic-thrift server. Start with [`Server::builder`].
 ///
 /// ```no_run
@@ -301,5 +341,10 @@ impl Server {
     /// Adds a generated `XxxServer`.
     pub fn add_service<S: ThriftService>(self, svc: S) -> Router {
         Router::new(self).add_service(svc)
+    }
+
+    /// Adds a service named at run time (see [`Router::add_named_service`]).
+    pub fn add_named_service<S: NamedThriftService>(self, name: &'static str, svc: S) -> Router {
+        Router::new(self).add_named_service(name, svc)
     }
 }

@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::util::BoxCloneSyncService;
 
-use super::builder::{Server, ThriftService};
+use super::builder::{NamedThriftService, Server, ThriftService};
 use super::connection::{handle_connection, Shared};
 use super::http2::Http2Settings;
 use super::limits::Limits;
@@ -57,17 +57,25 @@ impl Router {
     }
 
     /// Adds another service.
-    pub fn add_service<S: ThriftService>(mut self, svc: S) -> Self {
+    pub fn add_service<S: ThriftService>(self, svc: S) -> Self {
+        self.add_named_service(S::NAME, svc)
+    }
+
+    /// Adds a service whose full name (`echo.TestService`) is known only at
+    /// run time, such as a generic server built from an IDL read at start-up
+    /// (`tonic-thrift-generic`). It is routed exactly as
+    /// [`add_service`](Self::add_service) routes a generated one.
+    pub fn add_named_service<S: NamedThriftService>(mut self, name: &'static str, svc: S) -> Self {
         self.pingpong.add(Arc::new(svc.clone()));
         self.ttstream.add(StreamService {
-            name: S::NAME,
+            name,
             http: BoxCloneSyncService::new(svc.clone()),
             methods: Arc::new(svc.clone()),
         });
         let boxed = BoxCloneSyncService::new(svc);
-        let bare = super::http2::bare_service_name(S::NAME);
+        let bare = super::http2::bare_service_name(name);
         self.services.insert(bare.to_string(), boxed.clone());
-        self.services.insert(S::NAME.to_string(), boxed);
+        self.services.insert(name.to_string(), boxed);
         self
     }
 

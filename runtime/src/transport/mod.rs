@@ -91,8 +91,8 @@ pub use detect::{detect, Detected};
 pub use message::{read_message_header, write_message_header, MessageHeader, MessageType};
 pub use ttheader::TTHeader;
 pub(crate) use ttheader::{
-    encode as encode_ttheader, parse_header_for, FIXED_SIZE as TTHEADER_FIXED_SIZE, FLAG_STREAMING,
-    INT_KEY_MSG_TYPE, INT_KEY_RPC_TIMEOUT, INT_KEY_TO_METHOD, INT_KEY_TO_SERVICE,
+    encode as encode_ttheader, parse_header_for, scan_int_key, FIXED_SIZE as TTHEADER_FIXED_SIZE,
+    FLAG_STREAMING, INT_KEY_MSG_TYPE, INT_KEY_RPC_TIMEOUT, INT_KEY_TO_METHOD, INT_KEY_TO_SERVICE,
     MAGIC as TTHEADER_MAGIC,
 };
 

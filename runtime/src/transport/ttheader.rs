@@ -337,6 +337,63 @@ pub(crate) fn parse_header_for(buf: &[u8], protocol: u8) -> Result<TTHeader, Fra
     Ok(header)
 }
 
+/// The value of int key `key` in a variable header, found without
+/// building a [`TTHeader`] (no allocation). The header is checked as
+/// [`parse_header_for`] checks it, so both refuse the same bytes.
+pub(crate) fn scan_int_key(
+    buf: &[u8],
+    protocol: u8,
+    key: u16,
+) -> Result<Option<&[u8]>, FrameError> {
+    let mut r = HeaderReader { buf, pos: 0 };
+    let protocol_id = r
+        .u8()
+        .ok_or_else(|| HeaderReader::truncated("protocol id"))?;
+    if protocol_id != protocol {
+        return Err(FrameError::new(format!(
+            "unknown ttheader protocol id {protocol_id}"
+        )));
+    }
+    let transforms = r
+        .u8()
+        .ok_or_else(|| HeaderReader::truncated("transform count"))?;
+    r.bytes(usize::from(transforms), "transform ids")?;
+    let mut found = None;
+    while let Some(info) = r.u8() {
+        let what = match info {
+            INFO_PADDING => continue,
+            INFO_KEY_VALUE => "string key/values",
+            INFO_INT_KEY_VALUE => "int key/values",
+            INFO_ACL_TOKEN => {
+                let len = r.u16("acl token")?;
+                r.bytes(usize::from(len), "acl token")?;
+                continue;
+            }
+            other => {
+                return Err(FrameError::new(format!(
+                    "unknown ttheader info id 0x{other:02x}"
+                )))
+            }
+        };
+        for _ in 0..r.u16(what)? {
+            let k = if info == INFO_INT_KEY_VALUE {
+                Some(r.u16(what)?)
+            } else {
+                let len = r.u16(what)?;
+                r.bytes(usize::from(len), what)?;
+                None
+            };
+            let len = r.u16(what)?;
+            let start = r.pos;
+            r.bytes(usize::from(len), what)?;
+            if k == Some(key) {
+                found = Some(start..r.pos);
+            }
+        }
+    }
+    Ok(found.and_then(|at| buf.get(at)))
+}
+
 /// Converts a key/value count to its u16 field.
 fn count_u16(n: usize, what: &str) -> Result<u16, FrameError> {
     u16::try_from(n).map_err(|_| {

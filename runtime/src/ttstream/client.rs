@@ -3,7 +3,7 @@
 //! [`GrpcClient`](crate::grpc::GrpcClient) as one ttstream stream, over a
 //! small pool of multiplexed connections.
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use faststr::FastStr;
 use http_body_util::BodyExt;
 use tokio::io::AsyncReadExt;
@@ -20,9 +20,10 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tonic::Status;
 
-use super::frame::{FrameType, StreamFrame};
+use super::frame::{DataFrames, Decoded, FrameType, StreamFrame};
+use super::inbox::{body_chunk, Batch, Inbound, StreamMap, COPY_MAX};
 use super::server::{
-    decode_exception, exception_payload, send_messages, write_frames, Out, SendError,
+    decode_exception, exception_payload, send_messages, write_frames, Out, SendError, READ_SPARE,
 };
 use crate::grpc::GrpcOptions;
 use crate::metainfo::MetaInfo;
@@ -34,8 +35,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Connections a [`TtStreamChannel`] opens to its address; streams are
 /// spread over them round-robin.
 pub const POOL_SIZE: usize = 2;
-/// Messages queued per stream between the connection and the caller. A
-/// full queue pauses reading that connection (as on the server).
+/// Batches queued per stream between the connection and the caller (a
+/// batch is the stream's messages of one read). A full queue pauses
+/// reading that connection (as on the server).
 const RECV_QUEUE: usize = 16;
 /// How long a full stream queue may pause its connection before that
 /// stream alone is failed with `RESOURCE_EXHAUSTED`.
@@ -129,7 +131,7 @@ struct Conn {
 }
 
 /// A connection's open streams: where each one's frames go.
-type Streams = Arc<Mutex<HashMap<i32, mpsc::Sender<StreamFrame>>>>;
+type Streams = Arc<Mutex<StreamMap<mpsc::Sender<Inbound>>>>;
 
 impl TtStreamChannel {
     /// A channel to `addr` (`host:port`); connections open on first use,
@@ -224,7 +226,7 @@ impl Shared {
         let (out, out_rx) = mpsc::channel(WRITE_QUEUE);
         let conn = Conn {
             out,
-            streams: Arc::new(Mutex::new(HashMap::new())),
+            streams: Arc::new(Mutex::new(StreamMap::default())),
             alive: Arc::new(AtomicBool::new(true)),
         };
         tokio::spawn(write_frames(wr, out_rx, WRITE_TIMEOUT));
@@ -269,7 +271,10 @@ impl Shared {
         let conn = self.conn().await?;
         let id = next_stream_id();
         let meta = MetaInfo::outgoing(req.extensions().get::<MetaInfo>());
-        let header = header_frame(id, &service, &method, meta.as_ref());
+        let mut header = header_frame(id, &service, &method, meta.as_ref());
+        if let Some(s) = req.extensions().get::<crate::metainfo::HeaderStrings>() {
+            s.write_to(&mut header.header);
+        }
         let (tx, rx) = mpsc::channel(RECV_QUEUE);
         lock(&conn.streams).insert(id, tx);
         let half_closed = Arc::new(AtomicBool::new(false));
@@ -326,25 +331,62 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Reads a connection's frames and hands each to its stream; when the
-/// connection ends, every open stream sees its queue close.
+/// Reads a connection's frames and hands them to their streams: the DATA
+/// payloads of one read as one batch per stream, other frames as they
+/// come. When the connection ends, every open stream sees its queue close.
 async fn read_frames(
     mut rd: tokio::net::tcp::OwnedReadHalf,
     streams: Streams,
     alive: Arc<AtomicBool>,
     max_frame: usize,
 ) {
-    let mut buf = BytesMut::with_capacity(16 * 1024);
+    let mut buf = BytesMut::with_capacity(READ_SPARE);
+    let mut reader = Reader {
+        streams,
+        batches: StreamMap::default(),
+        stuck: VecDeque::new(),
+    };
     'conn: loop {
         loop {
-            match StreamFrame::decode(&mut buf, max_frame) {
-                Ok(Some(frame)) => deliver(&streams, frame).await,
+            // DATA, the common frame, is handled without awaiting.
+            let decoded = Decoded::decode(&mut buf, max_frame, COPY_MAX, |id, bytes| {
+                if let Some(full) = reader.batches.entry(id).or_default().copy(bytes) {
+                    reader.deliver(id, full);
+                }
+            });
+            match decoded {
+                Ok(Some(Decoded::Copied)) => {}
+                Ok(Some(Decoded::Data { stream_id, payload })) => {
+                    let (first, second) =
+                        reader.batches.entry(stream_id).or_default().large(payload);
+                    if let Some(first) = first {
+                        reader.deliver(stream_id, first);
+                    }
+                    reader.deliver(stream_id, second);
+                }
+                Ok(Some(Decoded::Other(frame))) => {
+                    let id = frame.stream_id;
+                    if let Some(item) = reader.batches.get_mut(&id).and_then(Batch::take) {
+                        reader.deliver(id, item);
+                    }
+                    reader.deliver(id, Inbound::Control(frame));
+                }
                 Ok(None) => break,
                 Err(e) => {
                     tracing::warn!(reason = %e, "closing ttstream client connection: bad frame");
                     break 'conn;
                 }
             }
+            if !reader.stuck.is_empty() {
+                Box::pin(reader.unstick()).await;
+            }
+        }
+        reader.flush_all();
+        if !reader.stuck.is_empty() {
+            Box::pin(reader.unstick()).await;
+        }
+        if buf.capacity() - buf.len() < READ_SPARE / 2 {
+            buf.reserve(READ_SPARE);
         }
         match rd.read_buf(&mut buf).await {
             Ok(0) | Err(_) => break,
@@ -352,41 +394,83 @@ async fn read_frames(
         }
     }
     alive.store(false, Ordering::Release);
-    lock(&streams).clear();
+    lock(&reader.streams).clear();
 }
 
-/// Queues `frame` for its stream, waiting while the queue is full (which
-/// pauses this connection) for at most [`STALL_TIMEOUT`].
-async fn deliver(streams: &Streams, frame: StreamFrame) {
-    let id = frame.stream_id;
-    let last = matches!(frame.frame_type, Some(FrameType::Trailer | FrameType::Rst));
-    // The common case, room in the queue: sent under the lock, no timer.
-    let tx = {
-        let streams = lock(streams);
+/// A connection reader's view of its streams.
+struct Reader {
+    streams: Streams,
+    /// The DATA payloads of the current read, per stream.
+    batches: StreamMap<Batch>,
+    /// Items that found their stream's queue full, with every item after
+    /// them, in order: the connection reads nothing until they are queued.
+    stuck: VecDeque<(i32, Inbound)>,
+}
+
+impl Reader {
+    /// Hands every stream's batch of this read over.
+    fn flush_all(&mut self) {
+        let mut batches = std::mem::take(&mut self.batches);
+        for (id, mut batch) in batches.drain() {
+            if let Some(item) = batch.take() {
+                self.deliver(id, item);
+            }
+        }
+        self.batches = batches;
+    }
+
+    /// Queues `item` for stream `id` without waiting; a full queue sends it
+    /// to `stuck`. The stream is forgotten after its last frame (TRAILER
+    /// or RST), or when its caller is gone.
+    fn deliver(&mut self, id: i32, item: Inbound) {
+        if !self.stuck.is_empty() {
+            self.stuck.push_back((id, item));
+            return;
+        }
+        let last = is_last(&item);
+        let mut streams = lock(&self.streams);
         let Some(tx) = streams.get(&id) else {
             tracing::debug!(stream = id, "ttstream frame for no open stream; dropped");
             return;
         };
-        match tx.try_send(frame) {
+        match tx.try_send(item) {
+            Ok(()) if !last => {}
             // Closed: the caller is gone; its guard removes the stream.
-            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) if !last => return,
-            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => None,
-            Err(mpsc::error::TrySendError::Full(frame)) => Some((tx.clone(), frame)),
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {
+                streams.remove(&id);
+            }
+            Err(mpsc::error::TrySendError::Full(item)) => self.stuck.push_back((id, item)),
         }
-    };
-    let Some((tx, frame)) = tx else {
-        lock(streams).remove(&id);
-        return;
-    };
-    match tokio::time::timeout(STALL_TIMEOUT, tx.send(frame)).await {
-        Ok(_) if !last => return,
-        Ok(_) => {}
-        Err(_) => tracing::warn!(
-            stream = id,
-            "ending a ttstream stream whose caller stopped reading"
-        ),
     }
-    lock(streams).remove(&id);
+
+    /// Queues the stuck items, waiting for room (the connection is paused
+    /// meanwhile). A stream whose caller leaves its queue full for
+    /// [`STALL_TIMEOUT`] is ended alone.
+    async fn unstick(&mut self) {
+        while let Some((id, item)) = self.stuck.pop_front() {
+            let last = is_last(&item);
+            let Some(tx) = lock(&self.streams).get(&id).cloned() else {
+                continue;
+            };
+            match tokio::time::timeout(STALL_TIMEOUT, tx.send(item)).await {
+                Ok(Ok(())) if !last => continue,
+                Ok(_) => {}
+                Err(_) => tracing::warn!(
+                    stream = id,
+                    "ending a ttstream stream whose caller stopped reading"
+                ),
+            }
+            lock(&self.streams).remove(&id);
+        }
+    }
+}
+
+/// Whether `item` is its stream's last (TRAILER or RST).
+fn is_last(item: &Inbound) -> bool {
+    matches!(
+        item,
+        Inbound::Control(f) if matches!(f.frame_type, Some(FrameType::Trailer | FrameType::Rst))
+    )
 }
 
 /// Sends the request body's gRPC messages as DATA frames, then a TRAILER
@@ -398,16 +482,15 @@ async fn pump_request(
     method: FastStr,
     half_closed: Arc<AtomicBool>,
 ) {
-    let mut buf = BytesMut::new();
-    let mut data_frame = StreamFrame::new(FrameType::Data, id, &method);
+    let mut rest = BytesMut::new();
+    let frames = DataFrames::new(id, &method);
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else { return };
-        let Ok(mut data) = frame.into_data() else {
+        let Ok(data) = frame.into_data() else {
             continue;
         };
-        buf.put(&mut data);
         if let Err(SendError::Closed | SendError::Bad(_)) =
-            send_messages(&mut buf, &mut data_frame, &out).await
+            send_messages(data, &mut rest, &frames, &out).await
         {
             return;
         }
@@ -479,7 +562,7 @@ impl Drop for StreamGuard {
 /// behind a gRPC length prefix, then trailers (`grpc-status: 0`) or the
 /// error status of its TRAILER or RST.
 pub struct TtStreamBody {
-    rx: mpsc::Receiver<StreamFrame>,
+    rx: mpsc::Receiver<Inbound>,
     guard: StreamGuard,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     pending: Option<Bytes>,
@@ -551,17 +634,14 @@ impl http_body::Body for TtStreamBody {
                 }
                 Poll::Ready(Some(frame)) => frame,
             };
-            match frame.frame_type {
-                Some(FrameType::Data) => {
-                    let Ok(len) = u32::try_from(frame.payload.len()) else {
-                        continue;
-                    };
-                    let mut prefix = BytesMut::with_capacity(5);
-                    prefix.put_u8(0);
-                    prefix.put_u32(len);
-                    self.pending = Some(frame.payload);
-                    return Poll::Ready(Some(Ok(http_body::Frame::data(prefix.freeze()))));
+            let frame = match frame {
+                Inbound::Control(frame) => frame,
+                data => {
+                    let chunk = body_chunk(data, &mut self.pending);
+                    return Poll::Ready(Some(chunk.map(http_body::Frame::data)));
                 }
+            };
+            match frame.frame_type {
                 Some(FrameType::Trailer) => {
                     self.finish();
                     return Poll::Ready(Some(match trailer_status(&frame) {

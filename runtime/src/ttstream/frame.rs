@@ -2,12 +2,13 @@
 //! the stream id in the seqid slot, the frame type in int key 27 and the
 //! method in int key 9.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use faststr::FastStr;
 
 use crate::transport::{
-    be_u16, be_u32, encode_ttheader, hex_prefix, parse_header_for, read_length_prefix, FrameError,
-    TTHeader, FLAG_STREAMING, INT_KEY_TO_METHOD, TTHEADER_FIXED_SIZE, TTHEADER_MAGIC,
+    be_u16, be_u32, encode_ttheader, hex_prefix, parse_header_for, read_length_prefix,
+    scan_int_key, FrameError, TTHeader, FLAG_STREAMING, INT_KEY_TO_METHOD, TTHEADER_FIXED_SIZE,
+    TTHEADER_MAGIC,
 };
 
 /// Int key of the frame type (`FrameType` in gopkg's `ttheader/metakey.go`).
@@ -111,58 +112,26 @@ impl StreamFrame {
     /// frame without the STREAMING flag, a header that points past the
     /// frame or a malformed info block.
     pub fn decode(buf: &mut BytesMut, max_frame: usize) -> Result<Option<StreamFrame>, FrameError> {
-        let Some(total) = read_length_prefix(buf, max_frame)? else {
+        let Some(at) = locate(buf, max_frame)? else {
             return Ok(None);
         };
-        if total < TTHEADER_FIXED_SIZE {
-            return Err(FrameError::new(format!(
-                "ttstream frame of {total} bytes is shorter than its {TTHEADER_FIXED_SIZE}-byte fixed header"
-            )));
-        }
-        if let Some(magic) = be_u16(buf, 4) {
-            if magic != TTHEADER_MAGIC {
-                return Err(FrameError::new(format!(
-                    "bad ttstream magic 0x{magic:04x} (first bytes {})",
-                    hex_prefix(buf, 8)
-                )));
-            }
-        }
-        let (Some(flags), Some(stream_id), Some(words)) =
-            (be_u16(buf, 6), be_u32(buf, 8), be_u16(buf, 12))
-        else {
-            return Ok(None);
-        };
-        if flags & FLAG_STREAMING == 0 {
-            return Err(FrameError::new(format!(
-                "frame without the streaming flag on a ttstream connection (flags 0x{flags:04x})"
-            )));
-        }
-        let header_size = usize::from(words) * 4;
-        if header_size == 0 {
-            return Err(FrameError::new("ttstream header size 0 is invalid"));
-        }
-        let payload_start = TTHEADER_FIXED_SIZE + header_size;
-        if payload_start > total {
-            return Err(FrameError::new(format!(
-                "ttstream header size {header_size} points past the end of the {total}-byte frame"
-            )));
-        }
-        let Some(header_bytes) = buf.get(TTHEADER_FIXED_SIZE..payload_start) else {
-            return Ok(None);
-        };
-        if buf.len() < total {
-            return Ok(None);
-        }
-        let mut header = parse_header_for(header_bytes, PROTOCOL_THRIFT_STRUCT)?;
-        header.flags = flags;
-        header.seq_id = i32::from_be_bytes(stream_id.to_be_bytes());
-        let payload = buf.split_to(total).freeze().split_off(payload_start);
-        Ok(Some(StreamFrame {
+        Self::decode_located(buf, at).map(Some)
+    }
+
+    fn decode_located(buf: &mut BytesMut, at: Located) -> Result<StreamFrame, FrameError> {
+        let mut header = parse_header_for(
+            &buf[TTHEADER_FIXED_SIZE..at.payload_start],
+            PROTOCOL_THRIFT_STRUCT,
+        )?;
+        header.flags = at.flags;
+        header.seq_id = at.stream_id;
+        let payload = buf.split_to(at.total).freeze().split_off(at.payload_start);
+        Ok(StreamFrame {
             frame_type: header.int(INT_KEY_FRAME_TYPE).and_then(FrameType::parse),
             stream_id: header.seq_id,
             header,
             payload,
-        }))
+        })
     }
 
     /// Appends the frame to `dst`; on error (a key or value over 64 KiB,
@@ -170,6 +139,168 @@ impl StreamFrame {
     pub fn encode(&self, dst: &mut BytesMut) -> Result<(), FrameError> {
         encode_ttheader(dst, Some(&self.header), false, &self.payload)
     }
+}
+
+/// A frame as a connection's reader needs it. The header of a DATA frame
+/// is checked but not kept, which saves building a [`TTHeader`] per
+/// message; a small DATA payload is not even split off the read buffer.
+#[derive(Debug)]
+pub(crate) enum Decoded {
+    /// A DATA payload of at most the `copy_max` given to
+    /// [`Decoded::decode`], already handed to its `copy` callback.
+    Copied,
+    /// A larger DATA frame.
+    Data {
+        /// The stream it belongs to.
+        stream_id: i32,
+        /// The bare struct it carries.
+        payload: Bytes,
+    },
+    /// Any other frame.
+    Other(StreamFrame),
+}
+
+impl Decoded {
+    /// [`StreamFrame::decode`], with DATA frames decoded lightly: a payload
+    /// of at most `copy_max` bytes is given to `copy` (stream id, bytes)
+    /// straight from `buf`.
+    pub(crate) fn decode(
+        buf: &mut BytesMut,
+        max_frame: usize,
+        copy_max: usize,
+        copy: impl FnOnce(i32, &[u8]),
+    ) -> Result<Option<Decoded>, FrameError> {
+        let Some(at) = locate(buf, max_frame)? else {
+            return Ok(None);
+        };
+        let header = &buf[TTHEADER_FIXED_SIZE..at.payload_start];
+        let frame_type = scan_int_key(header, PROTOCOL_THRIFT_STRUCT, INT_KEY_FRAME_TYPE)?;
+        if frame_type != Some(FrameType::Data.as_str().as_bytes()) {
+            return StreamFrame::decode_located(buf, at).map(|f| Some(Decoded::Other(f)));
+        }
+        if at.total - at.payload_start <= copy_max {
+            copy(at.stream_id, &buf[at.payload_start..at.total]);
+            buf.advance(at.total);
+            return Ok(Some(Decoded::Copied));
+        }
+        let payload = buf.split_to(at.total).freeze().split_off(at.payload_start);
+        Ok(Some(Decoded::Data {
+            stream_id: at.stream_id,
+            payload,
+        }))
+    }
+}
+
+/// The DATA frames of one stream, encoded from a template made once (the
+/// header of a stream's DATA frames never changes), so a message costs two
+/// copies and a length, not a header encoding.
+#[derive(Debug, Clone)]
+pub(crate) struct DataFrames {
+    /// A whole DATA frame with an empty payload; `None` if the method name
+    /// cannot be encoded (its frames are then dropped with a log).
+    template: Option<Bytes>,
+    stream_id: i32,
+}
+
+impl DataFrames {
+    /// DATA frames of `method` on `stream_id`.
+    pub(crate) fn new(stream_id: i32, method: &str) -> Self {
+        let mut t = BytesMut::new();
+        let template = match StreamFrame::new(FrameType::Data, stream_id, method).encode(&mut t) {
+            Ok(()) => Some(t.freeze()),
+            Err(e) => {
+                tracing::warn!(stream = stream_id, reason = %e, "ttstream DATA frames cannot be encoded; they will be dropped");
+                None
+            }
+        };
+        DataFrames {
+            template,
+            stream_id,
+        }
+    }
+
+    /// Appends the header of a DATA frame carrying `len` payload bytes;
+    /// the caller appends the payload. Returns `false` (and appends
+    /// nothing) when the frame cannot be encoded.
+    pub(crate) fn put_head(&self, dst: &mut BytesMut, len: usize) -> bool {
+        let Some(t) = self.template.as_ref() else {
+            return false;
+        };
+        let Some(size) = (t.len() - 4)
+            .checked_add(len)
+            .and_then(|n| u32::try_from(n).ok())
+        else {
+            tracing::warn!(
+                stream = self.stream_id,
+                len,
+                "ttstream DATA frame over 4 GiB; dropped"
+            );
+            return false;
+        };
+        dst.reserve(t.len() + len);
+        dst.put_u32(size);
+        dst.extend_from_slice(&t[4..]);
+        true
+    }
+}
+
+/// Where the complete frame at the front of a buffer lies.
+#[derive(Debug, Clone, Copy)]
+struct Located {
+    total: usize,
+    payload_start: usize,
+    flags: u16,
+    stream_id: i32,
+}
+
+/// Checks the fixed part of the frame at the front of `buf`; `None` until
+/// the whole frame is buffered.
+fn locate(buf: &BytesMut, max_frame: usize) -> Result<Option<Located>, FrameError> {
+    let Some(total) = read_length_prefix(buf, max_frame)? else {
+        return Ok(None);
+    };
+    if total < TTHEADER_FIXED_SIZE {
+        return Err(FrameError::new(format!(
+            "ttstream frame of {total} bytes is shorter than its {TTHEADER_FIXED_SIZE}-byte fixed header"
+        )));
+    }
+    if let Some(magic) = be_u16(buf, 4) {
+        if magic != TTHEADER_MAGIC {
+            return Err(FrameError::new(format!(
+                "bad ttstream magic 0x{magic:04x} (first bytes {})",
+                hex_prefix(buf, 8)
+            )));
+        }
+    }
+    let (Some(flags), Some(stream_id), Some(words)) =
+        (be_u16(buf, 6), be_u32(buf, 8), be_u16(buf, 12))
+    else {
+        return Ok(None);
+    };
+    if flags & FLAG_STREAMING == 0 {
+        return Err(FrameError::new(format!(
+            "frame without the streaming flag on a ttstream connection (flags 0x{flags:04x})"
+        )));
+    }
+    let header_size = usize::from(words) * 4;
+    if header_size == 0 {
+        return Err(FrameError::new("ttstream header size 0 is invalid"));
+    }
+    let payload_start = TTHEADER_FIXED_SIZE + header_size;
+    if payload_start > total {
+        return Err(FrameError::new(format!(
+            "ttstream header size {header_size} points past the end of the {total}-byte frame"
+        )));
+    }
+    if buf.len() < total {
+        return Ok(None);
+    }
+    Ok(Some(Located {
+        total,
+        payload_start,
+        flags,
+        stream_id: i32::from_be_bytes(stream_id.to_be_bytes()),
+    }))
 }
 
 #[cfg(test)]

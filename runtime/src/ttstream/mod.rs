@@ -65,15 +65,21 @@
 //! # Bounded memory: a full queue pauses the connection
 //!
 //! ttstream has no flow control (no windows, no credit), and Kitex's
-//! receive queue is unbounded. Ours holds at most 16 messages per stream
-//! (each at most the server's frame limit). When a stream's queue is full,
-//! the connection stops reading until the handler takes a message: TCP
-//! then pushes back on the client, as Kitex's writer expects. The cost is
-//! head-of-line blocking: while one stream's handler is slow, the other
-//! streams of that connection wait too (other connections do not). A
-//! stream whose queue stays full for 10 s is ended alone (TRAILER with a
-//! RESOURCE_EXHAUSTED exception) and reading resumes. Per-stream credit
-//! would avoid the blocking but needs a frame Kitex clients do not speak.
+//! receive queue is unbounded. Ours holds at most 16 batches per stream.
+//! A batch is what one read of the connection brought for that stream:
+//! its messages of up to 4 KiB copied together behind gRPC length
+//! prefixes (at most 64 KiB plus one message), or one larger message,
+//! not copied. So a stream holds at most 16 × max(68 KiB, the frame
+//! limit) of received data. One hand-over per stream per read, instead
+//! of one per message, is what lets pipelined small messages go as fast
+//! as over HTTP/2. When a stream's queue is full, the connection stops
+//! reading until the handler takes a batch: TCP then pushes back on the
+//! client, as Kitex's writer expects. The cost is head-of-line blocking:
+//! while one stream's handler is slow, the other streams of that
+//! connection wait too (other connections do not). A stream whose queue
+//! stays full for 10 s is ended alone (TRAILER with a RESOURCE_EXHAUSTED
+//! exception) and reading resumes. Per-stream credit would avoid the
+//! blocking but needs a frame Kitex clients do not speak.
 //!
 //! # The client: [`TtStreamChannel`]
 //!
@@ -121,8 +127,8 @@
 //! stream with RST code 12015, Kitex's "stream timeout". **Cancellation**,
 //! dropping the response before its end, sends RST code 12007.
 //!
-//! **Bounded memory**: each stream queues at most 16 received messages; a
-//! full queue pauses reading its connection (TCP then pushes back on the
+//! **Bounded memory**: each stream queues at most 16 received batches (as
+//! on the server); a full queue pauses reading its connection (TCP then pushes back on the
 //! server), and a stream whose caller leaves it full for 10 s fails alone.
 //! **Writes** of all streams of a connection go through one writer task
 //! that coalesces the frames ready together into one write (Kitex flushes
@@ -141,6 +147,7 @@
 
 pub(crate) mod client;
 mod frame;
+mod inbox;
 pub(crate) mod server;
 
 pub use client::{TtStreamBody, TtStreamChannel, POOL_SIZE};

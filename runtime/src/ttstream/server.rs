@@ -3,7 +3,7 @@
 //! turns its HTTP response into frames, and one writer task that batches
 //! every stream's frames onto the socket.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use faststr::FastStr;
 use http_body_util::BodyExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -22,7 +22,9 @@ use tonic::Status;
 use tower::util::BoxCloneSyncService;
 use tower::ServiceExt;
 
-use super::frame::{FrameType, StreamFrame};
+use super::frame::DataFrames;
+use super::frame::{Decoded, FrameType, StreamFrame};
+use super::inbox::{body_chunk, Batch, Inbound, Payload, StreamMap, COPY_MAX};
 use super::TTHeaderStreaming;
 use crate::metainfo::MetaInfo;
 use crate::pingpong::service::MethodKind;
@@ -32,14 +34,17 @@ use crate::server::limits::{Limits, StreamHold};
 use crate::status::BizStatusError;
 use crate::transport::{write_message_header, MessageHeader, MessageType};
 
-/// Messages queued per stream between the connection and its handler. A
-/// full queue pauses reading the connection (see the module docs).
+/// Batches queued per stream between the connection and its handler (a
+/// batch is the stream's messages of one read, see [`Inbound`]). A full
+/// queue pauses reading the connection (see the module docs).
 pub(crate) const STREAM_QUEUE: usize = 16;
 /// How long a full stream queue may pause the connection before that
 /// stream alone is ended (its handler stopped reading).
 pub(crate) const STALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames waiting for the writer (all streams of a connection).
 const WRITE_QUEUE: usize = 256;
+/// Free buffer space kept for each read of the connection.
+pub(crate) const READ_SPARE: usize = 32 * 1024;
 /// Kitex's "unexpected header" error code (`exception.go`).
 const CODE_UNEXPECTED_HEADER: i32 = 12002;
 
@@ -104,7 +109,10 @@ pub(crate) struct ConnectionConfig {
 /// One open stream, as the read loop sees it.
 struct OpenStream {
     /// Feeds the request body; `None` once the client half-closed.
-    data: Option<mpsc::Sender<Bytes>>,
+    data: Option<mpsc::Sender<Inbound>>,
+    /// Messages of the current read not yet handed to the handler.
+    batch: Batch,
+    method: FastStr,
     /// Set when the client reset the stream: its request body then fails
     /// instead of ending cleanly.
     reset: Arc<AtomicBool>,
@@ -129,12 +137,14 @@ pub(crate) async fn serve_connection<IO>(
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(i32, u64)>();
     let mut conn = Connection {
         cfg,
-        streams: HashMap::new(),
+        streams: StreamMap::default(),
         out,
         done: done_tx,
         generation: 0,
         counter: Arc::new(AtomicUsize::new(0)),
         stopping: false,
+        dirty: Vec::new(),
+        stuck: VecDeque::new(),
     };
     let peer = conn.cfg.peer;
     let idle = conn.cfg.idle_timeout;
@@ -142,10 +152,26 @@ pub(crate) async fn serve_connection<IO>(
     // When the bytes of an incomplete frame started to arrive.
     let mut partial_since: Option<tokio::time::Instant> = None;
     'conn: loop {
+        let before = buf.len();
         loop {
-            match StreamFrame::decode(&mut buf, conn.cfg.max_frame) {
-                Ok(Some(frame)) => conn.on_frame(frame).await,
-                Ok(None) => break,
+            // DATA, the common frame, is handled without awaiting; the
+            // rest is boxed to keep this loop's future small.
+            let max_frame = conn.cfg.max_frame;
+            match Decoded::decode(&mut buf, max_frame, COPY_MAX, |id, bytes| {
+                conn.data(id, Payload::Copy(bytes))
+            }) {
+                Ok(Some(Decoded::Copied)) => {}
+                Ok(Some(Decoded::Data { stream_id, payload })) => {
+                    conn.data(stream_id, Payload::Large(payload))
+                }
+                Ok(Some(Decoded::Other(frame))) => Box::pin(conn.on_frame(frame)).await,
+                Ok(None) => {
+                    conn.flush_all();
+                    if !conn.stuck.is_empty() {
+                        Box::pin(conn.unstick()).await;
+                    }
+                    break;
+                }
                 Err(e) => {
                     tracing::warn!(?peer, reason = %e, "closing ttstream connection: bad frame");
                     break 'conn;
@@ -155,12 +181,17 @@ pub(crate) async fn serve_connection<IO>(
         if conn.stopping && conn.streams.is_empty() {
             break;
         }
-        if buf.is_empty() {
+        // A frame completed (or none is under way): the clock restarts.
+        if buf.is_empty() || buf.len() < before {
             partial_since = None;
-        } else if partial_since.is_none() {
+        }
+        if !buf.is_empty() && partial_since.is_none() {
             partial_since = Some(tokio::time::Instant::now());
         }
         let frame_deadline = partial_since.map(|t| t + frame_timeout);
+        if buf.capacity() - buf.len() < READ_SPARE / 2 {
+            buf.reserve(READ_SPARE);
+        }
         tokio::select! {
             read = rd.read_buf(&mut buf) => match read {
                 Ok(0) => {
@@ -219,16 +250,27 @@ fn conn_write_timeout(cfg: &ConnectionConfig) -> Duration {
 
 struct Connection {
     cfg: ConnectionConfig,
-    streams: HashMap<i32, OpenStream>,
+    streams: StreamMap<OpenStream>,
     out: mpsc::Sender<Out>,
     done: mpsc::UnboundedSender<(i32, u64)>,
     generation: u64,
     counter: Arc<AtomicUsize>,
     stopping: bool,
+    /// Streams whose batch holds messages of the current read.
+    dirty: Vec<i32>,
+    /// Batches that found their stream's queue full, with every batch
+    /// after them, in order: the connection reads nothing until they are
+    /// queued ([`Connection::unstick`]).
+    stuck: VecDeque<(i32, Inbound)>,
 }
 
 impl Connection {
     async fn on_frame(&mut self, frame: StreamFrame) {
+        // Earlier batches first: a TRAILER or RST must not overtake them,
+        // nor may a reused stream id receive them.
+        if !self.stuck.is_empty() {
+            self.unstick().await;
+        }
         let id = frame.stream_id;
         let peer = self.cfg.peer;
         match frame.frame_type {
@@ -242,11 +284,19 @@ impl Connection {
                 tracing::debug!(?peer, stream = id, "ignoring a ttstream META frame")
             }
             Some(FrameType::Header) => self.open(frame).await,
-            Some(FrameType::Data) => self.data(frame).await,
-            Some(FrameType::Trailer) => match self.streams.get_mut(&id) {
-                Some(s) => s.data = None,
-                None => tracing::debug!(?peer, stream = id, "TRAILER for no open stream; dropped"),
-            },
+            Some(FrameType::Data) => self.data(id, Payload::Large(frame.payload)),
+            Some(FrameType::Trailer) => {
+                self.flush(id);
+                if !self.stuck.is_empty() {
+                    self.unstick().await;
+                }
+                match self.streams.get_mut(&id) {
+                    Some(s) => s.data = None,
+                    None => {
+                        tracing::debug!(?peer, stream = id, "TRAILER for no open stream; dropped")
+                    }
+                }
+            }
             Some(FrameType::Rst) => match self.streams.remove(&id) {
                 Some(s) => {
                     s.reset.store(true, Ordering::Release);
@@ -261,44 +311,101 @@ impl Connection {
         }
     }
 
-    async fn data(&mut self, mut frame: StreamFrame) {
-        let id = frame.stream_id;
+    /// Adds a DATA payload to its stream's batch.
+    fn data(&mut self, id: i32, payload: Payload<'_>) {
         let peer = self.cfg.peer;
         let Some(s) = self.streams.get_mut(&id) else {
             tracing::debug!(?peer, stream = id, "DATA for no open stream; dropped");
             return;
         };
-        let Some(tx) = s.data.as_ref() else {
+        if s.data.is_none() {
             tracing::warn!(
                 ?peer,
                 stream = id,
                 "DATA after the client's TRAILER; dropped"
             );
             return;
-        };
-        // The common case, room in the queue: no timer, no copies.
-        let payload = match tx.try_send(std::mem::take(&mut frame.payload)) {
-            // Closed: the handler is done reading; drop the message.
-            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => return,
-            Err(mpsc::error::TrySendError::Full(payload)) => payload,
-        };
-        let tx = tx.clone();
-        let method = frame.method().to_owned();
-        tokio::select! {
-            sent = tx.send(payload) => {
-                // An error means the handler is done reading: drop the message.
-                let _ = sent;
+        }
+        let was_empty = s.batch.is_empty();
+        let (first, second) = match payload {
+            Payload::Copy(bytes) => (s.batch.copy(bytes), None),
+            Payload::Large(bytes) => {
+                let (first, second) = s.batch.large(bytes);
+                (first, Some(second))
             }
-            _ = tokio::time::sleep(STALL_TIMEOUT) => {
-                tracing::warn!(?peer, stream = id, timeout = ?STALL_TIMEOUT,
-                    "ending a stream whose handler stopped reading its full queue");
-                if let Some(s) = self.streams.remove(&id) {
-                    s.task.abort();
+        };
+        if was_empty && !s.batch.is_empty() {
+            self.dirty.push(id);
+        }
+        for item in [first, second].into_iter().flatten() {
+            self.deliver(id, item);
+        }
+    }
+
+    /// Hands the batch of every stream that got messages in this read to
+    /// its handler.
+    fn flush_all(&mut self) {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        for id in dirty.drain(..) {
+            self.flush(id);
+        }
+        self.dirty = dirty;
+    }
+
+    /// Hands stream `id`'s batch to its handler now.
+    fn flush(&mut self, id: i32) {
+        if let Some(item) = self.streams.get_mut(&id).and_then(|s| s.batch.take()) {
+            self.deliver(id, item);
+        }
+    }
+
+    /// Queues `item` for stream `id`'s handler without waiting. An item
+    /// that finds the queue full goes to `stuck`, as does every item after
+    /// it until [`Connection::unstick`] has run.
+    fn deliver(&mut self, id: i32, item: Inbound) {
+        if !self.stuck.is_empty() {
+            self.stuck.push_back((id, item));
+            return;
+        }
+        let Some(tx) = self.streams.get(&id).and_then(|s| s.data.as_ref()) else {
+            return;
+        };
+        match tx.try_send(item) {
+            // Closed: the handler is done reading; drop the messages.
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(item)) => self.stuck.push_back((id, item)),
+        }
+    }
+
+    /// Queues the stuck batches, waiting for room (the connection is paused
+    /// meanwhile). A stream whose queue stays full for [`STALL_TIMEOUT`] is
+    /// ended alone.
+    async fn unstick(&mut self) {
+        let peer = self.cfg.peer;
+        while let Some((id, item)) = self.stuck.pop_front() {
+            let Some(s) = self.streams.get(&id) else {
+                continue;
+            };
+            let Some(tx) = s.data.clone() else {
+                continue;
+            };
+            let method = s.method.clone();
+            tokio::select! {
+                sent = tx.send(item) => {
+                    // An error means the handler is done reading: drop the messages.
+                    let _ = sent;
                 }
-                let status = Status::resource_exhausted(format!(
-                    "the stream's receive queue of {STREAM_QUEUE} messages stayed full for {STALL_TIMEOUT:?}"
-                ));
-                self.send(trailer(&status, id, &method)).await;
+                _ = tokio::time::sleep(STALL_TIMEOUT) => {
+                    tracing::warn!(?peer, stream = id, timeout = ?STALL_TIMEOUT,
+                        "ending a stream whose handler stopped reading its full queue");
+                    if let Some(s) = self.streams.remove(&id) {
+                        s.task.abort();
+                    }
+                    let status = Status::resource_exhausted(format!(
+                        "the stream's receive queue of {STREAM_QUEUE} batches stayed full for {STALL_TIMEOUT:?}"
+                    ));
+                    self.send(trailer(&status, id, &method)).await;
+                }
             }
         }
     }
@@ -406,11 +513,12 @@ impl Connection {
         ext.insert(frame.header);
         self.generation += 1;
         let generation = self.generation;
+        let method = FastStr::new(method);
         let task = tokio::spawn(run_stream(
             svc.http.clone(),
             req,
             id,
-            FastStr::new(method),
+            method.clone(),
             self.out.clone(),
             self.done.clone(),
             generation,
@@ -419,6 +527,8 @@ impl Connection {
             id,
             OpenStream {
                 data: Some(tx),
+                batch: Batch::default(),
+                method,
                 reset,
                 task: task.abort_handle(),
                 generation,
@@ -470,22 +580,19 @@ async fn send_response(
     if let Some(status) = Status::from_header_map(&parts.headers) {
         return status;
     }
-    let mut buf = BytesMut::new();
-    let mut data_frame = StreamFrame::new(FrameType::Data, id, method);
+    let mut rest = BytesMut::new();
+    let frames = DataFrames::new(id, method);
     while let Some(frame) = body.frame().await {
         let frame = match frame {
             Ok(f) => f,
             Err(e) => return Status::internal(format!("response body failed: {e}")),
         };
         let frame = match frame.into_data() {
-            Ok(mut data) => {
-                buf.put(&mut data);
-                match send_messages(&mut buf, &mut data_frame, out).await {
-                    Ok(()) => continue,
-                    Err(SendError::Closed) => return Status::cancelled("connection closed"),
-                    Err(SendError::Bad(status)) => return status,
-                }
-            }
+            Ok(data) => match send_messages(data, &mut rest, &frames, out).await {
+                Ok(()) => continue,
+                Err(SendError::Closed) => return Status::cancelled("connection closed"),
+                Err(SendError::Bad(status)) => return status,
+            },
             Err(frame) => frame,
         };
         if let Ok(trailers) = frame.into_trailers() {
@@ -496,11 +603,15 @@ async fn send_response(
     Status::internal("response ended without a status")
 }
 
-/// What a connection's writer takes: one frame, or DATA frames already
-/// encoded back to back (a stream's messages that were ready together).
+/// What a connection's writer takes.
 pub(crate) enum Out {
+    /// One frame, encoded by the writer.
     Frame(StreamFrame),
+    /// DATA frames already encoded back to back (a stream's messages that
+    /// were ready together).
     Encoded(Bytes),
+    /// One large DATA frame: its encoded header, then its payload.
+    Large(Bytes, Bytes),
 }
 
 /// Why [`send_messages`] stopped.
@@ -512,51 +623,64 @@ pub(crate) enum SendError {
 }
 
 /// Messages of at most this many bytes are encoded into one shared batch;
-/// larger ones go to the writer as frames of their own (no extra copy).
+/// larger ones go to the writer by themselves (not copied here).
 const BATCH_BYTES: usize = 16 * 1024;
 
-/// Sends every complete gRPC message at the front of `buf` as a DATA frame
-/// shaped like `data` (its header is reused; its payload is left empty).
-/// Small messages are encoded together and handed to the writer at once,
-/// so a burst of messages costs one queue operation, not one per message.
-/// The messages before a bad prefix are sent before it is reported.
+/// Sends every complete gRPC message of `rest` followed by `chunk` as a
+/// DATA frame; an incomplete message at the end stays in `rest`. Small
+/// messages are encoded together and handed to the writer at once, so a
+/// burst of messages costs one queue operation, not one per message. The
+/// messages before a bad prefix are sent before it is reported.
 pub(crate) async fn send_messages(
-    buf: &mut BytesMut,
-    data: &mut StreamFrame,
+    chunk: Bytes,
+    rest: &mut BytesMut,
+    frames: &DataFrames,
     out: &mpsc::Sender<Out>,
 ) -> Result<(), SendError> {
+    let data = if rest.is_empty() {
+        chunk
+    } else {
+        rest.extend_from_slice(&chunk);
+        rest.split().freeze()
+    };
     let mut batch = BytesMut::new();
+    let mut pos = 0;
     let mut result = Ok(());
-    loop {
-        let message = match next_message(buf) {
-            Ok(Some(message)) => message,
-            Ok(None) => break,
-            Err(status) => {
-                result = Err(SendError::Bad(status));
-                break;
-            }
+    while let Some(&[flag, a, b, c, d]) = data.get(pos..pos + 5) {
+        if flag != 0 {
+            result = Err(SendError::Bad(Status::internal(
+                "compressed messages cannot be sent over ttstream",
+            )));
+            break;
+        }
+        let len = usize::try_from(u32::from_be_bytes([a, b, c, d])).unwrap_or(usize::MAX);
+        let start = pos + 5;
+        let Some(end) = start.checked_add(len).filter(|end| *end <= data.len()) else {
+            break;
         };
-        if message.len() > BATCH_BYTES {
+        pos = end;
+        if len > BATCH_BYTES {
             if !batch.is_empty() {
                 let encoded = Out::Encoded(batch.split().freeze());
                 out.send(encoded).await.map_err(|_| SendError::Closed)?;
             }
-            let mut frame = data.clone();
-            frame.payload = message;
-            out.send(Out::Frame(frame))
-                .await
-                .map_err(|_| SendError::Closed)?;
+            let mut head = BytesMut::new();
+            if frames.put_head(&mut head, len) {
+                let large = Out::Large(head.freeze(), data.slice(start..end));
+                out.send(large).await.map_err(|_| SendError::Closed)?;
+            }
             continue;
         }
-        data.payload = message;
-        if let Err(e) = data.encode(&mut batch) {
-            tracing::warn!(stream = data.stream_id, reason = %e, "ttstream frame cannot be encoded; dropped");
+        if frames.put_head(&mut batch, len) {
+            batch.extend_from_slice(&data[start..end]);
         }
-        data.payload = Bytes::new();
         if batch.len() >= BATCH_BYTES {
             let encoded = Out::Encoded(batch.split().freeze());
             out.send(encoded).await.map_err(|_| SendError::Closed)?;
         }
+    }
+    if result.is_ok() {
+        rest.extend_from_slice(&data[pos..]);
     }
     if !batch.is_empty() {
         out.send(Out::Encoded(batch.freeze()))
@@ -564,24 +688,6 @@ pub(crate) async fn send_messages(
             .map_err(|_| SendError::Closed)?;
     }
     result
-}
-
-/// Splits one gRPC length-prefixed message off the front of `buf`.
-pub(crate) fn next_message(buf: &mut BytesMut) -> Result<Option<Bytes>, Status> {
-    let Some(&[flag, a, b, c, d]) = buf.get(..5) else {
-        return Ok(None);
-    };
-    if flag != 0 {
-        return Err(Status::internal(
-            "compressed response messages cannot be sent over ttstream",
-        ));
-    }
-    let len = usize::try_from(u32::from_be_bytes([a, b, c, d])).unwrap_or(usize::MAX);
-    if buf.len() - 5 < len {
-        return Ok(None);
-    }
-    buf.advance(5);
-    Ok(Some(buf.split_to(len).freeze()))
 }
 
 /// The server's TRAILER for `status`: empty for OK, the business-error
@@ -643,7 +749,7 @@ pub(crate) fn decode_exception(payload: &[u8]) -> Option<ApplicationException> {
 /// half-closes (its sender is dropped), or failing with CANCELLED when it
 /// resets the stream.
 struct QueueBody {
-    rx: mpsc::Receiver<Bytes>,
+    rx: mpsc::Receiver<Inbound>,
     pending: Option<Bytes>,
     reset: Arc<AtomicBool>,
 }
@@ -660,17 +766,9 @@ impl http_body::Body for QueueBody {
             return Poll::Ready(Some(Ok(http_body::Frame::data(message))));
         }
         match self.rx.poll_recv(cx) {
-            Poll::Ready(Some(message)) => {
-                let Ok(len) = u32::try_from(message.len()) else {
-                    return Poll::Ready(Some(Err(Status::resource_exhausted(
-                        "message over 4 GiB",
-                    ))));
-                };
-                let mut prefix = BytesMut::with_capacity(5);
-                prefix.put_u8(0);
-                prefix.put_u32(len);
-                self.pending = Some(message);
-                Poll::Ready(Some(Ok(http_body::Frame::data(prefix.freeze()))))
+            Poll::Ready(Some(item)) => {
+                let chunk = body_chunk(item, &mut self.pending);
+                Poll::Ready(Some(chunk.map(http_body::Frame::data)))
             }
             Poll::Ready(None) if self.reset.load(Ordering::Acquire) => {
                 Poll::Ready(Some(Err(Status::cancelled("the client reset the stream"))))
@@ -701,6 +799,10 @@ pub(crate) async fn write_frames<W: AsyncWrite + Unpin>(
                     }
                 }
                 Out::Encoded(bytes) => buf.extend_from_slice(&bytes),
+                Out::Large(head, payload) => {
+                    buf.extend_from_slice(&head);
+                    buf.extend_from_slice(&payload);
+                }
             }
             if buf.len() < 64 * 1024 {
                 next = rx.try_recv().ok();
@@ -782,19 +884,5 @@ mod tests {
         let e = decode_exception(&t.payload).unwrap();
         assert_eq!(e.kind, ExceptionKind::INTERNAL_ERROR);
         assert_eq!(&e.message[..], "Internal: boom");
-    }
-
-    #[test]
-    fn response_messages_split_on_grpc_prefixes() {
-        let mut buf = BytesMut::from(&[0u8, 0, 0, 0, 2, 0xaa, 0xbb, 0, 0, 0][..]);
-        assert_eq!(
-            next_message(&mut buf).unwrap().unwrap(),
-            Bytes::from_static(&[0xaa, 0xbb])
-        );
-        assert_eq!(next_message(&mut buf).unwrap(), None);
-        buf.extend_from_slice(&[0, 0]);
-        assert_eq!(next_message(&mut buf).unwrap().unwrap(), Bytes::new());
-        let mut compressed = BytesMut::from(&[1u8, 0, 0, 0, 0][..]);
-        assert!(next_message(&mut compressed).is_err());
     }
 }
