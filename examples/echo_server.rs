@@ -134,6 +134,7 @@ async fn special(info: &CallInfo, msg: &str) -> Option<Result<EchoResponse, Stat
             Some(Framing::TTHeader { inner_framed: true }) => "TTHeader|Framed",
             Some(Framing::Framed) => "Framed",
             Some(Framing::Buffered) => "PurePayload",
+            Some(Framing::THeader) => "THeader",
         })),
         _ => return None,
     })

@@ -113,6 +113,7 @@ async fn special(info: &Info, msg: &str) -> Option<Result<Value, Status>> {
             Some(Framing::TTHeader { inner_framed: true }) => "TTHeader|Framed",
             Some(Framing::Framed) => "Framed",
             Some(Framing::Buffered) => "PurePayload",
+            Some(Framing::THeader) => "THeader",
         })),
         _ => return None,
     })

@@ -115,6 +115,7 @@ fn transport_name(transport: Transport) -> &'static str {
         Transport::PingPong(Framing::TTHeader { inner_framed: true }) => "TTHeader|Framed",
         Transport::PingPong(Framing::Framed) => "Framed",
         Transport::PingPong(Framing::Buffered) => "PurePayload",
+        Transport::PingPong(Framing::THeader) => "THeader",
         Transport::TTHeaderStreaming => "TTHeaderStreaming",
     }
 }
@@ -407,7 +408,8 @@ impl Instrumented {
             Transport::Grpc => {
                 propagation::write_grpc(&values, call.metadata_mut(), self.shared.grpc_metadata)
             }
-            Transport::PingPong(Framing::TTHeader { .. }) | Transport::TTHeaderStreaming => {
+            Transport::PingPong(Framing::TTHeader { .. } | Framing::THeader)
+            | Transport::TTHeaderStreaming => {
                 let strings = propagation::ttheader_strings(&values);
                 call.extensions_mut().insert(strings);
             }
@@ -438,6 +440,7 @@ mod tests {
             Transport::PingPong(Framing::TTHeader { inner_framed: true }),
             Transport::PingPong(Framing::Framed),
             Transport::PingPong(Framing::Buffered),
+            Transport::PingPong(Framing::THeader),
             Transport::TTHeaderStreaming,
         ] {
             assert_eq!(transport_name(t), t.to_string());

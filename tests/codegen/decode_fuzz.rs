@@ -79,7 +79,7 @@ static ALLOC: Counting = Counting;
 
 /// Runs `f` and returns its result with the peak number of bytes this
 /// thread had allocated above its starting point while it ran.
-fn peak_alloc<T>(f: impl FnOnce() -> T) -> (T, usize) {
+pub(super) fn peak_alloc<T>(f: impl FnOnce() -> T) -> (T, usize) {
     let base = LIVE.with(Cell::get);
     PEAK.with(|p| p.set(base));
     let out = f();
@@ -235,7 +235,7 @@ impl Stats {
 // ---------------------------------------------------------------------------
 // Valid values: the seeds of the mutations
 
-fn all_types_full() -> AllTypes {
+pub(super) fn all_types_full() -> AllTypes {
     AllTypes {
         b: true,
         by: -1,
@@ -253,7 +253,7 @@ fn all_types_full() -> AllTypes {
     }
 }
 
-fn containers_full() -> Containers {
+pub(super) fn containers_full() -> Containers {
     Containers {
         ints: vec![1, -2, 3],
         names: ["a", "bc", ""].into_iter().map(s).collect(),
@@ -283,7 +283,7 @@ fn containers_full() -> Containers {
     }
 }
 
-fn node_tree() -> Node {
+pub(super) fn node_tree() -> Node {
     Node {
         value: 1,
         next: Some(Box::new(Node {
@@ -301,7 +301,7 @@ fn node_tree() -> Node {
     }
 }
 
-fn choices() -> Vec<Choice> {
+pub(super) fn choices() -> Vec<Choice> {
     vec![
         Choice::Number(-1),
         Choice::Text(s("t")),

@@ -1,11 +1,12 @@
 //! The code generator and the generated types: IDL errors (diagnostics and
 //! trybuild), the build.rs and macro paths, golden Thrift Binary bytes,
-//! round trips, hostile input for the decoders, and a cross-check with
+//! round trips, hostile input for the decoders (Binary and Compact), and a cross-check with
 //! Python `thriftpy2`.
 //!
 //! One test binary; each file is a module. `decode_fuzz` installs a
 //! counting global allocator, for the whole binary (it counts per thread).
 
+mod compact_fuzz;
 mod compile_fail;
 mod corpus;
 mod decode_fuzz;

@@ -42,6 +42,7 @@ fn tag<T>(r: &Request<T>, m: &str) -> String {
         Some(Framing::TTHeader { inner_framed: true }) => "ttheader_framed",
         Some(Framing::Framed) => "framed",
         Some(Framing::Buffered) => "buffered",
+        Some(Framing::THeader) => "theader",
         None if r
             .extensions()
             .get::<tonic_thrift::ttstream::TTHeaderStreaming>()
@@ -246,6 +247,7 @@ impl Handler for JsonEcho {
             Some(Framing::Framed) => "framed",
             Some(Framing::Buffered) => "buffered",
             Some(Framing::TTHeader { .. }) => "ttheader",
+            Some(Framing::THeader) => "theader",
             None => "http2",
         };
         let meta = r

@@ -178,7 +178,7 @@ fn echo_call(framing: Framing, seq_id: i32, msg: &str) -> Vec<u8> {
 
 fn kind_of(framing: Framing) -> FrameKind {
     match framing {
-        Framing::TTHeader { .. } => FrameKind::TTHeader,
+        Framing::TTHeader { .. } | Framing::THeader => FrameKind::TTHeader,
         Framing::Framed => FrameKind::Framed,
         Framing::Buffered => FrameKind::Buffered,
     }
@@ -566,8 +566,12 @@ async fn bad_ttheaders() {
         ),
         ("header size 0", raw_ttheader(0, 5, 0, &[], &payload)),
         (
-            "unknown protocol id 2",
+            "protocol id 2 (compact) with a binary message",
             raw_ttheader(0, 5, 1, &[2, 0, 0, 0], &payload),
+        ),
+        (
+            "unknown protocol id 3",
+            raw_ttheader(0, 5, 1, &[3, 0, 0, 0], &payload),
         ),
         (
             "unknown protocol id 0xff",

@@ -11,3 +11,4 @@ mod support;
 mod bad_input;
 mod calls;
 mod pool;
+mod protocols;

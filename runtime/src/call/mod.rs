@@ -103,6 +103,7 @@ impl fmt::Display for Transport {
             Transport::PingPong(Framing::TTHeader { inner_framed: true }) => "TTHeader|Framed",
             Transport::PingPong(Framing::Framed) => "Framed",
             Transport::PingPong(Framing::Buffered) => "PurePayload",
+            Transport::PingPong(Framing::THeader) => "THeader",
             Transport::TTHeaderStreaming => "TTHeaderStreaming",
         })
     }

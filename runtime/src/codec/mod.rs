@@ -1,5 +1,9 @@
-//! The Thrift Binary codec: bounds-checked protocols over byte buffers, and
-//! the tonic codec built on them.
+//! The Thrift Binary and Compact codecs: bounds-checked protocols over byte
+//! buffers, and the tonic codec built on them.
+//!
+//! [`CompactInput`] and [`CompactOutput`] speak Apache Thrift's
+//! `TCompactProtocol` through the same pilota traits, so the same generated
+//! code encodes either; ping-pong picks one per call with [`Protocol`].
 //!
 //! Every generated type implements pilota's [`Message`](crate::Message):
 //! `encode` writes it through a [`TOutputProtocol`], `decode` reads it back
@@ -88,14 +92,19 @@
 pub(crate) mod async_decode;
 mod binary_input;
 mod binary_output;
+mod compact_input;
+pub(crate) mod compact_output;
 mod compression;
 mod grpc;
 mod limit;
+mod protocol;
 
 pub use binary_input::{
     BinaryInput, InputBuf, MAX_STRUCT_DEPTH, ZERO_COPY_MAX_PIN, ZERO_COPY_THRESHOLD,
 };
 pub use binary_output::BinaryOutput;
+pub use compact_input::CompactInput;
+pub use compact_output::CompactOutput;
 pub(crate) use compression::Compression;
 pub(crate) use grpc::{encoded_size, CONTENT_TYPE_THRIFT};
 pub use grpc::{ThriftCodec, ThriftDecoder, ThriftEncoder};
@@ -108,3 +117,4 @@ pub use pilota::thrift::{
     TAsyncBinaryProtocol, TAsyncInputProtocol, TInputProtocol, TLengthProtocol, TMessageIdentifier,
     TMessageType, TOutputProtocol, ThriftException,
 };
+pub use protocol::Protocol;

@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use faststr::FastStr;
 use pilota::thrift::{TInputProtocol, TOutputProtocol, TStructIdentifier, TType};
 
-use crate::codec::{BinaryInput, BinaryOutput};
+use crate::codec::{BinaryInput, BinaryOutput, CompactInput, CompactOutput, Protocol};
 
 /// The type of a [`ApplicationException`] (field 2 on the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,6 +31,12 @@ impl ExceptionKind {
     pub const INTERNAL_ERROR: Self = Self(6);
     /// The message could not be decoded.
     pub const PROTOCOL_ERROR: Self = Self(7);
+    /// A THeader transform the peer does not know (Apache Thrift).
+    pub const INVALID_TRANSFORM: Self = Self(8);
+    /// A THeader protocol id the peer does not know (Apache Thrift).
+    pub const INVALID_PROTOCOL: Self = Self(9);
+    /// A client type (framing) the server does not allow (Apache Thrift).
+    pub const UNSUPPORTED_CLIENT_TYPE: Self = Self(10);
 
     fn name(self) -> &'static str {
         match self.0 {
@@ -42,6 +48,9 @@ impl ExceptionKind {
             5 => "MISSING_RESULT",
             6 => "INTERNAL_ERROR",
             7 => "PROTOCOL_ERROR",
+            8 => "INVALID_TRANSFORM",
+            9 => "INVALID_PROTOCOL",
+            10 => "UNSUPPORTED_CLIENT_TYPE",
             _ => "OTHER",
         }
     }
@@ -65,10 +74,22 @@ impl ApplicationException {
         }
     }
 
-    /// Encodes the exception struct.
+    /// Encodes the exception struct in Thrift Binary.
     pub fn encode(&self) -> Bytes {
+        self.encode_in(Protocol::Binary)
+    }
+
+    /// Encodes the exception struct in `protocol`.
+    pub fn encode_in(&self, protocol: Protocol) -> Bytes {
         let mut buf = BytesMut::with_capacity(16 + self.message.len());
-        let mut p = BinaryOutput::new(&mut buf);
+        match protocol {
+            Protocol::Binary => self.write(&mut BinaryOutput::new(&mut buf)),
+            Protocol::Compact => self.write(&mut CompactOutput::new(&mut buf)),
+        }
+        buf.freeze()
+    }
+
+    fn write<P: TOutputProtocol>(&self, p: &mut P) {
         // Writing to a BytesMut cannot fail except on lengths above i32::MAX,
         // which a message cannot reach here; ignore the impossible error.
         let _ = (|| {
@@ -84,12 +105,25 @@ impl ApplicationException {
             p.write_field_stop()?;
             p.write_struct_end()
         })();
-        buf.freeze()
     }
 
-    /// Decodes the exception struct, skipping unknown fields.
-    pub fn decode(mut body: Bytes) -> Result<Self, pilota::thrift::ThriftException> {
-        let mut p = BinaryInput::new(&mut body);
+    /// Decodes the exception struct (Thrift Binary), skipping unknown fields.
+    pub fn decode(body: Bytes) -> Result<Self, pilota::thrift::ThriftException> {
+        Self::decode_in(Protocol::Binary, body)
+    }
+
+    /// Decodes the exception struct in `protocol`, skipping unknown fields.
+    pub fn decode_in(
+        protocol: Protocol,
+        mut body: Bytes,
+    ) -> Result<Self, pilota::thrift::ThriftException> {
+        match protocol {
+            Protocol::Binary => Self::read(&mut BinaryInput::new(&mut body)),
+            Protocol::Compact => Self::read(&mut CompactInput::new(&mut body)),
+        }
+    }
+
+    fn read<P: TInputProtocol>(p: &mut P) -> Result<Self, pilota::thrift::ThriftException> {
         let mut out = ApplicationException::new(ExceptionKind::UNKNOWN, "");
         p.read_struct_begin()?;
         loop {
@@ -104,6 +138,7 @@ impl ApplicationException {
             }
             p.read_field_end()?;
         }
+        p.read_struct_end()?;
         Ok(out)
     }
 

@@ -13,14 +13,15 @@ use super::client::PingPongClient;
 use super::exception::ApplicationException;
 use super::pool::{read_reply, Pool};
 use super::retry::Stage;
-use crate::codec::{BinaryInput, BinaryOutput};
+use crate::codec::Protocol;
 use crate::metainfo::MetaInfo;
 use crate::method::{ThriftArgs, ThriftResult};
 use crate::observe::{CallObserver, Direction};
 use crate::timeout::to_rpc_timeout;
 use crate::transport::{
-    encode_frame, read_message_header, write_message_header, Framing, MessageHeader, MessageType,
-    INT_KEY_MSG_TYPE, INT_KEY_RPC_TIMEOUT, INT_KEY_TO_METHOD, INT_KEY_TO_SERVICE,
+    encode_frame, read_any_header, write_compact_header, write_message_header, Framing,
+    MessageHeader, MessageType, INT_KEY_MSG_TYPE, INT_KEY_RPC_TIMEOUT, INT_KEY_TO_METHOD,
+    INT_KEY_TO_SERVICE,
 };
 use crate::BizStatusError;
 
@@ -99,7 +100,8 @@ impl PingPongClient {
             pool.checkin(conn, options.idle_timeout);
             // A oneway method is `void`: an empty Result struct decodes to `()`.
             let mut empty = Bytes::from_static(&[0]);
-            let r = R::decode(&mut BinaryInput::new(&mut empty))
+            let r = Protocol::Binary
+                .decode::<R>(&mut empty)
                 .map_err(|e| sent(Status::internal(e.to_string())))?;
             return Ok(Response::new(r));
         }
@@ -113,7 +115,7 @@ impl PingPongClient {
                 )))
             })?
             .map_err(sent)?;
-        let (msg, mut body) = read_message_header(&reply.message)
+        let (msg, protocol, mut body) = read_any_header(&reply.message)
             .map_err(|e| sent(Status::internal(format!("bad reply from {addr}: {e}"))))?;
         // Hooks see the size of the Result payload (as for gRPC).
         let reply_size = body.len();
@@ -129,14 +131,23 @@ impl PingPongClient {
             // A server that could not read our request at all (Apache Thrift
             // servers answer PROTOCOL_ERROR with no name and seqid 0): report
             // its exception, and do not reuse the connection.
-            let e = ApplicationException::decode(body).map_err(|e| {
+            let e = ApplicationException::decode_in(protocol, body).map_err(|e| {
                 sent(Status::internal(format!(
                     "could not decode the exception from {addr}: {e}"
                 )))
             })?;
             return Err(sent(e.into_status()));
         }
-        if msg.seq_id != seq_id || msg.name != method {
+        // A multiplexing server answers with the bare method name (Apache
+        // Thrift's TMultiplexedProcessor) or the name as sent.
+        let same_name = msg.name == method
+            || (options.multiplexed
+                && msg
+                    .name
+                    .strip_suffix(method)
+                    .and_then(|s| s.strip_suffix(':'))
+                    == Some(self.inner.service));
+        if msg.seq_id != seq_id || !same_name {
             untyped_hook()?;
             // The connection is out of step: do not reuse it.
             return Err(sent(Status::internal(format!(
@@ -158,7 +169,7 @@ impl PingPongClient {
         }
         match msg.message_type {
             MessageType::Reply => {
-                let result = R::decode(&mut BinaryInput::new(&mut body)).map_err(|e| {
+                let result = protocol.decode::<R>(&mut body).map_err(|e| {
                     sent(Status::internal(format!(
                         "could not decode the result of `{method}`: {e}"
                     )))
@@ -176,14 +187,14 @@ impl PingPongClient {
             }
             MessageType::Exception => {
                 untyped_hook()?;
-                let e = ApplicationException::decode(body).map_err(|e| {
+                let e = ApplicationException::decode_in(protocol, body).map_err(|e| {
                     sent(Status::internal(format!(
                         "could not decode the exception of `{method}`: {e}"
                     )))
                 })?;
                 // Framed/Buffered have no header: a business error comes as
                 // an exception in the text form (TTHeader uses its keys).
-                if !matches!(options.framing, Framing::TTHeader { .. }) {
+                if !matches!(options.framing, Framing::TTHeader { .. } | Framing::THeader) {
                     if let Some(biz) = BizStatusError::from_framed_exception(&e) {
                         return Err(sent(biz.into_status()));
                     }
@@ -213,22 +224,33 @@ impl PingPongClient {
         } else {
             MessageType::Call
         };
+        let options = &self.inner.options;
         let mut message = BytesMut::new();
-        write_message_header(
-            &mut message,
-            &MessageHeader {
-                name: method.into(),
-                message_type,
-                seq_id,
-            },
-        );
+        let name = if options.multiplexed {
+            format!("{}:{method}", self.inner.service).into()
+        } else {
+            method.into()
+        };
+        let header = MessageHeader {
+            name,
+            message_type,
+            seq_id,
+        };
+        match options.protocol {
+            Protocol::Binary => write_message_header(&mut message, &header),
+            Protocol::Compact => write_compact_header(&mut message, &header),
+        }
         let header_len = message.len();
-        args.encode(&mut BinaryOutput::new(&mut message))
+        options
+            .protocol
+            .encode(args, &mut message)
             .map_err(|e| format!("could not encode the arguments of `{method}`: {e}"))?;
+        // Apache's THeader carries only the string keys of this header.
         let header = match self.inner.options.framing {
-            Framing::TTHeader { .. } => {
+            Framing::TTHeader { .. } | Framing::THeader => {
                 let mut h = MetaInfo::request_header(extensions);
                 h.seq_id = seq_id;
+                h.protocol_id = options.protocol.header_id();
                 h.set_string("isn", self.inner.service);
                 h.set_int(INT_KEY_TO_SERVICE, self.inner.service);
                 h.set_int(INT_KEY_TO_METHOD, method);

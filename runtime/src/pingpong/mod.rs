@@ -1,5 +1,6 @@
-//! Ping-pong Thrift: ordinary (non-streaming) methods over TTHeader, Framed
-//! and Buffered connections, served on the same port as gRPC.
+//! Ping-pong Thrift: ordinary (non-streaming) methods over TTHeader,
+//! THeader, Framed and Buffered connections, in the Binary or Compact
+//! protocol, served on the same port as gRPC.
 //!
 //! Most Thrift services in the field, Kitex's included, are called this way:
 //! one request message, one reply message, on a plain TCP connection that
@@ -42,10 +43,21 @@
 //!   `TFramedTransport`, a 4-byte length before each message.
 //! - [`Framing::Buffered`](crate::transport::Framing::Buffered): the bare
 //!   message, for the oldest peers.
+//! - [`Framing::THeader`](crate::transport::Framing::THeader): Apache
+//!   Thrift's `THeaderTransport`, TTHeader's sibling (string keys only).
 //!
 //! Framed and Buffered have no header: the deadline is enforced by the
 //! client alone, and a method name that several services on the server
-//! share goes to the server's default service.
+//! share goes to the server's default service, unless the caller names
+//! the service Apache Thrift's way, `Service:method`
+//! ([`PingPongOptions::multiplexed`]).
+//!
+//! # Choosing a protocol
+//!
+//! Independently of the framing, the messages are Thrift Binary (the
+//! default, what Kitex speaks) or Thrift Compact (Apache Thrift's
+//! `TCompactProtocol`), chosen with [`PingPongOptions::protocol`]. The
+//! server answers each call in its caller's protocol.
 //!
 //! # Errors
 //!

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::balance::RetryPolicy;
 use crate::call::{CallLayer, Middleware};
+use crate::codec::Protocol;
 use crate::observe::{MessageHook, Tracer};
 use crate::transport::Framing;
 
@@ -18,6 +19,8 @@ use crate::transport::Framing;
 pub struct PingPongOptions {
     pub(super) retry: Option<RetryPolicy>,
     pub(super) framing: Framing,
+    pub(super) protocol: Protocol,
+    pub(super) multiplexed: bool,
     pub(super) connect_timeout: Duration,
     pub(super) timeout: Option<Duration>,
     pub(super) read_timeout: Duration,
@@ -41,6 +44,8 @@ impl Default for PingPongOptions {
             framing: Framing::TTHeader {
                 inner_framed: false,
             },
+            protocol: Protocol::Binary,
+            multiplexed: false,
             connect_timeout: Duration::from_secs(1),
             timeout: None,
             read_timeout: DEFAULT_READ_TIMEOUT,
@@ -57,6 +62,24 @@ impl PingPongOptions {
     /// How requests are framed: TTHeader (default), Framed or Buffered.
     pub fn framing(mut self, framing: Framing) -> Self {
         self.framing = framing;
+        self
+    }
+
+    /// The Thrift protocol of requests: [`Protocol::Binary`] (default, what
+    /// Kitex speaks) or [`Protocol::Compact`] (Apache Thrift's
+    /// `TCompactProtocol`), in any framing. Replies are read in whichever
+    /// protocol the server answers.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Sends method names as `Service:method`, as Apache Thrift's
+    /// `TMultiplexedProtocol` does, so that a server hosting several
+    /// services on one port (a `TMultiplexedProcessor`, or a tonic-thrift
+    /// server) routes the call to this client's service (default off).
+    pub fn multiplexed(mut self, multiplexed: bool) -> Self {
+        self.multiplexed = multiplexed;
         self
     }
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
+use faststr::FastStr;
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
@@ -19,10 +20,12 @@ use tokio::time::Instant;
 use super::exception::{ApplicationException, ExceptionKind};
 use super::routes::PingPongRoutes;
 use super::service::{echoed, CallContext, MethodKind, Reply};
+use crate::codec::Protocol;
 use crate::server::limits::Limits;
 use crate::transport::{
-    encode_frame, read_message_header, write_message_header, Frame, FrameDecoder, FrameKind,
-    Framing, MessageHeader, MessageType, TTHeader, INT_KEY_MSG_TYPE, INT_KEY_RPC_TIMEOUT,
+    encode_frame, read_any_header, write_compact_header, write_message_header, Frame, FrameDecoder,
+    FrameKind, Framing, MessageHeader, MessageType, TTHeader, INT_KEY_MSG_TYPE,
+    INT_KEY_RPC_TIMEOUT,
 };
 
 /// Settings of the ping-pong side of a server.
@@ -107,6 +110,7 @@ impl crate::Server {
 /// One reply to write: framing of its request, header, and message.
 struct Outgoing {
     framing: Framing,
+    protocol: Protocol,
     header: Option<TTHeader>,
     message: MessageHeader,
     reply: Reply,
@@ -286,10 +290,19 @@ fn start_call(
     calls: &Arc<AtomicUsize>,
 ) -> Result<OutgoingFuture, String> {
     let limits = &config.limits;
-    let (msg, body) = read_message_header(&frame.message).map_err(|e| e.to_string())?;
+    let (mut msg, protocol, body) = read_any_header(&frame.message).map_err(|e| e.to_string())?;
+    // Apache Thrift's TMultiplexedProtocol names the service in the
+    // method: `Service:method`. Route by it and answer, as Apache's
+    // TMultiplexedProcessor does, with the bare method name.
+    let mut multiplexed: Option<FastStr> = None;
+    if let Some(at) = msg.name.find(':') {
+        multiplexed = Some(msg.name.slice_ref(&msg.name[..at]));
+        msg.name = msg.name.slice_ref(&msg.name[at + 1..]);
+    }
     let reply_header = |h: &Option<TTHeader>| {
         h.as_ref().map(|req| TTHeader {
             seq_id: req.seq_id,
+            protocol_id: protocol.header_id(),
             ..TTHeader::default()
         })
     };
@@ -301,6 +314,7 @@ fn start_call(
     let immediate = |reply: Reply| -> OutgoingFuture {
         let out = Outgoing {
             framing: frame.framing,
+            protocol,
             header: reply_header(&frame.header),
             message: reply_to.clone(),
             reply,
@@ -318,7 +332,9 @@ fn start_call(
         );
         return Ok(immediate(Reply::Exception(e)));
     }
-    let service = frame.header.as_ref().and_then(|h| h.string("isn"));
+    let service = multiplexed
+        .as_deref()
+        .or_else(|| frame.header.as_ref().and_then(|h| h.string("isn")));
     let (svc, kind) = match routes.route(service, &msg.name) {
         Ok(found) => found,
         Err(e) => return Ok(immediate(Reply::Exception(e))),
@@ -359,6 +375,7 @@ fn start_call(
         peer_certs: crate::server::connection::certs_for_call(&config.peer_certs),
         framing: Some(frame.framing),
         oneway,
+        protocol,
     };
     let fut = svc.call(&msg.name, body, ctx);
     let framing = frame.framing;
@@ -368,6 +385,7 @@ fn start_call(
         drop(slot);
         Outgoing {
             framing,
+            protocol,
             header,
             message: reply_to,
             reply: if oneway { Reply::None } else { reply },
@@ -394,19 +412,20 @@ fn write_reply(out: &mut BytesMut, done: Outgoing) -> Result<(), String> {
             None => (
                 MessageType::Exception,
                 ApplicationException::new(ExceptionKind::INTERNAL_ERROR, biz.to_framed_message())
-                    .encode(),
+                    .encode_in(done.protocol),
             ),
         },
-        Reply::Exception(e) => (MessageType::Exception, e.encode()),
+        Reply::Exception(e) => (MessageType::Exception, e.encode_in(done.protocol)),
     };
     let mut message = BytesMut::with_capacity(body.len() + done.message.name.len() + 12);
-    write_message_header(
-        &mut message,
-        &MessageHeader {
-            message_type,
-            ..done.message
-        },
-    );
+    let reply_header = MessageHeader {
+        message_type,
+        ..done.message
+    };
+    match done.protocol {
+        Protocol::Binary => write_message_header(&mut message, &reply_header),
+        Protocol::Compact => write_compact_header(&mut message, &reply_header),
+    }
     message.extend_from_slice(&body);
     if let Some(h) = header.as_mut() {
         h.set_int(INT_KEY_MSG_TYPE, (message_type as u8).to_string());

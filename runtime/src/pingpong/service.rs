@@ -13,7 +13,7 @@ use tonic::Status;
 
 use super::exception::{ApplicationException, ExceptionKind};
 use crate::call::{invoke_unary, CallInfo, CallKind, Transport};
-use crate::codec::{BinaryInput, BinaryOutput};
+use crate::codec::Protocol;
 use crate::metainfo::MetaInfo;
 use crate::method::{ThriftArgs, ThriftResult};
 use crate::observe::Direction;
@@ -41,6 +41,8 @@ pub struct CallContext {
     pub framing: Option<crate::transport::Framing>,
     /// The request was a ONEWAY message (no reply is sent).
     pub oneway: bool,
+    /// The Thrift protocol of the request (the reply uses the same).
+    pub protocol: Protocol,
 }
 
 /// The outcome of a ping-pong call, ready to be framed.
@@ -111,7 +113,8 @@ where
         );
         return Box::pin(async move { Reply::Exception(e) });
     }
-    let decoded = A::decode(&mut BinaryInput::new(&mut args));
+    let protocol = ctx.protocol;
+    let decoded = protocol.decode::<A>(&mut args);
     let framing = ctx.framing.unwrap_or(Framing::Framed);
     let info = Arc::new(CallInfo {
         service,
@@ -166,7 +169,7 @@ where
         let reply = match invoke_unary::<A, R, H, F>(request, invoke, handler).await {
             Ok(mut resp) => {
                 let backward = resp.extensions_mut().remove::<MetaInfo>();
-                encode_result(method, resp.get_ref(), backward)
+                encode_result(protocol, method, resp.get_ref(), backward)
             }
             Err(status) => {
                 if let Some(o) = &observer {
@@ -191,9 +194,14 @@ where
     })
 }
 
-fn encode_result<R: Message>(method: &str, r: &R, backward: Option<MetaInfo>) -> Reply {
+fn encode_result<R: Message>(
+    protocol: Protocol,
+    method: &str,
+    r: &R,
+    backward: Option<MetaInfo>,
+) -> Reply {
     let mut buf = BytesMut::new();
-    match r.encode(&mut BinaryOutput::new(&mut buf)) {
+    match protocol.encode(r, &mut buf) {
         Ok(()) => Reply::Result(buf.freeze(), backward),
         Err(e) => Reply::Exception(ApplicationException::new(
             ExceptionKind::INTERNAL_ERROR,

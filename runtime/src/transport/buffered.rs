@@ -123,6 +123,10 @@ pub(super) struct Progress {
     header_done: bool,
     /// Open structs and containers, innermost last.
     open: Vec<Level>,
+    /// For a Compact message: the buffer length below which it cannot be
+    /// complete (it is walked again from its start once the buffer holds
+    /// that much).
+    compact_need: usize,
     /// Measuring steps taken since the last reset (each examines a bounded
     /// number of bytes, or skips a length-prefixed run without reading it).
     #[cfg(test)]
@@ -316,6 +320,9 @@ pub(crate) fn decode(
     max_frame: usize,
     progress: &mut Progress,
 ) -> Result<Option<Frame>, FrameError> {
+    if buf.first() == Some(&crate::codec::Protocol::COMPACT_ID) {
+        return decode_compact(buf, max_frame, progress);
+    }
     let measured = progress.measure(buf, max_frame);
     if !matches!(measured, Err(Stop::Incomplete)) {
         *progress = Progress::default();
@@ -331,6 +338,45 @@ pub(crate) fn decode(
             "buffered message exceeds the limit of {max_frame} bytes"
         ))),
         Err(Stop::Invalid(why)) => Err(FrameError::new(why)),
+    }
+}
+
+/// [`decode`] for a Buffered Compact message (first byte `0x82`).
+fn decode_compact(
+    buf: &mut BytesMut,
+    max_frame: usize,
+    progress: &mut Progress,
+) -> Result<Option<Frame>, FrameError> {
+    if buf.len() < progress.compact_need {
+        return Ok(None);
+    }
+    let too_long = || {
+        FrameError::new(format!(
+            "buffered message exceeds the limit of {max_frame} bytes"
+        ))
+    };
+    let window = &buf[..buf.len().min(max_frame)];
+    match super::compact::measure(window) {
+        super::compact::Measured::Complete(len) => {
+            *progress = Progress::default();
+            Ok(Some(Frame {
+                framing: Framing::Buffered,
+                header: None,
+                message: buf.split_to(len).freeze(),
+            }))
+        }
+        super::compact::Measured::Incomplete(need) => {
+            if need > max_frame {
+                *progress = Progress::default();
+                return Err(too_long());
+            }
+            progress.compact_need = need;
+            Ok(None)
+        }
+        super::compact::Measured::Invalid(why) => {
+            *progress = Progress::default();
+            Err(FrameError::new(why))
+        }
     }
 }
 

@@ -10,6 +10,9 @@ const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// byte implies a larger length is not Thrift.
 const MAX_THRIFT_LEN_FIRST_BYTE: u8 = 0x3f;
 
+/// First byte of a Thrift Compact message.
+const COMPACT: u8 = crate::codec::Protocol::COMPACT_ID;
+
 /// The protocol a connection speaks, as detected from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detected {
@@ -20,9 +23,9 @@ pub enum Detected {
     /// TTHeader Streaming frames (TTHeader with flag `0x0002`), served by
     /// [`ttstream`](crate::ttstream).
     TTHeaderStreaming,
-    /// Framed Thrift Binary.
+    /// Framed Thrift (Binary or Compact).
     Framed,
-    /// Buffered (unframed) Thrift Binary.
+    /// Buffered (unframed) Thrift (Binary or Compact).
     Buffered,
 }
 
@@ -31,8 +34,9 @@ pub enum Detected {
 /// * HTTP/2: the bytes are a prefix of `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`
 ///   (decided as soon as nothing else is possible: a first byte `P` implies
 ///   a Thrift frame length above Kitex's 1 GiB maximum);
-/// * Buffered: bytes 0..2 are `80 01` (the strict message version);
-/// * Framed: bytes 4..6 are `80 01`;
+/// * Buffered: bytes 0..2 are `80 01` (the strict Binary message version)
+///   or `82` and a byte whose low 5 bits are 1 (Compact, version 1);
+/// * Framed: the same at bytes 4..6;
 /// * TTHeader: bytes 4..6 are `10 00`, with the flags (bytes 6..8) telling
 ///   TTHeader Streaming (flag `0x0002`) from ping-pong TTHeader.
 ///
@@ -51,6 +55,14 @@ pub fn detect(prefix: &[u8]) -> Result<Option<Detected>, FrameError> {
             Some(_) => Err(not_thrift(prefix, 4)),
         };
     }
+    if first == COMPACT {
+        // A Compact message: protocol id, then version 1 in the low bits.
+        return match prefix.get(1) {
+            None => Ok(None),
+            Some(b) if b & 0x1f == 1 => Ok(Some(Detected::Buffered)),
+            Some(_) => Err(not_thrift(prefix, 4)),
+        };
+    }
     if first > MAX_THRIFT_LEN_FIRST_BYTE {
         let n = prefix.len().min(HTTP2_PREFACE.len());
         return if prefix.get(..n) == HTTP2_PREFACE.get(..n) {
@@ -62,8 +74,13 @@ pub fn detect(prefix: &[u8]) -> Result<Option<Detected>, FrameError> {
     // A plausible 4-byte length: the magic or version at bytes 4..6 decides.
     match (prefix.get(4), prefix.get(5)) {
         (None, _) => Ok(None),
-        (Some(0x80), None) | (Some(0x10), None) => Ok(None),
+        (Some(0x80), None) | (Some(0x10), None) | (Some(0x0f), None) | (Some(&COMPACT), None) => {
+            Ok(None)
+        }
+        // Apache Thrift's THeader (magic 0x0fff): decoded with TTHeader.
+        (Some(0x0f), Some(0xff)) => Ok(Some(Detected::TTHeader)),
         (Some(0x80), Some(0x01)) => Ok(Some(Detected::Framed)),
+        (Some(&COMPACT), Some(b)) if b & 0x1f == 1 => Ok(Some(Detected::Framed)),
         (Some(0x10), Some(0x00)) => match prefix.get(7) {
             None => Ok(None),
             Some(flags_low) if flags_low & 0x02 != 0 => Ok(Some(Detected::TTHeaderStreaming)),

@@ -3,14 +3,18 @@
 //! A Kitex server serves ping-pong methods next to its HTTP/2 streaming
 //! methods on the same port and picks the protocol per connection from the
 //! first bytes ([`detect`]). A ping-pong connection then carries Thrift Binary
-//! messages (strict message header + body, see [`read_message_header`]) in one
-//! of three framings ([`Framing`]):
+//! messages (strict message header + body, see [`read_message_header`]) or
+//! Thrift Compact ones (first byte `0x82`, see
+//! [`Protocol`](crate::codec::Protocol)) in one of these framings
+//! ([`Framing`]):
 //!
 //! * **TTHeader** (Kitex's default): a length, a small header of key/values
 //!   ([`TTHeader`]), then the message, since Kitex 0.13 by default itself
 //!   prefixed with a 4-byte Framed length;
 //! * **Framed**: a 4-byte big-endian length, then the message;
-//! * **Buffered**: the bare message, delimited by parsing it.
+//! * **Buffered**: the bare message, delimited by parsing it;
+//! * **THeader**: Apache Thrift's sibling of TTHeader (magic `0x0fff`,
+//!   varint header fields), decoded with [`FrameKind::TTHeader`].
 //!
 //! ```text
 //!  TTHeader   [u32 length][10 00][flags][seq id][header size][protocol, key/values, padding]
@@ -70,15 +74,18 @@
 //! ```
 
 mod buffered;
+mod compact;
 mod detect;
 mod framed;
 mod message;
+mod theader;
 mod ttheader;
 
 use std::fmt;
 
 use bytes::{Bytes, BytesMut};
 
+pub(crate) use compact::{read_any_header, write_header as write_compact_header};
 pub(crate) use detect::http2_preface_complete;
 pub use detect::{detect, Detected};
 pub use message::{read_message_header, write_message_header, MessageHeader, MessageType};
@@ -102,6 +109,10 @@ pub enum Framing {
     Framed,
     /// Buffered (unframed) Thrift: the bare message.
     Buffered,
+    /// Apache Thrift's THeader transport (`THeaderTransport`, magic
+    /// `0x0fff`): Kitex's TTHeader's sibling, with varint header fields and
+    /// only string key/values. Decoded as [`FrameKind::TTHeader`].
+    THeader,
 }
 
 /// One decoded ping-pong frame: the TTHeader (if any) and the Thrift message
@@ -151,7 +162,8 @@ impl std::error::Error for FrameError {}
 /// Kind of connection to decode: decided once per connection by [`detect`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameKind {
-    /// TTHeader frames, with or without the inner Framed length.
+    /// TTHeader frames, with or without the inner Framed length, and
+    /// Apache THeader frames ([`Framing::THeader`]).
     TTHeader,
     /// Framed Thrift.
     Framed,
@@ -174,10 +186,12 @@ pub enum FrameKind {
 ///
 /// For [`FrameKind::TTHeader`] the payload is accepted with the inner 4-byte
 /// Framed length (a u32 equal to the rest of the payload, followed by the
-/// strict version bytes `80 01`; reported as `inner_framed: true`) or without
-/// it (payload starting with `80 01`). TTHeader Streaming frames (flag
+/// strict version bytes `80 01`, or a Compact message's `82`; reported as
+/// `inner_framed: true`) or without it. TTHeader Streaming frames (flag
 /// `0x0002`; decoded by [`StreamFrame`](crate::ttstream::StreamFrame)) and
-/// protocol ids other than 0 (Thrift Binary) are errors here.
+/// protocol ids other than 0 (Thrift Binary) and 2 (Thrift Compact) are
+/// errors here. Apache THeader frames (magic `0x0fff`) are decoded too, as
+/// [`Framing::THeader`].
 ///
 /// For [`FrameKind::Buffered`] the frame's end is found by measuring the
 /// Thrift message (strict header, then the body struct), so a large buffered
@@ -255,6 +269,17 @@ pub fn encode_frame(
         Framing::Buffered => {
             dst.extend_from_slice(message);
             Ok(())
+        }
+        Framing::THeader => {
+            let default;
+            let header = match header {
+                Some(h) => h,
+                None => {
+                    default = ttheader::default_for(message);
+                    &default
+                }
+            };
+            theader::encode(dst, header, message)
         }
     }
 }
@@ -387,6 +412,25 @@ mod tests {
             let bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
             let _ = detect(&bytes);
             let _ = read_message_header(&Bytes::copy_from_slice(&bytes));
+            let _ = read_any_header(&Bytes::copy_from_slice(&bytes));
+            // The same bytes as the rest of a Compact message.
+            let mut compact = vec![0x82, 0x21];
+            compact.extend_from_slice(&bytes);
+            let _ = read_any_header(&Bytes::from(compact.clone()));
+            for prefix in [&[][..], &[0, 0, 0, 9][..]] {
+                let mut framed = prefix.to_vec();
+                framed.extend_from_slice(&compact);
+                let kind = if prefix.is_empty() {
+                    FrameKind::Buffered
+                } else {
+                    FrameKind::Framed
+                };
+                let mut buf = BytesMut::from(&framed[..]);
+                match decode_frame(&mut buf, kind, 1 << 20) {
+                    Ok(Some(_)) => assert!(buf.len() < framed.len()),
+                    Ok(None) | Err(_) => assert_eq!(&buf[..], &framed[..]),
+                }
+            }
             for kind in [FrameKind::TTHeader, FrameKind::Framed, FrameKind::Buffered] {
                 let mut buf = BytesMut::from(&bytes[..]);
                 match decode_frame(&mut buf, kind, 1 << 20) {

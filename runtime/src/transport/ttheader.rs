@@ -37,10 +37,14 @@ const INFO_PADDING: u8 = 0x00;
 const INFO_KEY_VALUE: u8 = 0x01;
 const INFO_INT_KEY_VALUE: u8 = 0x10;
 const INFO_ACL_TOKEN: u8 = 0x11;
-/// Protocol id of Thrift Binary, the only payload protocol accepted.
+/// Protocol id of Thrift Binary.
 const PROTOCOL_THRIFT_BINARY: u8 = 0;
+/// Protocol id of Thrift Compact.
+const PROTOCOL_THRIFT_COMPACT: u8 = 2;
+/// First byte of a Thrift Compact message.
+const PROTOCOL_COMPACT_FIRST_BYTE: u8 = crate::codec::Protocol::COMPACT_ID;
 /// Largest header size the u16 word count can express.
-const MAX_HEADER_SIZE: usize = 4 * u16::MAX as usize;
+pub(crate) const MAX_HEADER_SIZE: usize = 4 * u16::MAX as usize;
 
 /// The header of a TTHeader frame.
 ///
@@ -52,7 +56,8 @@ pub struct TTHeader {
     pub flags: u16,
     /// Sequence id (Kitex sets it to the message's seq id).
     pub seq_id: i32,
-    /// Payload protocol id; 0 = Thrift Binary, the only one decoded.
+    /// Payload protocol id: 0 Thrift Binary, 2 Thrift Compact (the two
+    /// decoded).
     pub protocol_id: u8,
     /// Transform ids, one byte each as Kitex writes them (Kitex sends none
     /// and applies none).
@@ -141,6 +146,9 @@ pub(crate) fn decode(buf: &mut BytesMut, max_frame: usize) -> Result<Option<Fram
         )));
     }
     if let Some(magic) = be_u16(buf, 4) {
+        if magic == super::theader::MAGIC {
+            return super::theader::decode(buf, max_frame);
+        }
         if magic != MAGIC {
             return Err(FrameError::new(format!(
                 "bad ttheader magic 0x{magic:04x} (first bytes {})",
@@ -178,7 +186,7 @@ pub(crate) fn decode(buf: &mut BytesMut, max_frame: usize) -> Result<Option<Fram
     let mut header = parse_header(header_bytes)?;
     header.flags = flags;
     header.seq_id = i32::from_be_bytes(seq_id.to_be_bytes());
-    let (inner_framed, message_start) = payload_kind(payload)?;
+    let (inner_framed, message_start) = payload_kind(payload, header.protocol_id)?;
     let message_start = payload_start + message_start;
 
     let mut frame = buf.split_to(total).freeze();
@@ -192,8 +200,15 @@ pub(crate) fn decode(buf: &mut BytesMut, max_frame: usize) -> Result<Option<Fram
 
 /// Tells whether `payload` carries the inner Framed length, returning the
 /// offset of the Thrift message in it.
-fn payload_kind(payload: &[u8]) -> Result<(bool, usize), FrameError> {
-    let strict = |at: usize| payload.get(at..at.saturating_add(2)) == Some(&[0x80, 0x01][..]);
+///
+/// The message must be in the protocol the header names: `80 01` for
+/// Thrift Binary (0), `82` and version 1 for Thrift Compact (2).
+fn payload_kind(payload: &[u8], protocol_id: u8) -> Result<(bool, usize), FrameError> {
+    let strict = |at: usize| match (payload.get(at), payload.get(at.saturating_add(1))) {
+        (Some(0x80), Some(0x01)) => protocol_id == PROTOCOL_THRIFT_BINARY,
+        (Some(&0x82), Some(b)) => protocol_id == PROTOCOL_THRIFT_COMPACT && b & 0x1f == 1,
+        _ => false,
+    };
     if strict(0) {
         return Ok((false, 0));
     }
@@ -204,7 +219,7 @@ fn payload_kind(payload: &[u8]) -> Result<(bool, usize), FrameError> {
         }
     }
     Err(FrameError::new(format!(
-        "ttheader payload is neither a framed nor an unframed strict thrift message (first bytes {})",
+        "ttheader payload is neither a framed nor an unframed thrift message of its protocol id {protocol_id} (first bytes {})",
         if payload.is_empty() {
             "none".to_owned()
         } else {
@@ -264,7 +279,10 @@ impl HeaderReader<'_> {
 /// Parses the variable header (protocol id, transforms, info blocks,
 /// padding). `flags` and `seq_id` are left at their defaults.
 fn parse_header(buf: &[u8]) -> Result<TTHeader, FrameError> {
-    parse_header_for(buf, PROTOCOL_THRIFT_BINARY)
+    match buf.first() {
+        Some(&PROTOCOL_THRIFT_COMPACT) => parse_header_for(buf, PROTOCOL_THRIFT_COMPACT),
+        _ => parse_header_for(buf, PROTOCOL_THRIFT_BINARY),
+    }
 }
 
 /// [`parse_header`] for frames whose protocol id must be `protocol`
@@ -437,12 +455,30 @@ fn put_string(dst: &mut BytesMut, s: &str) {
 
 /// The seq id of a strict message header at the front of `message`, if any.
 fn message_seq_id(message: &[u8]) -> Option<i32> {
+    if message.first() == Some(&PROTOCOL_COMPACT_FIRST_BYTE) {
+        let (h, _) = super::compact::read_header(&bytes::Bytes::copy_from_slice(message)).ok()?;
+        return Some(h.seq_id);
+    }
     if be_u32(message, 0)? & 0x8000_0000 == 0 {
         return None;
     }
     let name_len = usize::try_from(be_u32(message, 4)?).ok()?;
     let seq = be_u32(message, name_len.checked_add(8)?)?;
     Some(i32::from_be_bytes(seq.to_be_bytes()))
+}
+
+/// The header of a frame sent without one: no flags or key/values; the
+/// message's protocol and seq id.
+pub(crate) fn default_for(message: &[u8]) -> TTHeader {
+    TTHeader {
+        seq_id: message_seq_id(message).unwrap_or(0),
+        protocol_id: if message.first() == Some(&PROTOCOL_COMPACT_FIRST_BYTE) {
+            PROTOCOL_THRIFT_COMPACT
+        } else {
+            PROTOCOL_THRIFT_BINARY
+        },
+        ..TTHeader::default()
+    }
 }
 
 /// Appends one TTHeader frame carrying `message` to `dst` (see
@@ -457,10 +493,7 @@ pub(crate) fn encode(
     let header = match header {
         Some(h) => h,
         None => {
-            default = TTHeader {
-                seq_id: message_seq_id(message).unwrap_or(0),
-                ..TTHeader::default()
-            };
+            default = default_for(message);
             &default
         }
     };
@@ -852,8 +885,8 @@ mod tests {
 
         let good = hex(TTHEADER_REPLY);
         let mut bad = good.clone();
-        bad[14] = 2;
-        assert_eq!(decode_err(&bad), "unknown ttheader protocol id 2");
+        bad[14] = 3;
+        assert_eq!(decode_err(&bad), "unknown ttheader protocol id 3");
         let mut bad = good.clone();
         bad[4] = 0x11;
         assert!(decode_err(&bad[..6]).starts_with("bad ttheader magic 0x1100"));
@@ -890,7 +923,7 @@ mod tests {
         let empty = [0, 0, 0, 14, 0x10, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0];
         assert_eq!(
             decode_err(&empty),
-            "ttheader payload is neither a framed nor an unframed strict thrift message (first bytes none)"
+            "ttheader payload is neither a framed nor an unframed thrift message of its protocol id 0 (first bytes none)"
         );
     }
 
