@@ -52,6 +52,10 @@ pub(crate) fn client_command(
             &callers.to_string(),
         ]),
         Work::PingPong {
+            framing: PpFraming::FramedCompact,
+            ..
+        } => return Err("the Kitex peer's ping-pong cases speak Thrift Binary only".into()),
+        Work::PingPong {
             framing,
             size,
             callers,
@@ -66,7 +70,7 @@ pub(crate) fn client_command(
             match framing {
                 // TTHeader with a Framed payload, as everywhere in this bench.
                 PpFraming::TTHeader => "ttheader_framed",
-                PpFraming::Framed => "framed",
+                PpFraming::Framed | PpFraming::FramedCompact => "framed",
             },
         ]),
         Work::Idle { .. } => return Err("the Kitex peer has no idle-streams case".into()),

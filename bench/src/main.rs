@@ -12,6 +12,7 @@
 //! The run prints a table of absolute figures with their ratio to the
 //! comparison system and writes `target/bench/results.json`.
 
+mod apache;
 mod buildcost;
 mod common;
 mod generic;
@@ -37,6 +38,8 @@ pub(crate) enum PpFraming {
     TTHeader,
     /// Framed.
     Framed,
+    /// Framed, with the message in Thrift Compact instead of Binary.
+    FramedCompact,
 }
 
 /// One workload, with its parameters.
@@ -82,6 +85,7 @@ impl Work {
                 match framing {
                     PpFraming::TTHeader => "ttheader",
                     PpFraming::Framed => "framed",
+                    PpFraming::FramedCompact => "framed-compact",
                 }
             ),
             Work::Idle { streams } => format!("idle:{streams}"),
@@ -108,11 +112,11 @@ impl Work {
                 size: num()?,
                 callers: num()?,
             },
-            "pp-ttheader" | "pp-framed" => Work::PingPong {
-                framing: if kind == "pp-ttheader" {
-                    PpFraming::TTHeader
-                } else {
-                    PpFraming::Framed
+            "pp-ttheader" | "pp-framed" | "pp-framed-compact" => Work::PingPong {
+                framing: match kind {
+                    "pp-ttheader" => PpFraming::TTHeader,
+                    "pp-framed" => PpFraming::Framed,
+                    _ => PpFraming::FramedCompact,
                 },
                 size: num()?,
                 callers: num()?,
@@ -154,6 +158,7 @@ impl Work {
                 match framing {
                     PpFraming::TTHeader => "TTHeader",
                     PpFraming::Framed => "Framed",
+                    PpFraming::FramedCompact => "Framed Compact",
                 },
                 size_name(size),
                 plural(callers)
@@ -224,6 +229,8 @@ enum Side {
     Tcp,
     /// The Kitex peer.
     Kitex,
+    /// Apache Thrift's Python library (a server only; reference rows).
+    ApachePy,
 }
 
 impl Side {
@@ -236,6 +243,7 @@ impl Side {
             Side::Volo => "volo",
             Side::Tcp => "tcp",
             Side::Kitex => "kitex",
+            Side::ApachePy => "apache-py",
         }
     }
 
@@ -301,6 +309,12 @@ const GENERIC: System = System {
     server: Side::Ours,
     client: Side::Generic,
 };
+/// `apache-py-*` rows: our client against Apache Thrift's Python server.
+const OURS_TO_APACHE_PY: System = System {
+    name: "our client → Apache Python server",
+    server: Side::ApachePy,
+    client: Side::Ours,
+};
 /// `ttstream-*` rows: our client's streams over TTHeader Streaming.
 const OURS_TT: System = System {
     name: "tonic-thrift ttstream",
@@ -343,7 +357,7 @@ struct Options {
     build_cost_includes: Vec<PathBuf>,
 }
 
-fn plan(o: &Options, kitex_dir: Option<&Path>) -> Vec<Case> {
+fn plan(o: &Options, kitex_dir: Option<&Path>, apache: bool) -> Vec<Case> {
     let q = |full: usize, quick: usize| if o.quick { quick } else { full };
     let mut cases = Vec::new();
     let mut add = |id: String, work: Work, n: usize, systems: Vec<System>, comparison| {
@@ -392,7 +406,11 @@ fn plan(o: &Options, kitex_dir: Option<&Path>) -> Vec<Case> {
             PROST.name,
         );
     }
-    for framing in [PpFraming::TTHeader, PpFraming::Framed] {
+    for framing in [
+        PpFraming::TTHeader,
+        PpFraming::Framed,
+        PpFraming::FramedCompact,
+    ] {
         for size in [16, 1024] {
             for (callers, full, quick) in [(1, 120_000, 50_000), (16, 200_000, 80_000)] {
                 let work = Work::PingPong {
@@ -524,8 +542,28 @@ fn plan(o: &Options, kitex_dir: Option<&Path>) -> Vec<Case> {
             );
         }
     }
+    if apache {
+        // Reference only: Python is not a bar to clear. One caller, since
+        // the Python server runs one call at a time anyway (the GIL).
+        for framing in [PpFraming::Framed, PpFraming::FramedCompact] {
+            let work = Work::PingPong {
+                framing,
+                size: 16,
+                callers: 1,
+            };
+            add(
+                format!("apache-py-{}", work.arg().replace(':', "-")),
+                work,
+                q(20_000, 5_000),
+                vec![OURS, OURS_TO_APACHE_PY],
+                OURS.name,
+            );
+        }
+    }
     for c in cases.iter_mut() {
-        if c.id.starts_with("kitex-") {
+        if c.id.starts_with("apache-py-") {
+            c.title = format!("Apache Python (reference): {}", c.title);
+        } else if c.id.starts_with("kitex-") {
             c.title = format!("Kitex peer: {}", c.title);
         } else if c.id.starts_with("ttstream-kitex-") {
             c.title = format!("Kitex ttstream: {}", c.title);
@@ -557,6 +595,7 @@ impl Drop for ServerProc {
 fn start_server(side: Side, work: Work, kitex_dir: Option<&Path>) -> BenchResult<ServerProc> {
     let mut cmd = match side {
         Side::Kitex => kitex::server_command(kitex_dir.ok_or("no Kitex peer")?),
+        Side::ApachePy => apache::server_command(work)?,
         _ => {
             let mut c = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
             c.args(["--serve", side.arg(), &work.arg()]);
@@ -761,7 +800,7 @@ fn serve_mode(args: &[String]) -> BenchResult<()> {
                 Work::PingPong { framing, .. } => volo_sys::serve(listener, framing).await,
                 _ => Err(format!("volo serves ping-pong only, not {}", work.arg())),
             },
-            Side::Tcp | Side::Kitex => unreachable!(),
+            Side::Tcp | Side::Kitex | Side::ApachePy => unreachable!(),
         }
     })
 }
@@ -1192,7 +1231,12 @@ fn orchestrate(args: &[String]) -> BenchResult<()> {
         (Some(_), false) => notes.push("Kitex rows skipped: --no-kitex".into()),
         (Some(d), true) => notes.push(format!("Kitex peer: {}", d.display())),
     }
-    let cases = plan(&o, kitex_dir.as_deref());
+    let apache_missing = apache::missing();
+    match &apache_missing {
+        Some(why) => notes.push(format!("Apache Python rows skipped: {why}")),
+        None => notes.push("Apache Python rows: reference only, not a target".into()),
+    }
+    let cases = plan(&o, kitex_dir.as_deref(), apache_missing.is_none());
     eprintln!(
         "{} workloads × {} repetition(s){}; server and client are separate processes",
         cases.len(),

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use futures_util::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
+use tonic_thrift::codec::Protocol;
 use tonic_thrift::grpc::{GrpcOptions, StreamTransport};
 use tonic_thrift::pingpong::PingPongOptions;
 use tonic_thrift::transport::Framing;
@@ -284,15 +285,17 @@ pub(crate) async fn ping_pong(
     callers: usize,
     n: usize,
 ) -> BenchResult<Report> {
-    let framing = match framing {
+    let (framing, protocol) = match framing {
         // The stock TTHeader of Kitex and volo: a Framed payload inside.
-        PpFraming::TTHeader => Framing::TTHeader { inner_framed: true },
-        PpFraming::Framed => Framing::Framed,
+        PpFraming::TTHeader => (Framing::TTHeader { inner_framed: true }, Protocol::Binary),
+        PpFraming::Framed => (Framing::Framed, Protocol::Binary),
+        PpFraming::FramedCompact => (Framing::Framed, Protocol::Compact),
     };
     let client = TestServicePingPongClient::with_options(
         addr.to_string(),
         PingPongOptions::default()
             .framing(framing)
+            .protocol(protocol)
             .max_connections(callers.max(1)),
     );
     let payload = FastStr::from(common::payload(size));
