@@ -16,14 +16,21 @@ fn profile_dir() -> PathBuf {
     deps.parent().expect("profile directory").to_path_buf()
 }
 
-/// Builds the example (a no-op under `cargo test`, which built it) and
+/// Builds the example (a no-op under `cargo test --workspace`, which built
+/// it with the same workspace-wide features) and
 /// returns its path.
 fn cluster_example() -> PathBuf {
     let profile = profile_dir();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "--example", "cluster", "--target-dir"])
+        .args([
+            "build",
+            "--workspace",
+            "--example",
+            "cluster",
+            "--target-dir",
+        ])
         .arg(profile.parent().expect("target directory"));
     match profile.file_name().and_then(|n| n.to_str()) {
         Some("debug") => {}
