@@ -203,3 +203,57 @@ async fn an_unreachable_address_is_unavailable() {
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     assert!(status.message().contains("cannot connect"), "{status:?}");
 }
+
+/// A loopback proxy to `to` that counts the connections it accepts.
+async fn counting_proxy(
+    to: std::net::SocketAddr,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut outbound = tokio::net::TcpStream::connect(to).await.expect("connect");
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+#[tokio::test]
+async fn streams_spread_over_the_configured_number_of_connections() {
+    let (server, _counter, _events) = start_reporting().await;
+    for (options, want) in [
+        (
+            GrpcOptions::default(),
+            tonic_thrift::ttstream::DEFAULT_CONNECTIONS,
+        ),
+        (GrpcOptions::default().ttstream_connections(3), 3),
+        (GrpcOptions::default().ttstream_connections(0), 1),
+    ] {
+        let (proxy, accepted) = counting_proxy(server.addr).await;
+        let channel = TtStreamChannel::connect_lazy(proxy.to_string(), &options);
+        let mut client = TestServiceClient::with_options(channel, options);
+        for i in 0..9 {
+            let mut inbound = client
+                .echo_server(req(format!("1:c{i}")))
+                .await
+                .expect("echo_server")
+                .into_inner();
+            let reply = inbound.next().await.expect("a reply").expect("ok");
+            assert_eq!(reply.message, format!("c{i}0"));
+        }
+        let opened = accepted.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(opened, want, "9 streams opened {opened} connections");
+    }
+    server.stop().await;
+}

@@ -34,6 +34,7 @@ pub struct GrpcOptions {
     pub(crate) stream_transport: StreamTransport,
     pub(crate) compression: crate::codec::Compression,
     pub(crate) keepalive: Keepalive,
+    pub(crate) ttstream_connections: usize,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<crate::tls::ClientTlsConfig>,
 }
@@ -70,6 +71,7 @@ impl Default for GrpcOptions {
             stream_transport: StreamTransport::Grpc,
             compression: Default::default(),
             keepalive: Keepalive::default(),
+            ttstream_connections: crate::ttstream::DEFAULT_CONNECTIONS,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -88,7 +90,7 @@ impl GrpcOptions {
     /// The transport of streaming methods (bidirectional, client and
     /// server) on a client made by the generated `connect_with`: gRPC (the
     /// default), or TTHeader Streaming, which opens its own pool of
-    /// [`POOL_SIZE`](crate::ttstream::POOL_SIZE) connections to the same
+    /// [`ttstream_connections`](Self::ttstream_connections) connections to the same
     /// host and port (over TLS for an `https` URL, with the same
     /// `tls` settings). `unary` and ping-pong methods stay
     /// on gRPC either way (TTHeader Streaming has no unary mode; a Kitex
@@ -112,6 +114,19 @@ impl GrpcOptions {
     /// ```
     pub fn stream_transport(mut self, transport: StreamTransport) -> Self {
         self.stream_transport = transport;
+        self
+    }
+
+    /// How many connections a TTHeader Streaming client
+    /// ([`StreamTransport::TTHeaderStreaming`], or a
+    /// [`TtStreamChannel`](crate::ttstream::TtStreamChannel) made with these
+    /// options) opens to its address, spreading its streams over them
+    /// round-robin (default
+    /// [`DEFAULT_CONNECTIONS`](crate::ttstream::DEFAULT_CONNECTIONS), at
+    /// least 1). More connections spread a busy client over more of the
+    /// server's threads; each one costs a socket and two tasks.
+    pub fn ttstream_connections(mut self, connections: usize) -> Self {
+        self.ttstream_connections = connections.max(1);
         self
     }
 

@@ -32,9 +32,10 @@ use crate::status::BizStatusError;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Connections a [`TtStreamChannel`] opens to its address; streams are
-/// spread over them round-robin.
-pub const POOL_SIZE: usize = 2;
+/// Connections a [`TtStreamChannel`] opens to its address unless
+/// [`GrpcOptions::ttstream_connections`] says otherwise; streams are spread
+/// over them round-robin.
+pub const DEFAULT_CONNECTIONS: usize = 2;
 /// Batches queued per stream between the connection and the caller (a
 /// batch is the stream's messages of one read). A full queue pauses
 /// reading that connection (as on the server).
@@ -73,7 +74,8 @@ pub(crate) struct UnaryCall;
 
 /// A gRPC transport that speaks TTHeader Streaming: each call becomes one
 /// stream (HEADER, DATA per message, TRAILER), multiplexed over
-/// [`POOL_SIZE`] connections opened on first use.
+/// [`GrpcOptions::ttstream_connections`] connections (default
+/// [`DEFAULT_CONNECTIONS`]) opened on first use.
 ///
 /// Only streaming methods (bidirectional, client and server) can go over
 /// it; a `unary` or ping-pong method fails with `UNIMPLEMENTED`. A client
@@ -140,14 +142,15 @@ struct Conn {
 type Streams = Arc<Mutex<StreamMap<mpsc::Sender<Inbound>>>>;
 
 impl TtStreamChannel {
-    /// A channel to `addr` (`host:port`); connections open on first use,
-    /// within `options`' connect timeout, and accept frames as large as its
-    /// receive limit.
+    /// A channel to `addr` (`host:port`); its
+    /// [`ttstream_connections`](GrpcOptions::ttstream_connections)
+    /// connections open on first use, within `options`' connect timeout, and
+    /// accept frames as large as its receive limit.
     pub fn connect_lazy(addr: impl Into<String>, options: &GrpcOptions) -> Self {
         TtStreamChannel {
             shared: Arc::new(Shared {
                 addr: addr.into(),
-                slots: (0..POOL_SIZE)
+                slots: (0..options.ttstream_connections)
                     .map(|_| tokio::sync::Mutex::new(None))
                     .collect(),
                 next: AtomicUsize::new(0),

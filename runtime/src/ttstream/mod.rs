@@ -113,7 +113,8 @@
 //!   ttstream alone; a `unary` or ping-pong method fails with
 //!   `UNIMPLEMENTED` (TTHeader Streaming has no unary mode).
 //!
-//! Streams are multiplexed over [`POOL_SIZE`] connections per channel,
+//! Streams are multiplexed over [`DEFAULT_CONNECTIONS`] connections per channel
+//! (see [`GrpcOptions::ttstream_connections`](crate::grpc::GrpcOptions::ttstream_connections)),
 //! chosen round-robin and opened on first use; a connection that closes is
 //! replaced on the next stream, and its open streams fail with
 //! `UNAVAILABLE`. Stream ids come from one process-wide counter, as in
@@ -150,7 +151,7 @@ mod frame;
 mod inbox;
 pub(crate) mod server;
 
-pub use client::{TtStreamBody, TtStreamChannel, POOL_SIZE};
+pub use client::{TtStreamBody, TtStreamChannel, DEFAULT_CONNECTIONS};
 
 pub use frame::{FrameType, StreamFrame, INT_KEY_FRAME_TYPE, PROTOCOL_THRIFT_STRUCT};
 
