@@ -13,15 +13,16 @@ use super::frame::StreamFrame;
 /// Messages up to this size are copied into their stream's batch; larger
 /// ones are handed over as they are (no copy).
 pub(crate) const COPY_MAX: usize = 4 * 1024;
-/// A batch is handed over as soon as it holds this many bytes, even in
-/// the middle of a read.
-pub(crate) const BATCH_MAX: usize = 64 * 1024;
+/// The room a batch is allocated with. A batch whose room runs out is
+/// handed over and the next one gets fresh room, so that no batch is ever
+/// grown (a grown shared buffer is copied whole, every time).
+pub(crate) const BATCH_ROOM: usize = 16 * 1024;
 
 /// One item of a stream's receive queue.
 #[derive(Debug)]
 pub(crate) enum Inbound {
     /// Whole messages, each behind its 5-byte gRPC length prefix: at most
-    /// [`BATCH_MAX`] plus one message of at most [`COPY_MAX`] bytes.
+    /// [`BATCH_ROOM`] bytes.
     Framed(Bytes),
     /// One message over [`COPY_MAX`] bytes (at most the frame limit),
     /// without its prefix.
@@ -46,17 +47,22 @@ pub(crate) struct Batch {
 
 impl Batch {
     /// Adds a DATA payload of at most [`COPY_MAX`] bytes; returns the
-    /// batch if it is now full (to be handed over at once).
+    /// batch so far if it had no room left for it (to be handed over at
+    /// once, before this payload).
     pub(crate) fn copy(&mut self, payload: &[u8]) -> Option<Inbound> {
         let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
-        reserve_chunk(&mut self.buf, 5 + payload.len());
+        let need = 5 + payload.len();
+        let mut full = None;
+        if self.buf.capacity() - self.buf.len() < need {
+            // Hand over what is here and start in new room: the buffer is
+            // empty, so reserving copies nothing.
+            full = self.take();
+            self.buf.reserve(need.max(BATCH_ROOM));
+        }
         let [a, b, c, d] = len.to_be_bytes();
         self.buf.extend_from_slice(&[0, a, b, c, d]);
         self.buf.extend_from_slice(payload);
-        if self.buf.len() >= BATCH_MAX {
-            return self.take();
-        }
-        None
+        full
     }
 
     /// A DATA payload too large to copy: the batch so far (to be handed
@@ -76,12 +82,13 @@ impl Batch {
     }
 }
 
-/// Makes room for `need` more bytes, growing by at least 8 KiB at a time
-/// so that a buffer filled message by message is not reallocated (and
-/// copied) every few messages.
+/// Makes room for `need` more bytes in a buffer that is filled piece by
+/// piece and then split off whole: at least 8 KiB at a time, and at least
+/// as much as it holds, so that a buffer filled message by message is
+/// copied O(1) times per byte, not once per 8 KiB.
 pub(crate) fn reserve_chunk(buf: &mut BytesMut, need: usize) {
     if buf.capacity() - buf.len() < need {
-        buf.reserve(need.max(8 * 1024));
+        buf.reserve(need.max(buf.len()).max(8 * 1024));
     }
 }
 
@@ -173,15 +180,20 @@ mod tests {
     }
 
     #[test]
-    fn a_full_batch_is_handed_over_at_once() {
+    fn a_batch_out_of_room_is_handed_over_whole_and_never_grown() {
         let mut b = Batch::default();
         let m = vec![1u8; COPY_MAX];
-        let mut handed = 0;
-        for _ in 0..(BATCH_MAX / COPY_MAX + 1) {
+        let mut handed = Vec::new();
+        for _ in 0..10 {
             if let Some(item) = b.copy(&m) {
-                handed += framed(Some(item)).len();
+                handed.push(framed(Some(item)));
             }
         }
-        assert!((BATCH_MAX..=BATCH_MAX + COPY_MAX + 5).contains(&handed));
+        handed.extend(b.take().map(|i| framed(Some(i))));
+        // Every message arrives, in batches that fit their room.
+        let total: usize = handed.iter().map(Bytes::len).sum();
+        assert_eq!(total, 10 * (5 + COPY_MAX));
+        assert!(handed.len() > 1, "{} batches", handed.len());
+        assert!(handed.iter().all(|h| h.len() <= BATCH_ROOM), "a batch grew");
     }
 }

@@ -68,9 +68,10 @@
 //! receive queue is unbounded. Ours holds at most 16 batches per stream.
 //! A batch is what one read of the connection brought for that stream:
 //! its messages of up to 4 KiB copied together behind gRPC length
-//! prefixes (at most 64 KiB plus one message), or one larger message,
-//! not copied. So a stream holds at most 16 × max(68 KiB, the frame
-//! limit) of received data. One hand-over per stream per read, instead
+//! prefixes (at most 16 KiB, the room a batch is given; a read that brings
+//! more hands over several), or one larger message, not copied. So a
+//! stream holds at most 16 × max(16 KiB, the frame limit) of received
+//! data. One hand-over per stream per read, instead
 //! of one per message, is what lets pipelined small messages go as fast
 //! as over HTTP/2. When a stream's queue is full, the connection stops
 //! reading until the handler takes a batch: TCP then pushes back on the
