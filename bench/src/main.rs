@@ -21,6 +21,7 @@ mod kitex;
 mod ours;
 mod pb;
 mod tcp;
+mod tls;
 mod volo_sys;
 
 use std::io::{BufRead, BufReader, Read};
@@ -223,6 +224,10 @@ enum Side {
     Generic,
     /// tonic + prost.
     Prost,
+    /// tonic-thrift with TLS on both sides (the `tls-*` rows).
+    OursTls,
+    /// tonic + prost over tonic's own TLS (`tls-ring`).
+    ProstTls,
     /// volo-thrift.
     Volo,
     /// A plain TCP copy.
@@ -240,6 +245,8 @@ impl Side {
             Side::OursTt => "ours-tt",
             Side::Generic => "generic",
             Side::Prost => "prost",
+            Side::OursTls => "ours-tls",
+            Side::ProstTls => "prost-tls",
             Side::Volo => "volo",
             Side::Tcp => "tcp",
             Side::Kitex => "kitex",
@@ -253,6 +260,8 @@ impl Side {
             "ours-tt" => Side::OursTt,
             "generic" => Side::Generic,
             "prost" => Side::Prost,
+            "ours-tls" => Side::OursTls,
+            "prost-tls" => Side::ProstTls,
             "volo" => Side::Volo,
             "tcp" => Side::Tcp,
             _ => return Err(format!("unknown system `{s}`")),
@@ -333,6 +342,28 @@ const OURS_TT_TO_KITEX: System = System {
     server: Side::Kitex,
     client: Side::OursTt,
 };
+
+/// `tls-*` rows: ours with TLS on both sides.
+const OURS_TLS: System = System {
+    name: "tonic-thrift TLS",
+    server: Side::OursTls,
+    client: Side::OursTls,
+};
+/// `tls-*` rows: tonic+prost over tonic's TLS.
+const PROST_TLS: System = System {
+    name: "tonic+prost TLS",
+    server: Side::ProstTls,
+    client: Side::ProstTls,
+};
+
+/// Each `tls-*` row measured against tonic+prost over TLS, and the
+/// plaintext row of the same workload: the issue's rule is that the TLS
+/// ratio stays within 10 % of the plaintext one, in the same run.
+const TLS_TWINS: [(&str, &str); 3] = [
+    ("tls-bidi-16", "bidi-16"),
+    ("tls-bidi-1024", "bidi-1024"),
+    ("tls-unary-c16", "unary-c16"),
+];
 
 /// One row group of the table: a workload measured on several systems.
 struct Case {
@@ -513,6 +544,39 @@ fn plan(o: &Options, kitex_dir: Option<&Path>, apache: bool) -> Vec<Case> {
         vec![OURS_TT, OURS_GRPC],
         OURS_GRPC.name,
     );
+    // TLS: ours and tonic+prost over TLS; ping-pong over TLS against our
+    // own plaintext ping-pong, as neither tonic+prost nor volo-thrift has
+    // TLS ping-pong.
+    for (size, full, quick) in [(16, 6_000_000, 3_000_000), (1024, 1_000_000, 400_000)] {
+        add(
+            format!("tls-bidi-{size}"),
+            Work::Bidi { size },
+            q(full, quick),
+            vec![OURS_TLS, PROST_TLS],
+            PROST_TLS.name,
+        );
+    }
+    add(
+        "tls-unary-c16".into(),
+        Work::Unary {
+            size: 16,
+            callers: 16,
+        },
+        q(150_000, 60_000),
+        vec![OURS_TLS, PROST_TLS],
+        PROST_TLS.name,
+    );
+    add(
+        "tls-pp-ttheader-16-16".into(),
+        Work::PingPong {
+            framing: PpFraming::TTHeader,
+            size: 16,
+            callers: 16,
+        },
+        q(200_000, 80_000),
+        vec![OURS_TLS, OURS],
+        OURS.name,
+    );
     if kitex_dir.is_some() && o.kitex {
         let kx = vec![OURS_TT_TO_KITEX, KITEX_TO_OURS, OURS_TT, KITEX];
         for (work, full, quick) in [
@@ -569,10 +633,15 @@ fn plan(o: &Options, kitex_dir: Option<&Path>, apache: bool) -> Vec<Case> {
             c.title = format!("Kitex ttstream: {}", c.title);
         } else if c.id.starts_with("ttstream-") {
             c.title = format!("ttstream vs gRPC: {}", c.title);
+        } else if c.id.starts_with("tls-") {
+            c.title = format!("TLS: {}", c.title);
         }
     }
     if !o.only.is_empty() {
-        cases.retain(|c| o.only.iter().any(|p| c.id.contains(p.as_str())));
+        let wanted = |id: &str| o.only.iter().any(|p| id.contains(p.as_str()));
+        // A TLS row is read against its plaintext twin of the same run.
+        let twin_wanted = |id: &str| TLS_TWINS.iter().any(|(t, p)| *p == id && wanted(t));
+        cases.retain(|c| wanted(&c.id) || twin_wanted(&c.id));
     }
     cases
 }
@@ -599,6 +668,7 @@ fn start_server(side: Side, work: Work, kitex_dir: Option<&Path>) -> BenchResult
         _ => {
             let mut c = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
             c.args(["--serve", side.arg(), &work.arg()]);
+            tls::env(&mut c);
             c
         }
     };
@@ -735,6 +805,7 @@ fn measure(case: &Case, sys: System, kitex_dir: Option<&Path>) -> BenchResult<Re
                 &case.n.to_string(),
                 &server.child.id().to_string(),
             ]);
+            tls::env(&mut cmd);
             let done = run_with_limit(cmd, limit, &what)?;
             let v: serde_json::Value = json_line(&done.stdout)
                 .and_then(|l| serde_json::from_str(l).ok())
@@ -794,8 +865,12 @@ fn serve_mode(args: &[String]) -> BenchResult<()> {
         };
         match side {
             // One server for both stream transports.
-            Side::Ours | Side::OursTt | Side::Generic => ours::serve(listener, max_streams).await,
-            Side::Prost => pb::serve(listener, max_streams).await,
+            Side::Ours | Side::OursTt | Side::Generic => {
+                ours::serve(listener, max_streams, false).await
+            }
+            Side::OursTls => ours::serve(listener, max_streams, true).await,
+            Side::Prost => pb::serve(listener, max_streams, false).await,
+            Side::ProstTls => pb::serve(listener, max_streams, true).await,
             Side::Volo => match work {
                 Work::PingPong { framing, .. } => volo_sys::serve(listener, framing).await,
                 _ => Err(format!("volo serves ping-pong only, not {}", work.arg())),
@@ -823,12 +898,15 @@ fn client_mode(args: &[String]) -> BenchResult<()> {
     let addr: SocketAddr = addr.parse().map_err(|e| format!("bad address: {e}"))?;
     let n: usize = n.parse().map_err(|e| format!("bad count: {e}"))?;
     let pid: u32 = pid.parse().map_err(|e| format!("bad pid: {e}"))?;
+    let tls = matches!(side, Side::OursTls | Side::ProstTls);
     let report = match (side, work) {
         (Side::Tcp, Work::ServerStream { size }) => tcp::copy(addr, size, n)?,
         _ => runtime().block_on(async move {
             match (side, work) {
-                (Side::Ours, Work::Bidi { size }) => ours::bidi(addr, size, n, false).await,
-                (Side::OursTt, Work::Bidi { size }) => ours::bidi(addr, size, n, true).await,
+                (Side::Ours | Side::OursTls, Work::Bidi { size }) => {
+                    ours::bidi(addr, size, n, false, tls).await
+                }
+                (Side::OursTt, Work::Bidi { size }) => ours::bidi(addr, size, n, true, false).await,
                 (Side::Generic, Work::Bidi { size }) => generic::bidi(addr, size, n).await,
                 (Side::Ours | Side::OursTt, Work::Lockstep { size, callers }) => {
                     ours::lockstep(addr, size, callers, n, side == Side::OursTt).await
@@ -836,27 +914,29 @@ fn client_mode(args: &[String]) -> BenchResult<()> {
                 (Side::Ours | Side::OursTt, Work::StreamOpen { size, callers }) => {
                     ours::stream_open(addr, size, callers, n, side == Side::OursTt).await
                 }
-                (Side::Prost, Work::Bidi { size }) => pb::bidi(addr, size, n).await,
+                (Side::Prost | Side::ProstTls, Work::Bidi { size }) => {
+                    pb::bidi(addr, size, n, tls).await
+                }
                 (Side::Ours, Work::ServerStream { size }) => {
                     ours::server_stream(addr, size, n).await
                 }
                 (Side::Prost, Work::ServerStream { size }) => {
                     pb::server_stream(addr, size, n).await
                 }
-                (Side::Ours, Work::Unary { size, callers }) => {
-                    ours::unary(addr, size, callers, n).await
+                (Side::Ours | Side::OursTls, Work::Unary { size, callers }) => {
+                    ours::unary(addr, size, callers, n, tls).await
                 }
-                (Side::Prost, Work::Unary { size, callers }) => {
-                    pb::unary(addr, size, callers, n).await
+                (Side::Prost | Side::ProstTls, Work::Unary { size, callers }) => {
+                    pb::unary(addr, size, callers, n, tls).await
                 }
                 (
-                    Side::Ours,
+                    Side::Ours | Side::OursTls,
                     Work::PingPong {
                         framing,
                         size,
                         callers,
                     },
-                ) => ours::ping_pong(addr, framing, size, callers, n).await,
+                ) => ours::ping_pong(addr, framing, size, callers, n, tls).await,
                 (
                     Side::Volo,
                     Work::PingPong {
@@ -1190,7 +1270,8 @@ const USAGE: &str = "usage: tonic-thrift-bench [--quick] [--reps N] [--only ID,I
   --quick          one repetition, smaller counts, no build-cost workload (under 3 minutes on 2 cores)
   --reps N         repetitions (default 3; medians are reported)
   --only IDS       only the workloads whose id contains one of IDS (ids: bidi-16, sstream-1m,
-                   unary-c16, pp-ttheader-16-16, idle-10000, kitex-..., ttstream-..., build-cost)
+                   unary-c16, pp-ttheader-16-16, idle-10000, kitex-..., ttstream-..., tls-...,
+                   build-cost; a tls-* row brings its plaintext twin)
   --no-kitex       skip the Kitex peer even where ../shared/kitex-peer/bin exists
   --build-cost     run the build-cost workload (default: on without --quick)
   --build-cost-idl FILE [--build-cost-include DIR]..
@@ -1237,6 +1318,12 @@ fn orchestrate(args: &[String]) -> BenchResult<()> {
         None => notes.push("Apache Python rows: reference only, not a target".into()),
     }
     let cases = plan(&o, kitex_dir.as_deref(), apache_missing.is_none());
+    // Made once, for every TLS server and client of the run.
+    let _tls_files = if cases.iter().any(|c| c.id.starts_with("tls-")) {
+        Some(tls::generate()?)
+    } else {
+        None
+    };
     eprintln!(
         "{} workloads × {} repetition(s){}; server and client are separate processes",
         cases.len(),
@@ -1332,6 +1419,7 @@ fn orchestrate(args: &[String]) -> BenchResult<()> {
             }
         }
     }
+    notes.extend(tls_notes(&rows));
     print_table(&rows);
     for n in &notes {
         println!("note: {n}");
@@ -1347,6 +1435,66 @@ fn orchestrate(args: &[String]) -> BenchResult<()> {
         return Err("some measurements failed (see above)".into());
     }
     Ok(())
+}
+
+/// After the table: each TLS row's ratio next to the plaintext ratio of
+/// the same workload (the rule: within 10 %), and what TLS costs our
+/// ping-pong (against tonic+prost's unary cost, the nearest thing to compare).
+fn tls_notes(rows: &[Row]) -> Vec<String> {
+    let find = |id: &str, sys: &str, unit: &str| {
+        rows.iter()
+            .find(|r| r.id == id && r.system == sys && r.unit == unit)
+    };
+    let mut notes = Vec::new();
+    for (tls_id, plain_id) in TLS_TWINS {
+        for r in rows
+            .iter()
+            .filter(|r| r.id == tls_id && r.system == OURS_TLS.name)
+        {
+            let plain = find(plain_id, OURS.name, &r.unit).and_then(|p| p.ratio);
+            let line = match (r.ratio, plain) {
+                (Some(t), Some(p)) => {
+                    let within = if r.higher_is_better {
+                        t >= 0.9 * p
+                    } else {
+                        t <= 1.1 * p
+                    };
+                    format!(
+                        "TLS rule, {tls_id} {}: ratio over TLS {t:.2}× vs plaintext ({plain_id}) {p:.2}× (TLS/plaintext {:.2}): {}",
+                        r.unit,
+                        t / p,
+                        if within { "within 10 %" } else { "OUTSIDE 10 %" }
+                    )
+                }
+                _ => format!(
+                    "TLS rule, {tls_id} {}: no ratio (a measurement failed or {plain_id} did not run)",
+                    r.unit
+                ),
+            };
+            notes.push(line);
+        }
+    }
+    let rate = |id: &str, sys: &str| find(id, sys, "calls/s").and_then(|r| r.value);
+    if let (Some(t), Some(p)) = (
+        rate("tls-pp-ttheader-16-16", OURS_TLS.name),
+        rate("tls-pp-ttheader-16-16", OURS.name),
+    ) {
+        let mut line = format!(
+            "TLS cost, tls-pp-ttheader-16-16 (against our plaintext ping-pong: neither tonic+prost nor volo-thrift has TLS ping-pong): ours over TLS at {:.0} % of its plaintext rate",
+            100.0 * t / p
+        );
+        if let (Some(pt), Some(pp)) = (
+            rate("tls-unary-c16", PROST_TLS.name),
+            rate("unary-c16", PROST.name),
+        ) {
+            line.push_str(&format!(
+                " (tonic+prost unary ×16 over TLS: {:.0} % of its plaintext rate)",
+                100.0 * pt / pp
+            ));
+        }
+        notes.push(line);
+    }
+    notes
 }
 
 fn summary(r: &Report) -> String {

@@ -11,6 +11,7 @@ use tonic::{Request, Response, Status, Streaming};
 use tonic_thrift::codec::Protocol;
 use tonic_thrift::grpc::{GrpcOptions, StreamTransport};
 use tonic_thrift::pingpong::PingPongOptions;
+use tonic_thrift::tls::{ClientTlsConfig, ServerTlsConfig};
 use tonic_thrift::transport::Framing;
 use tonic_thrift::FastStr;
 
@@ -105,14 +106,21 @@ impl TestService for Echo {
 
 /// Serves gRPC and ping-pong on `listener` until the process ends;
 /// `max_streams` raises the HTTP/2 concurrent stream limit (idle-streams
-/// workload; otherwise the default, 200, applies).
+/// workload; otherwise the default, 200, applies); over TLS with the run's
+/// certificate when `tls`.
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     max_streams: Option<u32>,
+    tls: bool,
 ) -> BenchResult<()> {
     let mut server = tonic_thrift::Server::builder();
     if let Some(n) = max_streams {
         server = server.max_concurrent_streams(n as usize);
+    }
+    if tls {
+        let pems = crate::tls::pems()?;
+        let config = ServerTlsConfig::new(&pems.cert, &pems.key).map_err(|e| e.to_string())?;
+        server = server.tls_config(config).map_err(|e| e.to_string())?;
     }
     server
         .add_service(TestServiceServer::new(Echo))
@@ -136,6 +144,24 @@ async fn connect_streams(addr: SocketAddr, tt: bool) -> BenchResult<TestServiceC
     TestServiceClient::connect_with(format!("http://{addr}"), options)
         .await
         .map_err(|e| format!("connecting to {addr}: {e}"))
+}
+
+/// The client TLS settings of the `tls-*` rows: the run's CA.
+fn client_tls() -> BenchResult<ClientTlsConfig> {
+    ClientTlsConfig::new()
+        .ca_certificate(crate::tls::pems()?.ca)
+        .map_err(|e| e.to_string())
+}
+
+/// A gRPC client over TLS (`tls`) or plaintext.
+async fn connect_tls(addr: SocketAddr, tls: bool) -> BenchResult<TestServiceClient> {
+    if !tls {
+        return connect(addr).await;
+    }
+    let options = GrpcOptions::default().tls(client_tls()?);
+    TestServiceClient::connect_with(format!("https://{addr}"), options)
+        .await
+        .map_err(|e| format!("connecting to {addr} over TLS: {e}"))
 }
 
 fn request(message: &FastStr) -> echo::Request {
@@ -187,9 +213,20 @@ async fn bidi_once(
     Ok(Report::throughput(n as u64, payload.len(), elapsed))
 }
 
-/// Pipelined bidi echo; streams over TTHeader Streaming with `tt`.
-pub(crate) async fn bidi(addr: SocketAddr, size: usize, n: usize, tt: bool) -> BenchResult<Report> {
-    let mut client = connect_streams(addr, tt).await?;
+/// Pipelined bidi echo; streams over TTHeader Streaming with `tt`, or over
+/// gRPC over TLS with `tls`.
+pub(crate) async fn bidi(
+    addr: SocketAddr,
+    size: usize,
+    n: usize,
+    tt: bool,
+    tls: bool,
+) -> BenchResult<Report> {
+    let mut client = if tls {
+        connect_tls(addr, true).await?
+    } else {
+        connect_streams(addr, tt).await?
+    };
     let payload = FastStr::from(common::payload(size));
     bidi_once(&mut client, &payload, (n / 10).max(1)).await?;
     bidi_once(&mut client, &payload, n).await
@@ -252,8 +289,9 @@ pub(crate) async fn unary(
     size: usize,
     callers: usize,
     n: usize,
+    tls: bool,
 ) -> BenchResult<Report> {
-    let client = connect(addr).await?;
+    let client = connect_tls(addr, tls).await?;
     let payload = FastStr::from(common::payload(size));
     common::warm_then_measure(callers, n, || UnaryCaller {
         client: client.clone(),
@@ -284,6 +322,7 @@ pub(crate) async fn ping_pong(
     size: usize,
     callers: usize,
     n: usize,
+    tls: bool,
 ) -> BenchResult<Report> {
     let (framing, protocol) = match framing {
         // The stock TTHeader of Kitex and volo: a Framed payload inside.
@@ -291,13 +330,14 @@ pub(crate) async fn ping_pong(
         PpFraming::Framed => (Framing::Framed, Protocol::Binary),
         PpFraming::FramedCompact => (Framing::Framed, Protocol::Compact),
     };
-    let client = TestServicePingPongClient::with_options(
-        addr.to_string(),
-        PingPongOptions::default()
-            .framing(framing)
-            .protocol(protocol)
-            .max_connections(callers.max(1)),
-    );
+    let mut options = PingPongOptions::default()
+        .framing(framing)
+        .protocol(protocol)
+        .max_connections(callers.max(1));
+    if tls {
+        options = options.tls(client_tls()?);
+    }
+    let client = TestServicePingPongClient::with_options(addr.to_string(), options);
     let payload = FastStr::from(common::payload(size));
     common::warm_then_measure(callers, n, || PingPongCaller {
         client: client.clone(),

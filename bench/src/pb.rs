@@ -153,13 +153,23 @@ where
 }
 
 /// Serves on `listener` until the process ends; `max_streams` raises the
-/// HTTP/2 concurrent stream limit (idle-streams workload).
+/// HTTP/2 concurrent stream limit (idle-streams workload); over tonic's own
+/// TLS (`tls-ring`) with the run's certificate when `tls`.
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     max_streams: Option<u32>,
+    tls: bool,
 ) -> BenchResult<()> {
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    tonic::transport::Server::builder()
+    let mut server = tonic::transport::Server::builder();
+    if tls {
+        let pems = crate::tls::pems()?;
+        let identity = tonic::transport::Identity::from_pem(pems.cert, pems.key);
+        server = server
+            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+            .map_err(|e| e.to_string())?;
+    }
+    server
         .max_concurrent_streams(max_streams)
         .add_service(TestServiceServer)
         .serve_with_incoming(incoming)
@@ -176,9 +186,19 @@ struct TestServicePingPongClient {
 }
 
 impl TestServicePingPongClient {
-    async fn connect(addr: SocketAddr) -> BenchResult<Self> {
-        let channel = tonic::transport::Endpoint::new(format!("http://{addr}"))
-            .map_err(|e| e.to_string())?
+    /// A channel to `addr`, over tonic's own TLS (`tls-ring`) trusting the
+    /// run's CA when `tls`.
+    async fn connect(addr: SocketAddr, tls: bool) -> BenchResult<Self> {
+        let scheme = if tls { "https" } else { "http" };
+        let mut endpoint = tonic::transport::Endpoint::new(format!("{scheme}://{addr}"))
+            .map_err(|e| e.to_string())?;
+        if tls {
+            let ca = tonic::transport::Certificate::from_pem(crate::tls::pems()?.ca);
+            endpoint = endpoint
+                .tls_config(tonic::transport::ClientTlsConfig::new().ca_certificate(ca))
+                .map_err(|e| e.to_string())?;
+        }
+        let channel = endpoint
             .connect()
             .await
             .map_err(|e| format!("connecting to {addr}: {e}"))?;
@@ -281,8 +301,14 @@ async fn bidi_once(
     Ok(Report::throughput(n as u64, payload.len(), elapsed))
 }
 
-pub(crate) async fn bidi(addr: SocketAddr, size: usize, n: usize) -> BenchResult<Report> {
-    let mut client = TestServicePingPongClient::connect(addr).await?;
+/// Pipelined bidi echo, over TLS with `tls`.
+pub(crate) async fn bidi(
+    addr: SocketAddr,
+    size: usize,
+    n: usize,
+    tls: bool,
+) -> BenchResult<Report> {
+    let mut client = TestServicePingPongClient::connect(addr, tls).await?;
     let payload = common::payload(size);
     bidi_once(&mut client, &payload, (n / 10).max(1)).await?;
     bidi_once(&mut client, &payload, n).await
@@ -319,7 +345,7 @@ async fn server_stream_once(
 }
 
 pub(crate) async fn server_stream(addr: SocketAddr, size: usize, n: usize) -> BenchResult<Report> {
-    let mut client = TestServicePingPongClient::connect(addr).await?;
+    let mut client = TestServicePingPongClient::connect(addr, false).await?;
     server_stream_once(&mut client, size, (n / 10).max(1)).await?;
     server_stream_once(&mut client, size, n).await
 }
@@ -345,8 +371,9 @@ pub(crate) async fn unary(
     size: usize,
     callers: usize,
     n: usize,
+    tls: bool,
 ) -> BenchResult<Report> {
-    let client = TestServicePingPongClient::connect(addr).await?;
+    let client = TestServicePingPongClient::connect(addr, tls).await?;
     let payload = common::payload(size);
     common::warm_then_measure(callers, n, || UnaryCaller {
         client: client.clone(),
@@ -360,7 +387,7 @@ pub(crate) async fn idle_streams(
     streams: usize,
     server_pid: u32,
 ) -> BenchResult<Report> {
-    let client = TestServicePingPongClient::connect(addr).await?;
+    let client = TestServicePingPongClient::connect(addr, false).await?;
     let payload = common::payload(16);
     crate::idle::measure(streams, server_pid, move |release| {
         let mut client = client.clone();

@@ -16,3 +16,4 @@ mod health;
 mod python;
 mod tcp;
 mod tls;
+mod tls_pingpong;

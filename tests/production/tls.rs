@@ -32,7 +32,7 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
-fn tls_server(pki: &Pki, mtls: bool) -> tonic_thrift::Server {
+pub fn tls_server(pki: &Pki, mtls: bool) -> tonic_thrift::Server {
     let mut config = ServerTlsConfig::new(&pki.server.cert, &pki.server.key).expect("server TLS");
     if mtls {
         config = config.client_ca(&pki.ca).expect("client CA");
@@ -42,7 +42,7 @@ fn tls_server(pki: &Pki, mtls: bool) -> tonic_thrift::Server {
         .expect("TLS config")
 }
 
-fn client_tls(pki: &Pki, with_cert: bool) -> ClientTlsConfig {
+pub fn client_tls(pki: &Pki, with_cert: bool) -> ClientTlsConfig {
     let config = ClientTlsConfig::new().ca_certificate(&pki.ca).expect("CA");
     if with_cert {
         config

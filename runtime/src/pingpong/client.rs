@@ -57,7 +57,7 @@ impl PingPongClient {
     /// single address); retries ([`PingPongOptions::retry`]) apply, on the
     /// same address.
     pub fn new(addr: impl Into<String>, service: &'static str, options: PingPongOptions) -> Self {
-        let pool = Pool::new(addr.into(), options.max_connections);
+        let pool = Pool::new(addr.into(), &options);
         Self::with_target(Target::Single(Arc::new(pool)), service, options)
     }
 
@@ -72,9 +72,9 @@ impl PingPongClient {
         service: &'static str,
         options: PingPongOptions,
     ) -> Self {
-        let max = options.max_connections;
+        let pool_options = options.clone();
         let cluster = Cluster::new(balance, move |instance| {
-            Ok(Arc::new(Pool::new(instance.addr.clone(), max)))
+            Ok(Arc::new(Pool::new(instance.addr.clone(), &pool_options)))
         });
         Self::with_target(Target::Balanced(Arc::new(cluster)), service, options)
     }

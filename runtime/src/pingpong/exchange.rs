@@ -11,7 +11,7 @@ use tonic::{Response, Status};
 
 use super::client::PingPongClient;
 use super::exception::ApplicationException;
-use super::pool::{read_reply, Pool};
+use super::pool::{io_error_text, read_reply, Pool};
 use super::retry::Stage;
 use crate::codec::Protocol;
 use crate::metainfo::MetaInfo;
@@ -77,12 +77,17 @@ impl PingPongClient {
             .checkout(options)
             .await
             .map_err(|s| (s, Stage::Connect))?;
-        let write = tokio::time::timeout(options.write_timeout, conn.stream.write_all(frame));
+        // Flushed: TLS may hold a record back until then.
+        let send = async {
+            conn.stream.write_all(frame).await?;
+            conn.stream.flush().await
+        };
+        let write = tokio::time::timeout(options.write_timeout, send);
         match write.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 return Err((
-                    Status::unavailable(format!("sending to {addr} failed: {e}")),
+                    Status::unavailable(format!("sending to {addr} failed: {}", io_error_text(&e))),
                     Stage::Write,
                 ))
             }

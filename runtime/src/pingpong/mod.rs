@@ -59,6 +59,17 @@
 //! `TCompactProtocol`), chosen with [`PingPongOptions::protocol`]. The
 //! server answers each call in its caller's protocol.
 //!
+//! # TLS
+//!
+//! With the `tls` feature, `PingPongOptions::tls` takes a
+//! `tls::ClientTlsConfig` (roots, server name, client certificate for
+//! mTLS) and every connection of the pool, or of each instance's pool for
+//! a balanced client, is TLS (rustls), in any framing and protocol; the
+//! [`Server`](crate::Server) serves ping-pong over TLS on its one port. A
+//! handshake that fails (unknown CA, name mismatch, a client certificate
+//! missing or refused) fails the call with `UNAVAILABLE` saying which.
+//! Without it, connections are plain TCP, with no extra cost.
+//!
 //! # Errors
 //!
 //! A method's declared exceptions come back typed (its `{Method}Error`),

@@ -29,6 +29,8 @@ pub struct PingPongOptions {
     pub(super) idle_timeout: Duration,
     pub(super) max_frame_size: usize,
     pub(super) middleware: Middleware,
+    #[cfg(feature = "tls")]
+    pub(super) tls: Option<crate::tls::ClientTlsConfig>,
 }
 
 /// How long a ping-pong client waits for a reply by default: 30 s.
@@ -54,6 +56,8 @@ impl Default for PingPongOptions {
             idle_timeout: Duration::from_secs(60),
             max_frame_size: crate::server::DEFAULT_MAX_FRAME_SIZE,
             middleware: Middleware::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -80,6 +84,27 @@ impl PingPongOptions {
     /// server) routes the call to this client's service (default off).
     pub fn multiplexed(mut self, multiplexed: bool) -> Self {
         self.multiplexed = multiplexed;
+        self
+    }
+
+    /// Connects over TLS (feature `tls`) with these roots, server name and
+    /// client certificate (see [`crate::tls`]), as
+    /// [`GrpcOptions::tls`](crate::grpc::GrpcOptions::tls) does for gRPC:
+    /// every pooled connection starts with a TLS handshake (no ALPN, as
+    /// Thrift clients send none), verifying the server's certificate
+    /// against the roots and the name of
+    /// [`ClientTlsConfig::domain_name`](crate::tls::ClientTlsConfig::domain_name),
+    /// else the host of the address, which is also sent as SNI. No roots
+    /// configured means the webpki roots. The handshake counts against the
+    /// connect timeout, and its failure (unknown CA, a certificate not
+    /// valid for the name, a client certificate the server refuses) is
+    /// the call's `UNAVAILABLE` error, saying which. A balanced client
+    /// ([`PingPongClient::balanced`](super::PingPongClient::balanced))
+    /// speaks TLS to every instance, each verified against its own host
+    /// unless a domain name is set.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: crate::tls::ClientTlsConfig) -> Self {
+        self.tls = Some(config);
         self
     }
 

@@ -1,12 +1,16 @@
 //! The connections of a ping-pong client to one address: at most
 //! `max_connections` in use, idle ones reused while they stay fresh and
-//! quiet, and reading one reply frame off a connection.
+//! quiet, plain TCP or TLS over it, and reading one reply frame off a
+//! connection.
 
+use std::io;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tonic::Status;
@@ -14,8 +18,82 @@ use tonic::Status;
 use super::options::PingPongOptions;
 use crate::transport::{detect, Detected, Frame, FrameDecoder, FrameKind};
 
+/// One connection's byte stream: plain TCP, or TLS over it (feature
+/// `tls`). An enum, so that the plaintext path stays a direct call.
+pub(super) enum Stream {
+    Plain(TcpStream),
+    #[cfg(feature = "tls")]
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    /// The TCP connection underneath.
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.get_ref().0,
+        }
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// What a pool needs to open TLS connections: the connector and the
+/// server name to verify and send as SNI, or why they cannot be made.
+#[cfg(feature = "tls")]
+type TlsSetup = Result<
+    (
+        tokio_rustls::TlsConnector,
+        rustls_pki_types::ServerName<'static>,
+    ),
+    String,
+>;
+
 pub(super) struct Conn {
-    pub(super) stream: TcpStream,
+    pub(super) stream: Stream,
     pub(super) buf: BytesMut,
 }
 
@@ -30,14 +108,26 @@ pub(crate) struct Pool {
     pub(super) addr: String,
     pub(super) permits: Arc<Semaphore>,
     idle: Mutex<Vec<Idle>>,
+    /// TLS over every connection, when the client has a TLS configuration.
+    #[cfg(feature = "tls")]
+    tls: Option<TlsSetup>,
 }
 
 impl Pool {
-    pub(super) fn new(addr: String, max_connections: usize) -> Self {
+    /// The pool of `addr` (`host:port`) for a client with `options`.
+    pub(super) fn new(addr: String, options: &PingPongOptions) -> Self {
         Pool {
-            addr,
-            permits: Arc::new(Semaphore::new(max_connections)),
+            #[cfg(feature = "tls")]
+            tls: options.tls.as_ref().map(|config| {
+                let host = host_of(&addr);
+                config
+                    .connector()
+                    .and_then(|c| Ok((c, config.server_name(host)?)))
+                    .map_err(|e| e.to_string())
+            }),
+            permits: Arc::new(Semaphore::new(options.max_connections)),
             idle: Mutex::new(Vec::new()),
+            addr,
         }
     }
 
@@ -55,7 +145,9 @@ impl Pool {
             }
             // A closed or misbehaving connection is readable; a healthy idle one is not.
             let mut probe = [0u8; 1];
-            match idle.conn.stream.try_read(&mut probe) {
+            // (Over TLS too: any bytes on an idle connection mean it is
+            // closing or out of step, and it is dropped either way.)
+            match idle.conn.stream.tcp().try_read(&mut probe) {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(idle.conn),
                 _ => continue,
             }
@@ -71,9 +163,49 @@ impl Pool {
             })?
             .map_err(|e| Status::unavailable(format!("connecting to {} failed: {e}", self.addr)))?;
         let _ = stream.set_nodelay(true);
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            let stream = self.handshake(tls, stream, options).await?;
+            return Ok(Conn {
+                stream: Stream::Tls(Box::new(stream)),
+                buf: BytesMut::with_capacity(8 * 1024),
+            });
+        }
         Ok(Conn {
-            stream,
+            stream: Stream::Plain(stream),
             buf: BytesMut::with_capacity(8 * 1024),
+        })
+    }
+
+    /// The TLS handshake on a new connection, within the connect timeout;
+    /// its error says what failed (unknown CA, name mismatch, ...).
+    #[cfg(feature = "tls")]
+    async fn handshake(
+        &self,
+        tls: &TlsSetup,
+        stream: TcpStream,
+        options: &PingPongOptions,
+    ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, Status> {
+        let addr = &self.addr;
+        let (connector, name) = tls
+            .as_ref()
+            .map_err(|e| Status::unavailable(format!("TLS to {addr}: {e}")))?;
+        tokio::time::timeout(
+            options.connect_timeout,
+            connector.connect(name.clone(), stream),
+        )
+        .await
+        .map_err(|_| {
+            Status::unavailable(format!(
+                "TLS handshake with {addr} timed out after {:?}",
+                options.connect_timeout
+            ))
+        })?
+        .map_err(|e| {
+            Status::unavailable(format!(
+                "TLS handshake with {addr} failed: {}",
+                crate::tls::describe_client_error(&e)
+            ))
         })
     }
 
@@ -126,7 +258,30 @@ async fn read_some(conn: &mut Conn, addr: &str) -> Result<(), Status> {
         ))),
         Ok(_) => Ok(()),
         Err(e) => Err(Status::unavailable(format!(
-            "reading from {addr} failed: {e}"
+            "reading from {addr} failed: {}",
+            io_error_text(&e)
         ))),
     }
+}
+
+/// An I/O error of a connection, a TLS one in plain words (a server that
+/// refuses our client certificate says so on the first read, in TLS 1.3).
+#[cfg(feature = "tls")]
+pub(super) fn io_error_text(e: &io::Error) -> String {
+    crate::tls::describe_client_error(e)
+}
+
+/// An I/O error of a connection.
+#[cfg(not(feature = "tls"))]
+pub(super) fn io_error_text(e: &io::Error) -> String {
+    e.to_string()
+}
+
+/// The host of `host:port` (`[::1]:port` gives `::1`), for SNI.
+#[cfg(feature = "tls")]
+fn host_of(addr: &str) -> &str {
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
 }

@@ -133,3 +133,55 @@ impl ClientTlsConfig {
             .map_err(|e| TlsError::with(format!("`{name}` is not a valid TLS server name"), e))
     }
 }
+
+/// What failed in a client's TLS connection, for the error of the call:
+/// a plain phrase (unknown CA, certificate not valid for the name, client
+/// certificate refused, ...) followed by rustls's own words; an I/O error
+/// that is not a TLS one as it is.
+pub(crate) fn describe_client_error(e: &std::io::Error) -> String {
+    use rustls::{AlertDescription as Alert, CertificateError as Cert, Error};
+    let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<Error>()) else {
+        return e.to_string();
+    };
+    let what = match tls {
+        Error::InvalidCertificate(cert) => match cert {
+            Cert::UnknownIssuer => {
+                "the server's certificate is signed by an unknown CA (not one of the trusted roots)"
+            }
+            Cert::NotValidForName | Cert::NotValidForNameContext { .. } => {
+                "the server's certificate is not valid for the name we connected to (name mismatch)"
+            }
+            Cert::Expired | Cert::ExpiredContext { .. } => "the server's certificate has expired",
+            Cert::NotValidYet | Cert::NotValidYetContext { .. } => {
+                "the server's certificate is not valid yet"
+            }
+            Cert::Revoked => "the server's certificate is revoked",
+            _ => "the server's certificate is bad",
+        },
+        Error::NoCertificatesPresented => "the server presented no certificate",
+        Error::AlertReceived(alert) => match alert {
+            Alert::CertificateRequired => {
+                "the server requires a client certificate (mTLS) and none was sent"
+            }
+            Alert::UnknownCA => {
+                "the server does not trust the CA of our client certificate (unknown CA)"
+            }
+            Alert::BadCertificate
+            | Alert::UnsupportedCertificate
+            | Alert::CertificateUnknown
+            | Alert::CertificateExpired
+            | Alert::CertificateRevoked => {
+                "the server refused our client certificate (bad certificate)"
+            }
+            Alert::NoApplicationProtocol => {
+                "the server wants another application protocol (ALPN mismatch)"
+            }
+            Alert::HandshakeFailure | Alert::ProtocolVersion | Alert::InsufficientSecurity => {
+                "the server found no TLS version or cipher suite in common"
+            }
+            _ => "the server ended the TLS session with an alert",
+        },
+        _ => return tls.to_string(),
+    };
+    format!("{what}: {tls}")
+}

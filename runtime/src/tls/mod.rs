@@ -36,8 +36,21 @@
 //! [`GrpcOptions::tls`](crate::grpc::GrpcOptions::tls) and connect to an
 //! `https://` URL: gRPC goes over tonic's TLS (ALPN `h2` required), and
 //! streams sent with TTHeader Streaming over rustls without ALPN, as Kitex.
-//! The ping-pong client ([`PingPongClient`](crate::pingpong::PingPongClient))
-//! has no TLS yet.
+//! Give it to [`PingPongOptions::tls`](crate::pingpong::PingPongOptions::tls)
+//! and the ping-pong client ([`PingPongClient`](crate::pingpong::PingPongClient),
+//! single-address or balanced) opens every pooled connection with a TLS
+//! handshake, without ALPN as Thrift clients, in any framing (TTHeader,
+//! Framed, Buffered, THeader); SNI and the name verified are
+//! [`ClientTlsConfig::domain_name`], else the host of the address.
+//!
+//! A client's TLS failure is its call's `UNAVAILABLE` error and says what
+//! failed: "the server's certificate is signed by an unknown CA", "not
+//! valid for the name we connected to (name mismatch)", "the server
+//! requires a client certificate (mTLS) and none was sent", "the server
+//! does not trust the CA of our client certificate", each followed by
+//! rustls's own words. (In TLS 1.3 the server refuses a client certificate
+//! after the client's side of the handshake is done, so a ping-pong call
+//! sees that refusal when reading its reply.)
 //!
 //! ```no_run
 //! use tonic_thrift::grpc::GrpcOptions;
@@ -47,13 +60,15 @@
 //! let (cert, key, ca) = (std::fs::read("server.pem")?, std::fs::read("server.key")?, std::fs::read("ca.pem")?);
 //! let server = tonic_thrift::Server::builder()
 //!     .tls_config(ServerTlsConfig::new(&cert, &key)?.client_ca(&ca)?)?;
-//! let options = GrpcOptions::default().tls(
-//!     ClientTlsConfig::new()
-//!         .ca_certificate(&ca)?
-//!         .domain_name("echo.example")
-//!         .identity(std::fs::read("client.pem")?, std::fs::read("client.key")?)?,
-//! );
-//! # let _ = (server, options);
+//! let client_tls = ClientTlsConfig::new()
+//!     .ca_certificate(&ca)?
+//!     .domain_name("echo.example")
+//!     .identity(std::fs::read("client.pem")?, std::fs::read("client.key")?)?;
+//! // gRPC (and TTHeader Streaming) to an `https://` URL ...
+//! let options = GrpcOptions::default().tls(client_tls.clone());
+//! // ... and ping-pong Thrift to `host:port`.
+//! let pingpong = tonic_thrift::pingpong::PingPongOptions::default().tls(client_tls);
+//! # let _ = (server, options, pingpong);
 //! # Ok(())
 //! # }
 //! ```
@@ -61,6 +76,7 @@
 mod client;
 pub(crate) mod server;
 
+pub(crate) use client::describe_client_error;
 pub use client::ClientTlsConfig;
 pub use server::ServerTlsConfig;
 pub(crate) use server::TlsAcceptor;
