@@ -1089,7 +1089,7 @@ async fn oneway_gets_no_reply_but_runs() {
 async fn pipelined_requests_are_answered_in_order() {
     let addr = start().await;
     for framing in FRAMINGS {
-        for n in [50, 200] {
+        for n in [50, 200, 1000] {
             let mut raw = Raw::connect(addr, kind_of(framing)).await;
             let mut bytes = Vec::new();
             let msgs: Vec<String> = (0..n)

@@ -63,7 +63,7 @@ async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
 
 /// Builds `examples/echo_server` once per test process (same profile and
 /// target directory as this test) and returns its path.
-fn echo_server_binary() -> PathBuf {
+pub(crate) fn echo_server_binary() -> PathBuf {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BUILT
         .get_or_init(|| {
@@ -76,7 +76,15 @@ fn echo_server_binary() -> PathBuf {
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let mut cmd = Command::new(cargo);
             cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-                .args(["build", "--example", "echo_server", "--target-dir"])
+                // The workspace's features, so that this reuses what
+                // `cargo test --workspace` built.
+                .args([
+                    "build",
+                    "--workspace",
+                    "--example",
+                    "echo_server",
+                    "--target-dir",
+                ])
                 .arg(target);
             match profile.file_name().and_then(|n| n.to_str()) {
                 Some("debug") => {}
@@ -102,13 +110,13 @@ fn echo_server_binary() -> PathBuf {
 }
 
 /// A running `examples/echo_server` process, killed on drop.
-struct EchoServerProcess {
-    child: Child,
-    addr: SocketAddr,
+pub(crate) struct EchoServerProcess {
+    pub(crate) child: Child,
+    pub(crate) addr: SocketAddr,
 }
 
 impl EchoServerProcess {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let mut child = Command::new(echo_server_binary())
             .args(["--addr", "127.0.0.1:0"])
             .stdout(Stdio::piped())
@@ -129,7 +137,7 @@ impl EchoServerProcess {
     }
 
     /// Fails the test if the process has exited.
-    fn assert_alive(&mut self) {
+    pub(crate) fn assert_alive(&mut self) {
         let status = self.child.try_wait().expect("try_wait");
         assert!(status.is_none(), "echo_server exited: {status:?}");
     }

@@ -6,3 +6,4 @@
 mod edge;
 mod h2;
 mod pingpong;
+mod soak;
