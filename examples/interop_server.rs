@@ -23,8 +23,13 @@
 //!   responses.
 //! - **Echo Metadata**: `x-grpc-test-echo-initial` comes back in the response
 //!   headers and `x-grpc-test-echo-trailing-bin` in the trailers, byte for
-//!   byte. tonic handlers cannot set trailers, so a tower wrapper
-//!   ([`EchoMetadata`]) around the generated server does it, on every method.
+//!   byte. Handlers cannot set trailers (in tonic or here), so a tower
+//!   wrapper ([`EchoMetadata`]) around the generated server does it, on
+//!   every method. The wrapped service is added with
+//!   `Server::add_grpc_service`: it is served over HTTP/2 at its full name,
+//!   `/testing.TestService/...` (`namespace go testing`), with the generated
+//!   server's limits and deadlines, but without the bare `/TestService/...`
+//!   route and ping-pong, which no interop case uses.
 //! - **CompressedRequest**: `expect_compressed` set and the request not sent
 //!   with `grpc-encoding: gzip` is INVALID_ARGUMENT (tonic compresses every
 //!   message of a call once the header is set, so the header says it).
@@ -52,9 +57,6 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use tonic::codec::CompressionEncoding;
 use tonic::server::NamedService;
 use tonic::{Code, Request, Response, Status, Streaming};
-// The trait generated servers implement for ping-pong calls, so that the
-// metadata wrapper can forward them.
-use tonic_thrift::codegen::{CallContext, MethodKind, PingPongService, ReplyFuture};
 
 tonic_thrift::thrift_service!("idl/interop.thrift");
 
@@ -297,7 +299,7 @@ impl TestService for Interop {
         _request: Request<Empty>,
     ) -> Result<Response<Empty>, Status> {
         Err(Status::unimplemented(
-            "UnimplementedCall is declared by grpc.testing.TestService and not implemented by this server",
+            "UnimplementedCall is declared by TestService and not implemented by this server",
         ))
     }
 }
@@ -311,22 +313,6 @@ struct EchoMetadata<S>(S);
 
 impl<S: NamedService> NamedService for EchoMetadata<S> {
     const NAME: &'static str = S::NAME;
-}
-
-// The ping-pong side (TTHeader, Framed, Buffered) is the wrapped server's:
-// `tonic_thrift::Server::add_service` takes a service that answers both.
-impl<S: PingPongService> PingPongService for EchoMetadata<S> {
-    fn service_name(&self) -> &'static str {
-        self.0.service_name()
-    }
-
-    fn method_kind(&self, method: &str) -> Option<MethodKind> {
-        self.0.method_kind(method)
-    }
-
-    fn call(&self, method: &str, args: Bytes, ctx: CallContext) -> ReplyFuture {
-        PingPongService::call(&self.0, method, args, ctx)
-    }
 }
 
 impl<S, B> tower::Service<http::Request<B>> for EchoMetadata<S>
@@ -423,7 +409,7 @@ const USAGE: &str = "usage: interop_server [--addr HOST:PORT]
 
   --addr HOST:PORT   where to listen (default 127.0.0.1:0)
 
-Serves grpc.testing.TestService (idl/interop.thrift) for the gRPC interop
+Serves testing.TestService (grpc's TestService in Thrift, idl/interop.thrift) for the gRPC interop
 cases over Thrift payloads; prints `LISTENING <addr>` once listening.";
 
 fn parse_args() -> Result<std::net::SocketAddr, String> {
@@ -469,7 +455,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip);
     tonic_thrift::Server::builder()
-        .add_service(EchoMetadata(service))
+        .add_grpc_service(EchoMetadata(service))
         .serve_with_listener(listener, async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -4,8 +4,9 @@
 // examples/interop_server.rs, examples/interop_client.rs and
 // tests/python/grpc_interop_client.py.
 //
-// `namespace go grpc.testing` gives the gRPC paths grpc's own clients use:
-// `/grpc.testing.TestService/UnaryCall`. The Rust module is `interop`.
+// The gRPC paths are `/testing.TestService/UnaryCall` (grpc's are
+// `/grpc.testing.TestService/...`): as in Kitex, the package in a path is
+// the last segment of `namespace go`. The Rust module is `interop`.
 //
 // What changed from the protobuf: `unary` methods carry Kitex's Args/Result
 // structs (`{1: request}` in, `{0: response}` out) and streaming methods the
@@ -14,7 +15,7 @@
 // one value) and the fields for authentication cases (`fill_username`,
 // `fill_oauth_scope`, ...) are left out. Field ids follow the protobuf's
 // where the field exists in both; every field is documented with who reads it.
-namespace go grpc.testing
+namespace go testing
 
 /// An empty message (protobuf's grpc.testing.Empty): encodes as the single
 /// stop byte 0x00.

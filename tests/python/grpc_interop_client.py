@@ -27,7 +27,8 @@ import threading
 
 import grpc
 
-SERVICE = "/grpc.testing.TestService/"
+# The package is the last segment of `namespace go testing`, as in Kitex.
+SERVICE = "/testing.TestService/"
 TIMEOUT = 10.0
 
 LARGE_REQUEST = 271828
@@ -406,7 +407,7 @@ class Cases:
                     grpc.StatusCode.UNIMPLEMENTED)
 
     def unimplemented_service(self):
-        call = self.channel.unary_unary("/grpc.testing.UnimplementedService/UnimplementedCall",
+        call = self.channel.unary_unary("/testing.UnimplementedService/UnimplementedCall",
                                         request_serializer=None, response_deserializer=None)
         expect_code("UnimplementedService/UnimplementedCall",
                     lambda: call(args(EMPTY), timeout=TIMEOUT),
