@@ -395,4 +395,24 @@ impl Server {
     pub fn add_named_service<S: NamedThriftService>(self, name: &'static str, svc: S) -> Router {
         Router::new(self).add_named_service(name, svc)
     }
+
+    /// Adds a tonic service (see [`Router::add_grpc_service`]): a server can
+    /// start with one, for example a generated server wrapped in a tower
+    /// service of the caller's that edits responses (HTTP/2 only, at its
+    /// full name).
+    pub fn add_grpc_service<S>(self, svc: S) -> Router
+    where
+        S: tonic::server::NamedService
+            + tower_service::Service<
+                http::Request<Incoming>,
+                Response = http::Response<tonic::body::Body>,
+                Error = Infallible,
+                Future: Send + 'static,
+            > + Clone
+            + Send
+            + Sync
+            + 'static,
+    {
+        Router::new(self).add_grpc_service(svc)
+    }
 }

@@ -1,0 +1,344 @@
+//! The gRPC interop cases over Thrift payloads, end to end:
+//! `examples/interop_server` against `examples/interop_client` (ours ↔ ours)
+//! and against `tests/python/grpc_interop_client.py` (Python grpcio with
+//! hand-encoded Thrift, a client nobody here built on our code).
+//!
+//! The examples are built by `cargo build --example` into this test's own
+//! target directory and profile (a no-op under `cargo test --workspace`).
+//! The grpcio test is skipped when `python3 -c "import grpc"` fails, unless
+//! `TONIC_THRIFT_REQUIRE_PYTHON=1` (CI), where that is a failure.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{mpsc, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Every case both clients run, with grpc's names.
+const CASES: [&str; 16] = [
+    "empty_unary",
+    "large_unary",
+    "client_compressed_unary",
+    "server_compressed_unary",
+    "client_streaming",
+    "server_streaming",
+    "ping_pong",
+    "empty_stream",
+    "timeout_on_sleeping_server",
+    "cancel_after_begin",
+    "cancel_after_first_response",
+    "custom_metadata",
+    "status_code_and_message",
+    "special_status_message",
+    "unimplemented_method",
+    "unimplemented_service",
+];
+
+/// How long one client run may take.
+const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+/// `<target>/<profile>`, from this test's own path (`…/deps/interop_cases-…`).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let deps = exe.parent().expect("executable directory");
+    assert_eq!(deps.file_name().and_then(|n| n.to_str()), Some("deps"));
+    deps.parent().expect("profile directory").to_path_buf()
+}
+
+/// Builds both examples once (with the workspace's features, as
+/// `cargo test --workspace` does) and returns their directory.
+fn examples_dir() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let profile = profile_dir();
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args([
+                "build",
+                "--workspace",
+                "--example",
+                "interop_server",
+                "--example",
+                "interop_client",
+                "--target-dir",
+            ])
+            .arg(profile.parent().expect("target directory"));
+        match profile.file_name().and_then(|n| n.to_str()) {
+            Some("debug") => {}
+            Some("release") => {
+                cmd.arg("--release");
+            }
+            Some(other) => {
+                cmd.args(["--profile", other]);
+            }
+            None => panic!("no profile directory"),
+        }
+        let out = cmd.output().expect("cargo runs");
+        assert!(
+            out.status.success(),
+            "`cargo build --example interop_server --example interop_client` failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        profile.join("examples")
+    })
+}
+
+fn example(name: &str) -> PathBuf {
+    examples_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// A running `interop_server`, killed and reaped on drop.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start() -> Server {
+        let mut child = Command::new(example("interop_server"))
+            .args(["--addr", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("interop_server starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            for line in lines.by_ref() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.strip_prefix("LISTENING ") {
+                    let _ = tx.send(addr.trim().to_string());
+                    break;
+                }
+            }
+            for _ in lines {} // keep the pipe drained
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let status = child.try_wait().ok().flatten();
+                let _ = child.kill();
+                panic!(
+                    "interop_server printed no `LISTENING <addr>` within 30 s (exit: {status:?})"
+                )
+            }
+        };
+        Server { child, addr }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `cmd` to the end within [`RUN_LIMIT`] (killed after it).
+fn run(what: &str, cmd: &mut Command) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let pipe = |p: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = p {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = pipe(child.stdout.take().map(|p| Box::new(p) as _));
+    let err = pipe(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = Instant::now() + RUN_LIMIT;
+    let status = loop {
+        match child.try_wait().expect("wait for the client") {
+            Some(status) => break status,
+            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{what} did not finish within {RUN_LIMIT:?}");
+            }
+        }
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}
+
+/// The client passed exactly `cases`, one `PASS <case>` line each, in
+/// order, with no other case line, and exited 0.
+fn assert_passed(what: &str, out: &Output, cases: &[&str]) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{what}:\n{stdout}");
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("PASS ") || l.starts_with("FAIL "))
+        .collect();
+    let want: Vec<String> = cases.iter().map(|c| format!("PASS {c}")).collect();
+    assert_eq!(lines, want, "{what}:\n{stdout}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{what} exited with {}:\n{stdout}\n{stderr}",
+        out.status
+    );
+}
+
+#[test]
+fn rust_client_passes_every_case() {
+    let server = Server::start();
+    let out = run(
+        "interop_client --case all",
+        Command::new(example("interop_client")).args(["--addr", &server.addr, "--case", "all"]),
+    );
+    assert_passed("interop_client --case all", &out, &CASES);
+}
+
+#[test]
+fn rust_client_runs_one_named_case() {
+    let server = Server::start();
+    for case in ["large_unary", "custom_metadata"] {
+        let out = run(
+            case,
+            Command::new(example("interop_client")).args(["--addr", &server.addr, "--case", case]),
+        );
+        assert_passed(&format!("interop_client --case {case}"), &out, &[case]);
+    }
+}
+
+#[test]
+fn rust_client_refuses_an_unknown_case() {
+    let out = run(
+        "interop_client --case no_such_case",
+        Command::new(example("interop_client")).args([
+            "--addr",
+            "127.0.0.1:1",
+            "--case",
+            "no_such_case",
+        ]),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty(), "no case ran");
+    assert!(
+        stderr.contains("unknown case `no_such_case`") && stderr.contains("empty_unary"),
+        "the message names the case and the known ones: {stderr}"
+    );
+}
+
+#[test]
+fn rust_client_fails_every_case_without_a_server() {
+    // A port nothing listens on: every case reports FAIL, the exit is 1.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let out = run(
+        "interop_client against a closed port",
+        Command::new(example("interop_client")).args([
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--case",
+            "all",
+        ]),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    for case in CASES {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("FAIL {case}: "))),
+            "no FAIL line for {case}:\n{stdout}"
+        );
+    }
+}
+
+/// True when `python3` can import grpc; otherwise a skip notice, or a panic
+/// when `TONIC_THRIFT_REQUIRE_PYTHON` is set.
+fn grpcio_available() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import grpc"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return true;
+    }
+    if std::env::var("TONIC_THRIFT_REQUIRE_PYTHON").is_ok_and(|v| !v.is_empty() && v != "0") {
+        panic!(
+            "TONIC_THRIFT_REQUIRE_PYTHON is set but `import grpc` failed: \
+             install it with `python3 -m pip install grpcio`"
+        );
+    }
+    println!("skipped: grpcio not installed");
+    false
+}
+
+fn python_client() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/grpc_interop_client.py")
+}
+
+#[test]
+fn grpcio_client_passes_every_case() {
+    if !grpcio_available() {
+        return;
+    }
+    let server = Server::start();
+    let out = run(
+        "grpc_interop_client.py --case all",
+        Command::new("python3").arg(python_client()).args([
+            "--addr",
+            &server.addr,
+            "--case",
+            "all",
+        ]),
+    );
+    assert_passed("grpc_interop_client.py --case all", &out, &CASES);
+}
+
+#[test]
+fn grpcio_client_runs_one_named_case_and_refuses_an_unknown_one() {
+    if !grpcio_available() {
+        return;
+    }
+    let server = Server::start();
+    let out = run(
+        "grpc_interop_client.py --case ping_pong",
+        Command::new("python3").arg(python_client()).args([
+            "--addr",
+            &server.addr,
+            "--case",
+            "ping_pong",
+        ]),
+    );
+    assert_passed(
+        "grpc_interop_client.py --case ping_pong",
+        &out,
+        &["ping_pong"],
+    );
+    let out = run(
+        "grpc_interop_client.py --case no_such_case",
+        Command::new("python3").arg(python_client()).args([
+            "--addr",
+            &server.addr,
+            "--case",
+            "no_such_case",
+        ]),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("unknown case `no_such_case`"), "{stderr}");
+}
