@@ -74,6 +74,7 @@ pub(crate) fn client_command(
             },
         ]),
         Work::Idle { .. } => return Err("the Kitex peer has no idle-streams case".into()),
+        Work::Churn { .. } => return Err("the Kitex peer has no churn case".into()),
         Work::SlowConsumer { .. } => return Err("the Kitex peer has no slow-consumer case".into()),
         // The stream latency cases run over TTHeader Streaming.
         Work::Lockstep { size, callers } => c.args([
@@ -119,7 +120,7 @@ pub(crate) fn parse(work: Work, line: &str) -> BenchResult<Report> {
         | Work::Lockstep { size, .. }
         | Work::StreamOpen { size, .. }
         | Work::SlowConsumer { size, .. } => size,
-        Work::Idle { .. } => 0,
+        Work::Idle { .. } | Work::Churn { .. } => 0,
     };
     let latencies = matches!(
         work,

@@ -14,6 +14,7 @@
 
 mod apache;
 mod buildcost;
+mod churn;
 mod common;
 mod generic;
 mod idle;
@@ -68,6 +69,8 @@ pub(crate) enum Work {
     /// One client stream of `size`-byte messages, `mib` MiB in all, to a
     /// handler that reads slowly: the server's memory must stay bounded.
     SlowConsumer { size: usize, mib: usize },
+    /// `conns` connections, each opened, used for one unary call and closed.
+    Churn { conns: usize },
 }
 
 impl Work {
@@ -91,6 +94,7 @@ impl Work {
             ),
             Work::Idle { streams } => format!("idle:{streams}"),
             Work::SlowConsumer { size, mib } => format!("slow:{size}:{mib}"),
+            Work::Churn { conns } => format!("churn:{conns}"),
             Work::Lockstep { size, callers } => format!("lockstep:{size}:{callers}"),
             Work::StreamOpen { size, callers } => format!("open:{size}:{callers}"),
         }
@@ -123,6 +127,7 @@ impl Work {
                 callers: num()?,
             },
             "idle" => Work::Idle { streams: num()? },
+            "churn" => Work::Churn { conns: num()? },
             "slow" => Work::SlowConsumer {
                 size: num()?,
                 mib: num()?,
@@ -165,6 +170,7 @@ impl Work {
                 plural(callers)
             ),
             Work::Idle { streams } => format!("{streams} idle bidi streams"),
+            Work::Churn { conns } => format!("connect, call, close: {conns} connections"),
             Work::SlowConsumer { size, mib } => {
                 format!("slow consumer, {} MiB in {} messages", mib, size_name(size))
             }
@@ -459,6 +465,17 @@ fn plan(o: &Options, kitex_dir: Option<&Path>, apache: bool) -> Vec<Case> {
             }
         }
     }
+    // 100,000 connections (a bench scenario of the reliability issue): the
+    // rate, and whether the server gives back memory and descriptors.
+    add(
+        "churn-100000".into(),
+        Work::Churn {
+            conns: q(100_000, 20_000),
+        },
+        1,
+        vec![OURS, PROST],
+        PROST.name,
+    );
     add(
         "idle-10000".into(),
         Work::Idle { streams: 10_000 },
@@ -952,6 +969,8 @@ fn client_mode(args: &[String]) -> BenchResult<()> {
                     ours::slow_consumer(addr, size, mib, pid, side == Side::OursTt).await
                 }
                 (Side::Prost, Work::Idle { streams }) => pb::idle_streams(addr, streams, pid).await,
+                (Side::Ours, Work::Churn { conns }) => ours::churn(addr, conns, pid).await,
+                (Side::Prost, Work::Churn { conns }) => pb::churn(addr, conns, pid).await,
                 _ => Err(format!("{} has no client for {}", side.arg(), work.arg())),
             }
         })?,
@@ -1017,6 +1036,14 @@ fn metrics(work: Work, sys: System) -> Vec<Metric> {
             higher_is_better: false,
             get: |r| r.kib_per_stream,
         }],
+        Work::Churn { .. } => vec![
+            rate("conns/s"),
+            Metric {
+                unit: "server RSS growth KiB",
+                higher_is_better: false,
+                get: |r| r.kib_per_stream,
+            },
+        ],
         Work::SlowConsumer { .. } => vec![
             Metric {
                 unit: "peak RSS growth KiB",

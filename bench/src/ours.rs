@@ -346,6 +346,23 @@ pub(crate) async fn ping_pong(
     .await
 }
 
+/// The churn workload: a new connection per unary call.
+pub(crate) async fn churn(addr: SocketAddr, conns: usize, server_pid: u32) -> BenchResult<Report> {
+    let payload = FastStr::from(common::payload(16));
+    crate::churn::measure(addr, conns, server_pid, move |channel| {
+        let payload = payload.clone();
+        async move {
+            let mut client = TestServiceClient::with_options(channel, GrpcOptions::default());
+            let r = client
+                .echo_unary(request(&payload))
+                .await
+                .map_err(|e| format!("unary call: {e}"))?;
+            check_echo(r.get_ref().message.as_bytes(), payload.as_bytes())
+        }
+    })
+    .await
+}
+
 /// Opens `streams` bidi streams on one connection, each with one checked
 /// exchange, and reports how much the server's RSS grew per stream.
 pub(crate) async fn idle_streams(

@@ -382,6 +382,25 @@ pub(crate) async fn unary(
     .await
 }
 
+/// The churn workload: a new connection per unary call.
+pub(crate) async fn churn(addr: SocketAddr, conns: usize, server_pid: u32) -> BenchResult<Report> {
+    let payload = common::payload(16);
+    crate::churn::measure(addr, conns, server_pid, move |channel| {
+        let payload = payload.clone();
+        async move {
+            let mut client = TestServicePingPongClient {
+                inner: tonic::client::Grpc::new(channel),
+            };
+            let r = client
+                .echo_unary(request(&payload))
+                .await
+                .map_err(|e| format!("unary call: {e}"))?;
+            check_echo(r.get_ref().message.as_bytes(), payload.as_bytes())
+        }
+    })
+    .await
+}
+
 pub(crate) async fn idle_streams(
     addr: SocketAddr,
     streams: usize,
