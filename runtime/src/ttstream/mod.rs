@@ -60,6 +60,12 @@
 //! Kitex's server answers an unknown method with no frame at all; we answer
 //! HEADER plus a TRAILER whose exception names the method, and the same for
 //! a method that is not streaming (TTHeader Streaming has no unary mode).
+//! The answer goes out when the client sends its first message or
+//! half-closes: Kitex's client turns an answer that arrives before its first
+//! `Send` into a failure of that `Send`, while callers (and its own interop
+//! cases) expect the error from `Recv`. A client that only waits to receive
+//! hears nothing until its deadline, as from Kitex's server; at most 64
+//! such streams wait per connection, beyond which the answer is immediate.
 //! No deadline travels on the wire: the client cancels with RST.
 //!
 //! # Bounded memory: a full queue pauses the connection

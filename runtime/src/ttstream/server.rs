@@ -147,6 +147,8 @@ pub(crate) async fn serve_connection<IO>(
         stopping: false,
         dirty: Vec::new(),
         stuck: VecDeque::new(),
+        refused: StreamMap::default(),
+        refusals_due: Vec::new(),
     };
     let peer = conn.cfg.peer;
     let idle = conn.cfg.idle_timeout;
@@ -169,6 +171,9 @@ pub(crate) async fn serve_connection<IO>(
                 Ok(Some(Decoded::Other(frame))) => Box::pin(conn.on_frame(frame)).await,
                 Ok(None) => {
                     conn.flush_all();
+                    if !conn.refusals_due.is_empty() {
+                        Box::pin(conn.answer_refusals()).await;
+                    }
                     if !conn.stuck.is_empty() {
                         Box::pin(conn.unstick()).await;
                     }
@@ -264,7 +269,17 @@ struct Connection {
     /// after them, in order: the connection reads nothing until they are
     /// queued ([`Connection::unstick`]).
     stuck: VecDeque<(i32, Inbound)>,
+    /// Streams of unknown (or non-streaming) methods, answered when the
+    /// client sends its first message or half-closes (see
+    /// [`Connection::refuse_later`]): at most [`REFUSALS_PENDING`].
+    refused: StreamMap<(FastStr, Status)>,
+    /// Refused streams whose first DATA arrived in the current read.
+    refusals_due: Vec<i32>,
 }
+
+/// Refused streams a connection keeps waiting for their client's first
+/// frame; beyond this, refusals are sent at once.
+const REFUSALS_PENDING: usize = 64;
 
 impl Connection {
     async fn on_frame(&mut self, frame: StreamFrame) {
@@ -292,6 +307,9 @@ impl Connection {
                 if !self.stuck.is_empty() {
                     self.unstick().await;
                 }
+                if let Some((method, status)) = self.refused.remove(&id) {
+                    return self.refuse(id, &method, status).await;
+                }
                 match self.streams.get_mut(&id) {
                     Some(s) => s.data = None,
                     None => {
@@ -308,7 +326,11 @@ impl Connection {
                     tracing::debug!(?peer, stream = id, %why, "stream reset by the client");
                     s.task.abort();
                 }
-                None => tracing::debug!(?peer, stream = id, "RST for no open stream; dropped"),
+                None => {
+                    if self.refused.remove(&id).is_none() {
+                        tracing::debug!(?peer, stream = id, "RST for no open stream; dropped")
+                    }
+                }
             },
         }
     }
@@ -317,6 +339,10 @@ impl Connection {
     fn data(&mut self, id: i32, payload: Payload<'_>) {
         let peer = self.cfg.peer;
         let Some(s) = self.streams.get_mut(&id) else {
+            if self.refused.contains_key(&id) {
+                self.refusals_due.push(id);
+                return;
+            }
             tracing::debug!(?peer, stream = id, "DATA for no open stream; dropped");
             return;
         };
@@ -425,9 +451,36 @@ impl Connection {
         self.send(trailer(&status, id, method)).await;
     }
 
+    /// Refuses stream `id` once its client has sent a message or
+    /// half-closed, not at once: Kitex's client reports an answer that
+    /// arrives before its first `Send` as a failure of that `Send`, where
+    /// gRPC clients (and its own tests) expect the error from `Recv`. A
+    /// client that only waits to receive is answered nothing, as by Kitex's
+    /// own server, until its deadline.
+    async fn refuse_later(&mut self, id: i32, method: &str, status: Status) {
+        if self.refused.len() >= REFUSALS_PENDING {
+            return self.refuse(id, method, status).await;
+        }
+        tracing::debug!(peer = ?self.cfg.peer, stream = id, method, %status,
+            "refusing a ttstream stream after its first message");
+        self.refused.insert(id, (FastStr::new(method), status));
+    }
+
+    /// Sends the refusals whose first DATA arrived in this read.
+    async fn answer_refusals(&mut self) {
+        let mut due = std::mem::take(&mut self.refusals_due);
+        for id in due.drain(..) {
+            if let Some((method, status)) = self.refused.remove(&id) {
+                self.refuse(id, &method, status).await;
+            }
+        }
+        self.refusals_due = due;
+    }
+
     async fn open(&mut self, frame: StreamFrame) {
         let id = frame.stream_id;
         let method = frame.method().to_owned();
+        self.refused.remove(&id);
         if let Some(old) = self.streams.remove(&id) {
             // Both the old stream and the new HEADER are unusable.
             tracing::warn!(peer = ?self.cfg.peer, stream = id, "HEADER for a stream id in use; ending that stream");
@@ -459,14 +512,14 @@ impl Connection {
                 crate::pingpong::service::echoed(&method),
                 crate::pingpong::service::echoed(isn)
             ));
-            return self.refuse(id, &method, status).await;
+            return self.refuse_later(id, &method, status).await;
         };
         if svc.methods.method_kind(&method) != Some(MethodKind::Streaming) {
             let status = Status::unimplemented(format!(
                 "method `{method}` is not a streaming method; TTHeader Streaming carries only \
                  streaming methods (call it over ping-pong or gRPC)"
             ));
-            return self.refuse(id, &method, status).await;
+            return self.refuse_later(id, &method, status).await;
         }
         if let Some(max) = self.cfg.max_streams {
             if self.streams.len() >= max {
