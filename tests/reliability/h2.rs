@@ -434,7 +434,7 @@ async fn a_stream_limit_set_explicitly_is_advertised() {
 // ------------------------------------------- item 1: request body timeout
 
 /// An `h2` client connection to `addr`.
-async fn h2_client(addr: SocketAddr) -> h2::client::SendRequest<bytes::Bytes> {
+pub(crate) async fn h2_client(addr: SocketAddr) -> h2::client::SendRequest<bytes::Bytes> {
     let tcp = TcpStream::connect(addr).await.expect("connect");
     let (client, conn) = h2::client::handshake(tcp).await.expect("h2 handshake");
     tokio::spawn(async move {
@@ -443,7 +443,7 @@ async fn h2_client(addr: SocketAddr) -> h2::client::SendRequest<bytes::Bytes> {
     client
 }
 
-fn grpc_request(addr: SocketAddr, path: &str) -> http::Request<()> {
+pub(crate) fn grpc_request(addr: SocketAddr, path: &str) -> http::Request<()> {
     http::Request::post(format!("http://{addr}{path}"))
         .header("content-type", "application/grpc+thrift")
         .header("te", "trailers")

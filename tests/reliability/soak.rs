@@ -8,7 +8,10 @@
 //!   `UNAVAILABLE`, those on the other server go on, and the balancer moves
 //!   new calls to the live server;
 //! * 10,000 concurrent bidi streams on one server, and the memory each
-//!   costs.
+//!   costs;
+//! * a slow producer: 100 client streams each announcing a 4 MiB message
+//!   and dribbling it: the server holds what arrived, not what was
+//!   announced.
 //!
 //! (1,000 pipelined ping-pong requests on one connection, in every framing,
 //! are in `tests/pingpong/bad_input.rs`.)
@@ -493,4 +496,70 @@ async fn ten_thousand_concurrent_streams_on_one_server() {
          the client let go",
         (held.saturating_sub(before)) as f64 / STREAMS as f64
     );
+}
+
+// ------------------------------------------------------------ a slow producer
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_producer_costs_what_it_sent_not_what_it_announced() {
+    const STREAMS: usize = 100;
+    const ANNOUNCED: u32 = 4 * 1024 * 1024 - 1;
+    let svc = TestServiceServer::new(Recorder::default());
+    let counter = svc.clone();
+    let (addr, _stop) = serve(svc).await;
+    let before = rss_kib();
+    let mut h2 = crate::h2::h2_client(addr).await;
+    let mut streams = Vec::new();
+    for _ in 0..STREAMS {
+        h2 = h2.ready().await.expect("h2 ready");
+        let (response, mut send) = h2
+            .send_request(
+                crate::h2::grpc_request(addr, "/echo.TestService/EchoClient"),
+                false,
+            )
+            .expect("send request");
+        // The gRPC prefix announces a message just under the 4 MiB limit;
+        // the first 16 KiB of it follow.
+        let mut first = vec![0u8];
+        first.extend_from_slice(&ANNOUNCED.to_be_bytes());
+        first.extend(std::iter::repeat_n(b'x', 16 * 1024));
+        send.send_data(first.into(), false).expect("data");
+        streams.push((response, send));
+    }
+    let mut peak = rss_kib();
+    // Then 1 KiB per stream every 20 ms, ten times.
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        for (_, send) in streams.iter_mut() {
+            send.send_data(vec![b'y'; 1024].into(), false)
+                .expect("data");
+        }
+        peak = peak.max(rss_kib());
+    }
+    until(
+        Duration::from_secs(10),
+        "every stream reaches its handler",
+        || counter.active_calls() == STREAMS,
+    )
+    .await;
+    peak = peak.max(rss_kib());
+    let sent_kib = STREAMS * (16 + 10);
+    let announced_kib = STREAMS * (ANNOUNCED as usize + 1) / 1024;
+    eprintln!(
+        "FIGURE slow producer: {STREAMS} streams announced {announced_kib} KiB and sent \
+         {sent_kib} KiB; process RSS {before} KiB before, peak {peak} KiB (+{} KiB)",
+        peak.saturating_sub(before)
+    );
+    assert!(
+        peak.saturating_sub(before) < 64 * 1024,
+        "RSS grew {} KiB for {sent_kib} KiB sent",
+        peak - before
+    );
+    for (_, mut send) in streams {
+        send.send_reset(h2::Reason::CANCEL);
+    }
+    until(Duration::from_secs(10), "the cancelled streams end", || {
+        counter.active_calls() == 0
+    })
+    .await;
 }
