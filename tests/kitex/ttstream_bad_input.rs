@@ -459,6 +459,27 @@ async fn unknown_method_is_answered_with_its_name() {
 }
 
 #[tokio::test]
+async fn an_unknown_method_is_answered_at_the_first_message_not_before() {
+    let addr = start().await;
+    let mut c = Conn::open(addr).await;
+    c.send(&[header(1, "Missing")]).await;
+    // Nothing yet: Kitex's client would report an answer that beats its
+    // first Send as a failure of that Send.
+    let early = tokio::time::timeout(Duration::from_millis(300), c.recv_patient()).await;
+    assert!(early.is_err(), "answered before any message: {early:?}");
+    c.send(&[data(1, "x")]).await;
+    let e = c.expect_refusal(1).await;
+    assert!(
+        e.message.contains("unknown method `Missing`"),
+        "{}",
+        e.message
+    );
+    // Later DATA, TRAILER and RST of the refused stream are dropped.
+    c.send(&[data(1, "y"), trailer(1)]).await;
+    c.echo_round(3, "next").await;
+}
+
+#[tokio::test]
 async fn non_streaming_method_is_refused_clearly() {
     let addr = start().await;
     let mut c = Conn::open(addr).await;
