@@ -8,49 +8,12 @@ use std::process::Command;
 
 use tonic_thrift_registry_etcd::LocalEtcd;
 
-/// `<target>/<profile>`, from this test's own path (`…/deps/cluster-…`).
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let deps = exe.parent().expect("executable directory");
-    assert_eq!(deps.file_name().and_then(|n| n.to_str()), Some("deps"));
-    deps.parent().expect("profile directory").to_path_buf()
-}
+#[path = "../support/examples.rs"]
+mod examples;
 
-/// Builds the example (a no-op under `cargo test --workspace`, which built
-/// it with the same workspace-wide features) and
-/// returns its path.
+/// Builds `examples/cluster.rs` and returns its path.
 fn cluster_example() -> PathBuf {
-    let profile = profile_dir();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "build",
-            "--workspace",
-            "--example",
-            "cluster",
-            "--target-dir",
-        ])
-        .arg(profile.parent().expect("target directory"));
-    match profile.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => {}
-        Some("release") => {
-            cmd.arg("--release");
-        }
-        Some(other) => {
-            cmd.args(["--profile", other]);
-        }
-        None => panic!("no profile directory"),
-    }
-    let out = cmd.output().expect("cargo runs");
-    assert!(
-        out.status.success(),
-        "`cargo build --example cluster` failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    profile
-        .join("examples")
-        .join(format!("cluster{}", std::env::consts::EXE_SUFFIX))
+    examples::path(&examples::build(&["cluster"]), "cluster")
 }
 
 #[test]

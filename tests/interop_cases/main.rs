@@ -37,55 +37,17 @@ const CASES: [&str; 16] = [
 /// How long one client run may take.
 const RUN_LIMIT: Duration = Duration::from_secs(120);
 
-/// `<target>/<profile>`, from this test's own path (`…/deps/interop_cases-…`).
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let deps = exe.parent().expect("executable directory");
-    assert_eq!(deps.file_name().and_then(|n| n.to_str()), Some("deps"));
-    deps.parent().expect("profile directory").to_path_buf()
-}
+#[path = "../support/examples.rs"]
+mod examples;
 
-/// Builds both examples once (with the workspace's features, as
-/// `cargo test --workspace` does) and returns their directory.
+/// Builds both examples once and returns their directory.
 fn examples_dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let profile = profile_dir();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args([
-                "build",
-                "--workspace",
-                "--example",
-                "interop_server",
-                "--example",
-                "interop_client",
-                "--target-dir",
-            ])
-            .arg(profile.parent().expect("target directory"));
-        match profile.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => {}
-            Some("release") => {
-                cmd.arg("--release");
-            }
-            Some(other) => {
-                cmd.args(["--profile", other]);
-            }
-            None => panic!("no profile directory"),
-        }
-        let out = cmd.output().expect("cargo runs");
-        assert!(
-            out.status.success(),
-            "`cargo build --example interop_server --example interop_client` failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        profile.join("examples")
-    })
+    DIR.get_or_init(|| examples::build(&["interop_server", "interop_client"]))
 }
 
 fn example(name: &str) -> PathBuf {
-    examples_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+    examples::path(examples_dir(), name)
 }
 
 /// A running `interop_server`, killed and reaped on drop.

@@ -64,49 +64,12 @@ async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
 /// Builds `examples/echo_server` once per test process (same profile and
 /// target directory as this test) and returns its path.
 pub(crate) fn echo_server_binary() -> PathBuf {
-    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-            let profile = exe
-                .parent()
-                .and_then(|deps| deps.parent())
-                .ok_or("no profile directory")?;
-            let target = profile.parent().ok_or("no target directory")?;
-            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-            let mut cmd = Command::new(cargo);
-            cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-                // The workspace's features, so that this reuses what
-                // `cargo test --workspace` built.
-                .args([
-                    "build",
-                    "--workspace",
-                    "--example",
-                    "echo_server",
-                    "--target-dir",
-                ])
-                .arg(target);
-            match profile.file_name().and_then(|n| n.to_str()) {
-                Some("debug") => {}
-                Some("release") => {
-                    cmd.arg("--release");
-                }
-                Some(other) => {
-                    cmd.args(["--profile", other]);
-                }
-                None => return Err("no profile name".to_string()),
-            }
-            let out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
-            if !out.status.success() {
-                return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-            }
-            let bin = profile
-                .join("examples")
-                .join(format!("echo_server{}", std::env::consts::EXE_SUFFIX));
-            Ok(bin)
+            crate::examples::path(&crate::examples::build(&["echo_server"]), "echo_server")
         })
         .clone()
-        .unwrap_or_else(|e| panic!("building examples/echo_server failed: {e}"))
 }
 
 /// A running `examples/echo_server` process, killed on drop.

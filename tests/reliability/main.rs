@@ -4,6 +4,8 @@
 //! default these tests pin down.
 
 mod edge;
+#[path = "../support/examples.rs"]
+mod examples;
 mod h2;
 mod pingpong;
 mod soak;
