@@ -10,8 +10,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tonic_thrift::transport::*;
 
+mod fuzz_support;
+use fuzz_support::Fuzz;
+
 const MAX: usize = 16 << 20;
-const CASES: usize = 100_000;
 
 /// A Kitex capture of each framing (`kitex-peer/traces/decoded/pingpong_*.txt`).
 const CAPTURES: [(&str, Detected, FrameKind); 4] = [
@@ -312,11 +314,12 @@ fn captures_decode() {
 
 #[test]
 fn random_and_mutated_frames_never_panic() {
-    let mut rng = StdRng::seed_from_u64(0x7474_6865_6164_6572);
+    let mut fuzz = Fuzz::new("pingpong_frames", 100_000, 0x7474_6865_6164_6572);
+    let mut rng = fuzz.rng();
     let captures: Vec<Vec<u8>> = CAPTURES.iter().map(|(c, _, _)| hex(c)).collect();
     let mut decoded = 0usize;
     let mut prev = captures[0].clone();
-    for case in 0..CASES {
+    for case in 0..fuzz.cases {
         let mut bytes = match case % 8 {
             // Pure random bytes, sometimes with a plausible start.
             0 => {
@@ -350,12 +353,15 @@ fn random_and_mutated_frames_never_panic() {
                 b
             }
         };
-        decoded += exercise(&mut rng, &bytes);
+        // Copies of the input, the frames split off it and error texts.
+        let max_alloc = 64 * 1024 + 16 * bytes.len();
+        decoded += fuzz.check(&bytes, Some(max_alloc), || exercise(&mut rng, &bytes));
         std::mem::swap(&mut prev, &mut bytes);
     }
     // Mutations keep a fair share decodable, so decoding paths are exercised.
+    fuzz.finish();
     println!("{decoded} frames decoded");
-    assert!(decoded > CASES / 10, "only {decoded} frames decoded");
+    assert!(decoded > fuzz.cases / 10, "only {decoded} frames decoded");
 }
 
 #[test]
