@@ -1,13 +1,15 @@
 //! Fuzzes the ping-pong framing layer with random and mutated valid frames.
 //!
 //! Every input goes through `detect`, `decode_frame` with each `FrameKind`
-//! (repeatedly, as a server loop would on a pipelined buffer) and
-//! `read_message_header`; none may panic. Unmutated frames must decode back
-//! to what was encoded.
+//! (repeatedly, as a server loop would on a pipelined buffer),
+//! `read_message_header` and, for the TTHeader and Apache THeader key/values
+//! decoded, `MetaInfo::from_ttheader`; none may panic. Unmutated frames
+//! must decode back to what was encoded, metainfo included.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use tonic_thrift::metainfo::{is_valid_key, MetaInfo};
 use tonic_thrift::transport::*;
 
 mod fuzz_support;
@@ -55,6 +57,54 @@ fn random_string(rng: &mut StdRng, max: usize) -> String {
             _ => char::from(rng.random_range(b'a'..=b'z')),
         })
         .collect()
+}
+
+/// A string key: metainfo (`RPC_TRANSIT_`, `RPC_PERSIST_`, `RPC_BACKWARD_`
+/// and a valid or invalid name) or anything.
+fn random_key(rng: &mut StdRng) -> String {
+    let prefix = ["RPC_TRANSIT_", "RPC_PERSIST_", "RPC_BACKWARD_", ""][rng.random_range(0..4)];
+    let name: String = if rng.random_bool(0.7) {
+        let len = rng.random_range(0..8);
+        (0..len)
+            .map(|_| char::from(b"ABCXYZ019_"[rng.random_range(0..10)]))
+            .collect()
+    } else {
+        random_string(rng, 10)
+    };
+    format!("{prefix}{name}")
+}
+
+/// Metainfo read from a header holds exactly its well-formed metainfo keys
+/// (the last of duplicates).
+fn check_metainfo(h: &TTHeader) {
+    let m = MetaInfo::from_ttheader(h);
+    let mut want = 0;
+    for (k, v) in &h.strings {
+        for (i, prefix) in ["RPC_TRANSIT_", "RPC_PERSIST_", "RPC_BACKWARD_"]
+            .into_iter()
+            .enumerate()
+        {
+            let Some(name) = k.strip_prefix(prefix) else {
+                continue;
+            };
+            if !is_valid_key(name) {
+                continue;
+            }
+            want += 1;
+            let m = m.as_ref().expect("metainfo keys but no metainfo");
+            if h.string(k) == Some(v.as_str()) {
+                let got = match i {
+                    0 => m.transient(name),
+                    1 => m.persistent(name),
+                    _ => m.backward(name),
+                };
+                assert_eq!(got, Some(v.as_str()), "{k}");
+            }
+        }
+    }
+    if want == 0 {
+        assert!(m.is_none(), "metainfo from no metainfo key");
+    }
 }
 
 /// Writes a random value of Thrift type `ty`.
@@ -146,7 +196,7 @@ fn random_ttheader(rng: &mut StdRng, seq_id: i32) -> TTHeader {
     };
     for _ in 0..rng.random_range(0..5) {
         h.strings
-            .push((random_string(rng, 10).into(), random_string(rng, 10).into()));
+            .push((random_key(rng).into(), random_string(rng, 10).into()));
     }
     for _ in 0..rng.random_range(0..8) {
         h.ints.push((rng.random(), random_string(rng, 10).into()));
@@ -168,9 +218,10 @@ struct Valid {
 
 fn random_valid(rng: &mut StdRng) -> Valid {
     let (message_header, message) = random_message(rng);
-    let (framing, detected, kind) = match rng.random_range(0..4) {
+    let (framing, detected, kind) = match rng.random_range(0..5) {
         0 => (Framing::Buffered, Detected::Buffered, FrameKind::Buffered),
         1 => (Framing::Framed, Detected::Framed, FrameKind::Framed),
+        4 => (Framing::THeader, Detected::TTHeader, FrameKind::TTHeader),
         n => (
             Framing::TTHeader {
                 inner_framed: n == 3,
@@ -179,8 +230,19 @@ fn random_valid(rng: &mut StdRng) -> Valid {
             FrameKind::TTHeader,
         ),
     };
-    let header = matches!(framing, Framing::TTHeader { .. })
-        .then(|| random_ttheader(rng, message_header.seq_id));
+    let header = match framing {
+        Framing::TTHeader { .. } => Some(random_ttheader(rng, message_header.seq_id)),
+        // Apache THeader: string key/values only.
+        Framing::THeader => Some(TTHeader {
+            flags: rng.random(),
+            seq_id: message_header.seq_id,
+            strings: (0..rng.random_range(0..5))
+                .map(|_| (random_key(rng).into(), random_string(rng, 10).into()))
+                .collect(),
+            ..TTHeader::default()
+        }),
+        _ => None,
+    };
     let mut dst = BytesMut::new();
     encode_frame(&mut dst, framing, header.as_ref(), &message).unwrap();
     Valid {
@@ -259,6 +321,9 @@ fn exercise(rng: &mut StdRng, bytes: &[u8]) -> usize {
             let before = buf.len();
             match decode_frame(&mut buf, kind, max) {
                 Ok(Some(frame)) => {
+                    if let Some(h) = &frame.header {
+                        check_metainfo(h);
+                    }
                     assert!(buf.len() < before, "a decoded frame consumes bytes");
                     assert!(before - buf.len() <= max);
                     let _ = read_message_header(&frame.message);
@@ -287,6 +352,9 @@ fn check_valid(v: &Valid) {
         let frame = decode_frame(&mut buf, v.kind, MAX).unwrap().unwrap();
         assert_eq!(frame.framing, v.framing);
         assert_eq!(frame.header, v.header);
+        if let Some(h) = &frame.header {
+            check_metainfo(h);
+        }
         assert_eq!(&frame.message[..], &v.message[..]);
         let (h, _) = read_message_header(&frame.message).unwrap();
         assert_eq!(h, v.message_header);
