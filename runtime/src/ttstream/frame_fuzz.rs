@@ -89,11 +89,13 @@ fn random_frame(rng: &mut StdRng) -> StreamFrame {
         if rng.random_bool(0.5) {
             f.header.set_int(INT_KEY_FRAME_TYPE, random_string(rng, 2));
         }
-        f.frame_type = f.header.int(INT_KEY_FRAME_TYPE).and_then(FrameType::parse);
     }
     for _ in 0..rng.random_range(0..3) {
         f.header.set_int(rng.random(), random_string(rng, 8));
     }
+    // What the receiver will make of int key 27 (a random key above may be
+    // 27 too).
+    f.frame_type = f.header.int(INT_KEY_FRAME_TYPE).and_then(FrameType::parse);
     for _ in 0..rng.random_range(0..5) {
         let prefix =
             ["RPC_TRANSIT_", "RPC_PERSIST_", "RPC_BACKWARD_", "isn", ""][rng.random_range(0..5)];
