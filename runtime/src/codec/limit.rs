@@ -275,6 +275,13 @@ mod tests {
         let trailers = Frame::trailers(http::HeaderMap::new());
         let (n, end) = read(vec![data(&cut), trailers]);
         assert_eq!((n, end.map(|e| e.code())), (1, Some(tonic::Code::Internal)));
+        // The stream the fuzzer found it with: three messages of
+        // `list<string>` args, then a prefix announcing 38 bytes.
+        let found = "00000000090f00010b000000000000000000250f00010b000000030000000978726769696f73\
+                     7178000000046662647600000003 6b6f6b0000000000090f00010b000000000000000000 26";
+        let found: Vec<u8> = crate::transport::test_data::hex(found);
+        let (_, end) = read(vec![data(&found)]);
+        assert_eq!(end.map(|e| e.code()), Some(tonic::Code::Internal));
         // Cut inside the prefix or the message: an error too (tonic's own).
         for at in [1, 3, 7, 13] {
             let (n, end) = read(vec![data(&whole[..at])]);
