@@ -154,6 +154,9 @@ pub mod call;
 pub mod codec;
 #[doc(hidden)]
 pub mod codegen;
+#[cfg(test)]
+#[path = "../tests/fuzz_support/mod.rs"]
+mod fuzz_support;
 pub mod grpc;
 mod hashable;
 pub mod layer;

@@ -1,17 +1,21 @@
 //! Fuzzes the ping-pong framing layer with random and mutated valid frames.
 //!
 //! Every input goes through `detect`, `decode_frame` with each `FrameKind`
-//! (repeatedly, as a server loop would on a pipelined buffer) and
-//! `read_message_header`; none may panic. Unmutated frames must decode back
-//! to what was encoded.
+//! (repeatedly, as a server loop would on a pipelined buffer),
+//! `read_message_header` and, for the TTHeader and Apache THeader key/values
+//! decoded, `MetaInfo::from_ttheader`; none may panic. Unmutated frames
+//! must decode back to what was encoded, metainfo included.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use tonic_thrift::metainfo::{is_valid_key, MetaInfo};
 use tonic_thrift::transport::*;
 
+mod fuzz_support;
+use fuzz_support::Fuzz;
+
 const MAX: usize = 16 << 20;
-const CASES: usize = 100_000;
 
 /// A Kitex capture of each framing (`kitex-peer/traces/decoded/pingpong_*.txt`).
 const CAPTURES: [(&str, Detected, FrameKind); 4] = [
@@ -53,6 +57,54 @@ fn random_string(rng: &mut StdRng, max: usize) -> String {
             _ => char::from(rng.random_range(b'a'..=b'z')),
         })
         .collect()
+}
+
+/// A string key: metainfo (`RPC_TRANSIT_`, `RPC_PERSIST_`, `RPC_BACKWARD_`
+/// and a valid or invalid name) or anything.
+fn random_key(rng: &mut StdRng) -> String {
+    let prefix = ["RPC_TRANSIT_", "RPC_PERSIST_", "RPC_BACKWARD_", ""][rng.random_range(0..4)];
+    let name: String = if rng.random_bool(0.7) {
+        let len = rng.random_range(0..8);
+        (0..len)
+            .map(|_| char::from(b"ABCXYZ019_"[rng.random_range(0..10)]))
+            .collect()
+    } else {
+        random_string(rng, 10)
+    };
+    format!("{prefix}{name}")
+}
+
+/// Metainfo read from a header holds exactly its well-formed metainfo keys
+/// (the last of duplicates).
+fn check_metainfo(h: &TTHeader) {
+    let m = MetaInfo::from_ttheader(h);
+    let mut want = 0;
+    for (k, v) in &h.strings {
+        for (i, prefix) in ["RPC_TRANSIT_", "RPC_PERSIST_", "RPC_BACKWARD_"]
+            .into_iter()
+            .enumerate()
+        {
+            let Some(name) = k.strip_prefix(prefix) else {
+                continue;
+            };
+            if !is_valid_key(name) {
+                continue;
+            }
+            want += 1;
+            let m = m.as_ref().expect("metainfo keys but no metainfo");
+            if h.string(k) == Some(v.as_str()) {
+                let got = match i {
+                    0 => m.transient(name),
+                    1 => m.persistent(name),
+                    _ => m.backward(name),
+                };
+                assert_eq!(got, Some(v.as_str()), "{k}");
+            }
+        }
+    }
+    if want == 0 {
+        assert!(m.is_none(), "metainfo from no metainfo key");
+    }
 }
 
 /// Writes a random value of Thrift type `ty`.
@@ -144,7 +196,7 @@ fn random_ttheader(rng: &mut StdRng, seq_id: i32) -> TTHeader {
     };
     for _ in 0..rng.random_range(0..5) {
         h.strings
-            .push((random_string(rng, 10).into(), random_string(rng, 10).into()));
+            .push((random_key(rng).into(), random_string(rng, 10).into()));
     }
     for _ in 0..rng.random_range(0..8) {
         h.ints.push((rng.random(), random_string(rng, 10).into()));
@@ -166,9 +218,10 @@ struct Valid {
 
 fn random_valid(rng: &mut StdRng) -> Valid {
     let (message_header, message) = random_message(rng);
-    let (framing, detected, kind) = match rng.random_range(0..4) {
+    let (framing, detected, kind) = match rng.random_range(0..5) {
         0 => (Framing::Buffered, Detected::Buffered, FrameKind::Buffered),
         1 => (Framing::Framed, Detected::Framed, FrameKind::Framed),
+        4 => (Framing::THeader, Detected::TTHeader, FrameKind::TTHeader),
         n => (
             Framing::TTHeader {
                 inner_framed: n == 3,
@@ -177,8 +230,19 @@ fn random_valid(rng: &mut StdRng) -> Valid {
             FrameKind::TTHeader,
         ),
     };
-    let header = matches!(framing, Framing::TTHeader { .. })
-        .then(|| random_ttheader(rng, message_header.seq_id));
+    let header = match framing {
+        Framing::TTHeader { .. } => Some(random_ttheader(rng, message_header.seq_id)),
+        // Apache THeader: string key/values only.
+        Framing::THeader => Some(TTHeader {
+            flags: rng.random(),
+            seq_id: message_header.seq_id,
+            strings: (0..rng.random_range(0..5))
+                .map(|_| (random_key(rng).into(), random_string(rng, 10).into()))
+                .collect(),
+            ..TTHeader::default()
+        }),
+        _ => None,
+    };
     let mut dst = BytesMut::new();
     encode_frame(&mut dst, framing, header.as_ref(), &message).unwrap();
     Valid {
@@ -257,6 +321,9 @@ fn exercise(rng: &mut StdRng, bytes: &[u8]) -> usize {
             let before = buf.len();
             match decode_frame(&mut buf, kind, max) {
                 Ok(Some(frame)) => {
+                    if let Some(h) = &frame.header {
+                        check_metainfo(h);
+                    }
                     assert!(buf.len() < before, "a decoded frame consumes bytes");
                     assert!(before - buf.len() <= max);
                     let _ = read_message_header(&frame.message);
@@ -285,6 +352,9 @@ fn check_valid(v: &Valid) {
         let frame = decode_frame(&mut buf, v.kind, MAX).unwrap().unwrap();
         assert_eq!(frame.framing, v.framing);
         assert_eq!(frame.header, v.header);
+        if let Some(h) = &frame.header {
+            check_metainfo(h);
+        }
         assert_eq!(&frame.message[..], &v.message[..]);
         let (h, _) = read_message_header(&frame.message).unwrap();
         assert_eq!(h, v.message_header);
@@ -312,11 +382,12 @@ fn captures_decode() {
 
 #[test]
 fn random_and_mutated_frames_never_panic() {
-    let mut rng = StdRng::seed_from_u64(0x7474_6865_6164_6572);
+    let mut fuzz = Fuzz::new("pingpong_frames", 100_000, 0x7474_6865_6164_6572);
+    let mut rng = fuzz.rng();
     let captures: Vec<Vec<u8>> = CAPTURES.iter().map(|(c, _, _)| hex(c)).collect();
     let mut decoded = 0usize;
     let mut prev = captures[0].clone();
-    for case in 0..CASES {
+    for case in 0..fuzz.cases {
         let mut bytes = match case % 8 {
             // Pure random bytes, sometimes with a plausible start.
             0 => {
@@ -350,12 +421,15 @@ fn random_and_mutated_frames_never_panic() {
                 b
             }
         };
-        decoded += exercise(&mut rng, &bytes);
+        // Copies of the input, the frames split off it and error texts.
+        let max_alloc = 64 * 1024 + 16 * bytes.len();
+        decoded += fuzz.check(&bytes, Some(max_alloc), || exercise(&mut rng, &bytes));
         std::mem::swap(&mut prev, &mut bytes);
     }
     // Mutations keep a fair share decodable, so decoding paths are exercised.
+    fuzz.finish();
     println!("{decoded} frames decoded");
-    assert!(decoded > CASES / 10, "only {decoded} frames decoded");
+    assert!(decoded > fuzz.cases / 10, "only {decoded} frames decoded");
 }
 
 #[test]

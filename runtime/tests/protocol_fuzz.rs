@@ -3,7 +3,7 @@
 //! random and mutated input to the reader, which must never panic.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use rand::{rngs::StdRng, Rng, SeedableRng};
+use rand::Rng;
 use tonic_thrift::codec::{BinaryInput, BinaryOutput};
 use tonic_thrift::codegen::pilota::thrift::{
     ProtocolExceptionKind, TInputProtocol, TLengthProtocol, TListIdentifier, TMapIdentifier,
@@ -11,6 +11,9 @@ use tonic_thrift::codegen::pilota::thrift::{
     ThriftException,
 };
 use tonic_thrift::codegen::pilota::FastStr;
+
+mod fuzz_support;
+use fuzz_support::Fuzz;
 
 type Res = Result<(), ThriftException>;
 
@@ -627,8 +630,8 @@ fn deep_nesting_hits_the_depth_limit() {
 
 #[test]
 fn fuzz_reader_never_panics() {
-    const ITERATIONS: usize = 120_000;
-    let mut rng = StdRng::seed_from_u64(0x7468_7269_6674);
+    let mut fuzz = Fuzz::new("binary_reader", 120_000, 0x7468_7269_6674);
+    let mut rng = fuzz.rng();
     let valid_struct = rich_struct();
     let valid_message = rich_message();
 
@@ -646,7 +649,7 @@ fn fuzz_reader_never_panics() {
 
     let mut scratch = Vec::with_capacity(512);
     let (mut ok_struct, mut ok_message) = (0usize, 0usize);
-    for iteration in 0..ITERATIONS {
+    for iteration in 0..fuzz.cases {
         scratch.clear();
         match iteration % 4 {
             // Pure noise.
@@ -695,19 +698,26 @@ fn fuzz_reader_never_panics() {
             }
         }
         let input = Bytes::copy_from_slice(&scratch);
-
-        let mut buf = input.clone();
-        if let Ok(n) = BinaryInput::new(&mut buf).skip(TType::Struct) {
-            assert_eq!(n + buf.len(), input.len(), "skip reported a wrong length");
-            ok_struct += 1;
-        }
-
-        let mut buf = input.clone();
-        let mut reader = BinaryInput::new(&mut buf);
-        if reader.read_message_begin().is_ok() && reader.skip(TType::Struct).is_ok() {
-            ok_message += 1;
-        }
+        // The reader borrows its input; what it builds is small.
+        let max_alloc = 16 * 1024 + 4 * input.len();
+        let (s, m) = fuzz.check(&scratch, Some(max_alloc), || {
+            let mut buf = input.clone();
+            let s = match BinaryInput::new(&mut buf).skip(TType::Struct) {
+                Ok(n) => {
+                    assert_eq!(n + buf.len(), input.len(), "skip reported a wrong length");
+                    1
+                }
+                Err(_) => 0,
+            };
+            let mut buf = input.clone();
+            let mut reader = BinaryInput::new(&mut buf);
+            let m = reader.read_message_begin().is_ok() && reader.skip(TType::Struct).is_ok();
+            (s, usize::from(m))
+        });
+        ok_struct += s;
+        ok_message += m;
     }
+    fuzz.finish();
     // Some mutations (e.g. of payload bytes) keep the input well-formed.
     assert!(ok_struct > 0, "no fuzz input skipped as a struct");
     assert!(ok_message > 0, "no fuzz input decoded as a message");

@@ -3,11 +3,8 @@
 //! (random, truncated and mutated encodings; lying lengths) that must give
 //! errors, never panics or allocations the input cannot justify.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use bytes::{Bytes, BytesMut};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use tonic_thrift::codec::{CompactInput, CompactOutput, Protocol};
 use tonic_thrift::transport::{decode_frame, FrameKind};
 use tonic_thrift::Message;
@@ -15,7 +12,8 @@ use tonic_thrift::Message;
 use super::decode_fuzz::echo;
 use super::decode_fuzz::kitchen_sink::{AllTypes, Choice, Containers, Node};
 use super::decode_fuzz::shared::Item;
-use super::decode_fuzz::{all_types_full, choices, containers_full, node_tree, peak_alloc};
+use super::decode_fuzz::{all_types_full, choices, containers_full, node_tree};
+use super::fuzz_support::{peak_alloc, Fuzz};
 
 fn encode<M: Message>(m: &M) -> Vec<u8> {
     let mut buf = BytesMut::new();
@@ -103,33 +101,36 @@ fn compact_bytes_are_the_specified_ones() {
     assert_eq!(encode(&item), b"\x16\x01\x25\x00\x00");
 }
 
+/// Decodes `data` with `f` and walks it as a Buffered compact message;
+/// returns whether `f` decoded it.
+fn run(data: &[u8], f: Decoder) -> bool {
+    let decoded = f(data).is_ok();
+    // The Buffered framing walks compact messages too.
+    let mut framed = vec![0x82, 0x21, 0x01, 0x01, b'm'];
+    framed.extend_from_slice(data);
+    let mut buf = BytesMut::from(&framed[..]);
+    let _ = decode_frame(&mut buf, FrameKind::Buffered, 1 << 16);
+    decoded
+}
+
 #[test]
 fn compact_fuzz_never_panics() {
-    let mut rng = StdRng::seed_from_u64(0x82);
+    let mut fuzz = Fuzz::new("compact_decoders", 40_000, 0x82);
+    let mut rng = fuzz.rng();
     let samples = samples();
+    let max_alloc = |len: usize| 256 * 1024 + len * (std::mem::size_of::<AllTypes>() + 64);
     let mut decoded = 0usize;
-    let mut run = |data: &[u8], f: Decoder| {
-        let r = catch_unwind(AssertUnwindSafe(|| f(data)));
-        match r {
-            Ok(Ok(())) => decoded += 1,
-            Ok(Err(_)) => {}
-            Err(_) => panic!("the compact decoder panicked on {data:02x?}"),
-        }
-        // The Buffered framing walks compact messages too.
-        let mut framed = vec![0x82, 0x21, 0x01, 0x01, b'm'];
-        framed.extend_from_slice(data);
-        let mut buf = BytesMut::from(&framed[..]);
-        let _ = decode_frame(&mut buf, FrameKind::Buffered, 1 << 16);
-    };
     for (data, f) in &samples {
-        run(data, *f);
+        decoded += usize::from(fuzz.check(data, None, || run(data, *f)));
         // Every truncation.
         for n in 0..data.len() {
-            run(&data[..n], *f);
-            assert!(f(&data[..n]).is_err(), "a truncated encoding decoded");
+            let cut = &data[..n];
+            if fuzz.check(cut, Some(max_alloc(n)), || run(cut, *f)) {
+                fuzz.fail(cut, "a truncated encoding decoded");
+            }
         }
     }
-    for _ in 0..40_000 {
+    for _ in 0..fuzz.cases {
         let (base, f) = &samples[rng.random_range(0..samples.len())];
         let mut data = base.clone();
         match rng.random_range(0..3) {
@@ -154,8 +155,9 @@ fn compact_fuzz_never_panics() {
                 data.splice(i..i, std::iter::repeat_n(0xff, run_len));
             }
         }
-        run(&data, *f);
+        decoded += usize::from(fuzz.check(&data, Some(max_alloc(data.len())), || run(&data, *f)));
     }
+    fuzz.finish();
     assert!(decoded > 0);
 }
 

@@ -7,15 +7,14 @@
 //!   truncations of valid encodings;
 //! * targeted cases: negative and huge lengths and sizes, wrong field types,
 //!   invalid UTF-8, missing required fields, bad type bytes;
-//! * allocation bounds (a counting global allocator) for lying headers;
+//! * allocation bounds (the counting global allocator of `fuzz_support`)
+//!   for lying headers;
 //! * deep nesting, in a child process so that a stack overflow is reported
 //!   as a failure instead of killing the test binary.
 
 tonic_thrift::thrift_service!("idl/echo.thrift");
 tonic_thrift::thrift_service!("idl/kitchen_sink.thrift");
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -25,66 +24,13 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 use kitchen_sink::{AllTypes, Choice, Containers, Node};
 use rand::rngs::StdRng;
-use rand::{Rng, RngCore, SeedableRng};
+use rand::{Rng, RngCore};
 use shared::{Color, Item};
 use tonic_thrift::codec::{BinaryInput, BinaryOutput};
 use tonic_thrift::{Message, OrderedFloat};
 
-// ---------------------------------------------------------------------------
-// A global allocator that tracks, per thread, the bytes live and the peak.
-
-struct Counting;
-
-thread_local! {
-    static LIVE: Cell<usize> = const { Cell::new(0) };
-    static PEAK: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note_alloc(size: usize) {
-    let _ = LIVE.try_with(|live| {
-        let now = live.get() + size;
-        live.set(now);
-        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
-    });
-}
-
-fn note_dealloc(size: usize) {
-    let _ = LIVE.try_with(|live| live.set(live.get().saturating_sub(size)));
-}
-
-// SAFETY: forwards to the system allocator; only adds bookkeeping in
-// const-initialised thread-locals, which never allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note_alloc(layout.size());
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        note_dealloc(layout.size());
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note_alloc(layout.size());
-        System.alloc_zeroed(layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note_dealloc(layout.size());
-        note_alloc(new_size);
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
-
-/// Runs `f` and returns its result with the peak number of bytes this
-/// thread had allocated above its starting point while it ran.
-pub(super) fn peak_alloc<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let base = LIVE.with(Cell::get);
-    PEAK.with(|p| p.set(base));
-    let out = f();
-    (out, PEAK.with(Cell::get) - base)
-}
+pub(super) use super::fuzz_support::peak_alloc;
+use super::fuzz_support::Fuzz;
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -546,7 +492,6 @@ fn random_value(rng: &mut StdRng, out: &mut Vec<u8>, ty: u8, depth: u32) {
 fn fuzz_never_panics() {
     let start = Instant::now();
     let corpus = corpus();
-    let mut rng = StdRng::seed_from_u64(0x7468_7269_6674);
     let mut stats = Stats::default();
 
     // Every strict prefix of a valid encoding: fed to every decoder, and
@@ -577,26 +522,33 @@ fn fuzz_never_panics() {
         }
     }
 
-    // Random bytes, random well-formed structures, random mutations.
-    for _ in 0..30_000 {
+    // Random bytes, random well-formed structures, random mutations: 3, 3
+    // and 4 tenths of the run's count (100 000 in CI mode).
+    let mut fuzz = Fuzz::new("generated_decoders", 100_000, 0x7468_7269_6674);
+    let mut rng = fuzz.rng();
+    let (random, structured) = (fuzz.cases * 3 / 10, fuzz.cases * 3 / 10);
+    let mutated = fuzz.cases - random - structured;
+    let max_alloc = |len: usize| 256 * 1024 + len * (std::mem::size_of::<AllTypes>() + 64);
+    for _ in 0..random {
         let len = rng.random_range(0..48);
         let mut v = vec![0u8; len];
         rng.fill_bytes(&mut v);
-        feed(&v, &mut stats);
+        fuzz.check(&v, Some(max_alloc(v.len())), || feed(&v, &mut stats));
     }
-    for _ in 0..30_000 {
+    for _ in 0..structured {
         let mut v = Vec::new();
         random_struct(&mut rng, &mut v, 0);
         if rng.random_bool(0.3) {
             v = mutate(&mut rng, &v);
         }
-        feed(&v, &mut stats);
+        fuzz.check(&v, Some(max_alloc(v.len())), || feed(&v, &mut stats));
     }
-    for _ in 0..40_000 {
+    for _ in 0..mutated {
         let (_, base) = &corpus[rng.random_range(0..corpus.len())];
         let v = mutate(&mut rng, base);
-        feed(&v, &mut stats);
+        fuzz.check(&v, Some(max_alloc(v.len())), || feed(&v, &mut stats));
     }
+    fuzz.finish();
 
     let elapsed = start.elapsed();
     println!(
@@ -612,10 +564,10 @@ fn fuzz_never_panics() {
         stats.failures.len(),
         stats.failures.join("\n")
     );
-    assert!(stats.inputs >= 100_000, "only {} inputs", stats.inputs);
+    assert!(stats.inputs >= fuzz.cases, "only {} inputs", stats.inputs);
     // The structured generators must reach the success paths too.
     assert!(
-        stats.decoded > 10_000,
+        stats.decoded > fuzz.cases / 10,
         "only {} decodes succeeded",
         stats.decoded
     );

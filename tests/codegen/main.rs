@@ -3,13 +3,17 @@
 //! round trips, hostile input for the decoders (Binary and Compact), and a cross-check with
 //! Python `thriftpy2`.
 //!
-//! One test binary; each file is a module. `decode_fuzz` installs a
-//! counting global allocator, for the whole binary (it counts per thread).
+//! One test binary; each file is a module. `fuzz_support` (shared with the
+//! runtime's fuzz targets) installs a counting global allocator for the
+//! whole binary (it counts per thread) and reads the fuzz count and seed
+//! (`TONIC_THRIFT_FUZZ_CASES`, `TONIC_THRIFT_FUZZ_SEED`).
 
 mod compact_fuzz;
 mod compile_fail;
 mod corpus;
 mod decode_fuzz;
+#[path = "../../runtime/tests/fuzz_support/mod.rs"]
+mod fuzz_support;
 mod golden;
 mod paths;
 mod syntax;

@@ -37,6 +37,28 @@ impl<B> LimitedBody<B> {
         }
     }
 
+    /// Whether the data so far ends inside a prefix or a message.
+    fn mid_message(&self) -> bool {
+        self.prefix_len > 0 || self.payload_left > 0
+    }
+
+    /// The error for data that ends inside a prefix or a message (the
+    /// stream then fails), or `None` at a message boundary.
+    fn cut_short(&mut self) -> Option<BoxError> {
+        if !self.mid_message() {
+            return None;
+        }
+        self.failed = true;
+        let missing = if self.prefix_len > 0 {
+            format!("{} bytes of a length prefix", 5 - self.prefix_len)
+        } else {
+            format!("{} bytes of a message", self.payload_left)
+        };
+        Some(Box::new(Status::internal(format!(
+            "the gRPC stream ended {missing} short"
+        ))))
+    }
+
     /// Walks the frame boundaries in `data`; returns the announced length of
     /// the first message over the limit.
     fn scan(&mut self, mut data: &[u8]) -> Option<usize> {
@@ -120,9 +142,24 @@ where
                 }
                 return Poll::Ready(Some(Err(Box::new(st))));
             }
-            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Ready(None) => {
+                // tonic takes a body that ends right after a length prefix
+                // for a whole stream (it has buffered nothing): the
+                // announced message would be lost without an error.
+                if let Some(e) = self.cut_short() {
+                    return Poll::Ready(Some(Err(e)));
+                }
+                return Poll::Ready(None);
+            }
             Poll::Pending => return Poll::Pending,
         };
+        if frame.is_trailers() {
+            // Trailers end the data: the same, and tonic would accept the
+            // trailers' status for the lost message's.
+            if let Some(e) = self.cut_short() {
+                return Poll::Ready(Some(Err(e)));
+            }
+        }
 
         if let Some(data) = frame.data_ref() {
             if let Some(len) = self.scan(data.chunk()) {
@@ -137,7 +174,8 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        self.failed || self.inner.is_end_stream()
+        // Not over while a cut message still has its error to give.
+        self.failed || self.inner.is_end_stream() && !self.mid_message()
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -191,6 +229,65 @@ mod tests {
         // one 3-byte message, then a prefix announcing 11 bytes, split.
         assert_eq!(b.scan(&[0, 0, 0, 0, 3, 1, 2, 3, 0, 0]), None);
         assert_eq!(b.scan(&[0, 0, 11]), Some(11));
+    }
+
+    /// Reads `frames` as a request stream of `OneArg<FastStr>` through
+    /// [`LimitedBody`]: the messages, then how the stream ended.
+    fn read(frames: Vec<Frame<Bytes>>) -> (usize, Option<tonic::Status>) {
+        use futures_util::FutureExt;
+        use tonic::codec::Codec;
+        type Msg = crate::OneArg<crate::FastStr, 1>;
+        let frames = frames.into_iter().map(Ok::<_, std::convert::Infallible>);
+        let body = http_body_util::StreamBody::new(futures_util::stream::iter(frames));
+        let decoder = crate::codec::ThriftCodec::<Msg, Msg>::default().decoder();
+        let mut s = tonic::codec::Streaming::new_request(
+            decoder,
+            LimitedBody::new(body, 1024),
+            None,
+            Some(1024),
+        );
+        let mut n = 0;
+        loop {
+            match s.message().now_or_never().expect("every frame is ready") {
+                Ok(Some(_)) => n += 1,
+                Ok(None) => return (n, None),
+                Err(e) => return (n, Some(e)),
+            }
+        }
+    }
+
+    // Found by `limit_fuzz`: tonic ended such a stream cleanly, losing the
+    // announced message without an error.
+    #[test]
+    fn a_stream_cut_after_a_length_prefix_is_an_error() {
+        // One message {1: "a"} (9 bytes), then a prefix announcing 9 more.
+        let whole = b"\x00\x00\x00\x00\x09\x0b\x00\x01\x00\x00\x00\x01a\x00";
+        let data = |b: &[u8]| Frame::data(Bytes::copy_from_slice(b));
+        assert_eq!(read(vec![data(whole)]).0, 1);
+        assert!(read(vec![data(whole)]).1.is_none());
+        let cut = [&whole[..], &whole[..5]].concat();
+        let (n, end) = read(vec![data(&cut)]);
+        assert_eq!(n, 1);
+        let e = end.expect("a cut stream ended cleanly");
+        assert_eq!(e.code(), tonic::Code::Internal);
+        assert!(e.message().contains("9 bytes of a message short"), "{e}");
+        // The same, ended by trailers (how a response ends).
+        let trailers = Frame::trailers(http::HeaderMap::new());
+        let (n, end) = read(vec![data(&cut), trailers]);
+        assert_eq!((n, end.map(|e| e.code())), (1, Some(tonic::Code::Internal)));
+        // The stream the fuzzer found it with: three messages of
+        // `list<string>` args, then a prefix announcing 38 bytes.
+        let found = "00000000090f00010b000000000000000000250f00010b000000030000000978726769696f73\
+                     7178000000046662647600000003 6b6f6b0000000000090f00010b000000000000000000 26";
+        let found: Vec<u8> = crate::transport::test_data::hex(found);
+        let (_, end) = read(vec![data(&found)]);
+        assert_eq!(end.map(|e| e.code()), Some(tonic::Code::Internal));
+        // Cut inside the prefix or the message: an error too (tonic's own).
+        for at in [1, 3, 7, 13] {
+            let (n, end) = read(vec![data(&whole[..at])]);
+            assert_eq!(n, 0);
+            assert!(end.is_some(), "cut at {at} ended cleanly");
+        }
     }
 
     #[test]

@@ -97,6 +97,8 @@ pub(crate) mod compact_output;
 mod compression;
 mod grpc;
 mod limit;
+#[cfg(test)]
+mod limit_fuzz;
 mod protocol;
 
 pub use binary_input::{

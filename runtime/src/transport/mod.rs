@@ -76,6 +76,8 @@
 mod buffered;
 mod compact;
 mod detect;
+#[cfg(test)]
+mod detect_fuzz;
 mod framed;
 mod message;
 mod theader;

@@ -304,7 +304,7 @@ fn locate(buf: &BytesMut, max_frame: usize) -> Result<Option<Located>, FrameErro
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::transport::test_data::hex;
 
@@ -340,6 +340,15 @@ mod tests {
         80 01 00 03 00 00 00 04 45 63 68 6f 00 00 00 01
         0b 00 01 00 00 00 2a 73 74 72 65 61 6d 20 74 69 6d 65 6f 75 74 2c 20 74 69 6d 65 6f 75 74
         20 69 6e 20 63 74 78 3a 20 34 39 39 2e 38 32 38 34 6d 73 08 00 02 00 00 2e ef 00";
+
+    /// Every capture above, for the fuzz target's seeds.
+    pub(crate) const CAPTURES: [&str; 5] = [
+        CLIENT_HEADER,
+        CLIENT_DATA,
+        SERVER_HEADER,
+        SERVER_BIZ_TRAILER,
+        CLIENT_RST,
+    ];
 
     #[test]
     fn decodes_captured_client_frames() {

@@ -155,6 +155,8 @@
 
 pub(crate) mod client;
 mod frame;
+#[cfg(test)]
+mod frame_fuzz;
 mod inbox;
 pub(crate) mod server;
 
