@@ -257,3 +257,41 @@ async fn streams_spread_over_the_configured_number_of_connections() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_server_stalled_inside_a_frame_fails_the_streams_at_the_frame_timeout() {
+    // A "server" that reads what it gets and answers with the start of a
+    // 100-byte frame, then nothing.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let (mut io, _) = listener.accept().await.expect("accept");
+        let mut buf = [0u8; 4096];
+        let _ = tokio::io::AsyncReadExt::read(&mut io, &mut buf).await;
+        let mut partial = 100u32.to_be_bytes().to_vec();
+        partial.extend_from_slice(&[0x10, 0x00, 0x00, 0x00, 0x00, 0x00]);
+        tokio::io::AsyncWriteExt::write_all(&mut io, &partial)
+            .await
+            .expect("write");
+        std::future::pending::<()>().await;
+    });
+    let options = GrpcOptions::default().ttstream_frame_timeout(Duration::from_millis(200));
+    let channel = TtStreamChannel::connect_lazy(addr.to_string(), &options);
+    let mut client = TestServiceClient::with_options(channel, options);
+    let started = std::time::Instant::now();
+    let outcome = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut inbound = client.echo_server(req("1:x")).await?.into_inner();
+        inbound.message().await
+    })
+    .await
+    .expect("the stream must end within 5 s, not hang");
+    let status = outcome.expect_err("a stalled frame cannot give a reply");
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "failed before the frame timeout: {:?}",
+        started.elapsed()
+    );
+}

@@ -35,6 +35,7 @@ pub struct GrpcOptions {
     pub(crate) compression: crate::codec::Compression,
     pub(crate) keepalive: Keepalive,
     pub(crate) ttstream_connections: usize,
+    pub(crate) ttstream_frame_timeout: Duration,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<crate::tls::ClientTlsConfig>,
 }
@@ -72,6 +73,7 @@ impl Default for GrpcOptions {
             compression: Default::default(),
             keepalive: Keepalive::default(),
             ttstream_connections: crate::ttstream::DEFAULT_CONNECTIONS,
+            ttstream_frame_timeout: crate::pingpong::DEFAULT_FRAME_TIMEOUT,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -127,6 +129,17 @@ impl GrpcOptions {
     /// server's threads; each one costs a socket and two tasks.
     pub fn ttstream_connections(mut self, connections: usize) -> Self {
         self.ttstream_connections = connections.max(1);
+        self
+    }
+
+    /// The longest a TTHeader Streaming frame from the server may take from
+    /// its first byte to its last (default 30 s, as the server's
+    /// [`Server::frame_timeout`](crate::Server::frame_timeout)). A server
+    /// that stalls inside a frame has its connection closed, and the
+    /// streams on it fail with `UNAVAILABLE`, instead of waiting for their
+    /// own deadlines (or for ever, without one).
+    pub fn ttstream_frame_timeout(mut self, timeout: Duration) -> Self {
+        self.ttstream_frame_timeout = timeout;
         self
     }
 

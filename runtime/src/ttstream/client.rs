@@ -120,6 +120,8 @@ struct Shared {
     next: AtomicUsize,
     connect_timeout: Duration,
     max_frame: usize,
+    /// Longest time from a frame's first byte to its last.
+    frame_timeout: Duration,
     /// Why every stream is refused, if it is (an `https` URL).
     refuse: Option<String>,
     /// The TLS connector and server name, for an `https` URL (feature `tls`).
@@ -158,6 +160,7 @@ impl TtStreamChannel {
                 max_frame: options
                     .max_decoding_message_size
                     .saturating_add(FRAME_SLACK),
+                frame_timeout: options.ttstream_frame_timeout,
                 refuse: None,
                 #[cfg(feature = "tls")]
                 tls: None,
@@ -295,6 +298,7 @@ impl Shared {
             conn.streams.clone(),
             conn.alive.clone(),
             self.max_frame,
+            self.frame_timeout,
         ));
         conn
     }
@@ -396,14 +400,18 @@ async fn read_frames<R: tokio::io::AsyncRead + Unpin>(
     streams: Streams,
     alive: Arc<AtomicBool>,
     max_frame: usize,
+    frame_timeout: Duration,
 ) {
     let mut buf = BytesMut::with_capacity(READ_SPARE);
+    // When the bytes of an incomplete frame started to arrive.
+    let mut partial_since: Option<tokio::time::Instant> = None;
     let mut reader = Reader {
         streams,
         batches: StreamMap::default(),
         stuck: VecDeque::new(),
     };
     'conn: loop {
+        let before = buf.len();
         loop {
             // DATA, the common frame, is handled without awaiting.
             let decoded = Decoded::decode(&mut buf, max_frame, COPY_MAX, |id, bytes| {
@@ -442,10 +450,29 @@ async fn read_frames<R: tokio::io::AsyncRead + Unpin>(
         if !reader.stuck.is_empty() {
             Box::pin(reader.unstick()).await;
         }
+        // A frame completed (or none is under way): the clock restarts.
+        if buf.is_empty() || buf.len() < before {
+            partial_since = None;
+        }
+        if !buf.is_empty() && partial_since.is_none() {
+            partial_since = Some(tokio::time::Instant::now());
+        }
         if buf.capacity() - buf.len() < READ_SPARE / 2 {
             buf.reserve(READ_SPARE);
         }
-        match rd.read_buf(&mut buf).await {
+        let read = rd.read_buf(&mut buf);
+        let read = match partial_since {
+            Some(since) => match tokio::time::timeout_at(since + frame_timeout, read).await {
+                Ok(read) => read,
+                Err(_) => {
+                    tracing::warn!(timeout = ?frame_timeout, bytes = buf.len(),
+                        "closing ttstream client connection: a frame did not complete in time");
+                    break;
+                }
+            },
+            None => read.await,
+        };
+        match read {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
