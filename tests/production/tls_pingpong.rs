@@ -167,12 +167,27 @@ async fn ping_pong_client_refuses_a_server_from_an_unknown_ca_or_for_another_nam
 async fn plaintext_ping_pong_client_on_a_tls_port_fails() {
     let pki = pki("ping-pong plaintext");
     let server = serve(tls_server(&pki, false).add_service(TestServiceServer::new(Echo))).await;
-    let client = TestServicePingPongClient::with_options(
-        server.addr.to_string(),
-        PingPongOptions::default().timeout(Duration::from_secs(5)),
-    );
-    let status = echo(&client, "x").await.expect_err("plaintext refused");
-    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    // Each framing's first call is answered with why, then the connection
+    // closes.
+    for framing in [
+        Framing::TTHeader {
+            inner_framed: false,
+        },
+        Framing::Framed,
+        Framing::Buffered,
+    ] {
+        let client = TestServicePingPongClient::with_options(
+            server.addr.to_string(),
+            PingPongOptions::default()
+                .framing(framing)
+                .timeout(Duration::from_secs(5)),
+        );
+        let status = echo(&client, "x").await.expect_err("plaintext refused");
+        assert!(
+            status.message().contains("this port requires TLS"),
+            "{framing:?}: {status:?}"
+        );
+    }
     server.stop().await;
 }
 

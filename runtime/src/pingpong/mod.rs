@@ -182,6 +182,8 @@ pub use client::PingPongClient;
 pub use exception::{application_exception, ApplicationException, ExceptionKind};
 pub use options::{PingPongOptions, DEFAULT_READ_TIMEOUT, DEFAULT_WRITE_TIMEOUT};
 pub(crate) use routes::PingPongRoutes;
+#[cfg(feature = "tls")]
+pub(crate) use server::refusal;
 pub(crate) use server::{serve_connection, ConnectionLimits, PingPongConfig};
 pub use server::{DEFAULT_FRAME_TIMEOUT, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_PENDING_REPLY_BYTES};
 pub(crate) use service::PingPongService;

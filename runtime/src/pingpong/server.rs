@@ -299,13 +299,7 @@ fn start_call(
         multiplexed = Some(msg.name.slice_ref(&msg.name[..at]));
         msg.name = msg.name.slice_ref(&msg.name[at + 1..]);
     }
-    let reply_header = |h: &Option<TTHeader>| {
-        h.as_ref().map(|req| TTHeader {
-            seq_id: req.seq_id,
-            protocol_id: protocol.header_id(),
-            ..TTHeader::default()
-        })
-    };
+    let reply_header = |h: &Option<TTHeader>| reply_header(h, protocol);
     let reply_to = MessageHeader {
         name: msg.name.clone(),
         message_type: MessageType::Reply,
@@ -391,6 +385,42 @@ fn start_call(
             reply: if oneway { Reply::None } else { reply },
         }
     }))
+}
+
+/// The header of a reply to a request that came with header `h` (its
+/// sequence id, and the reply's protocol).
+fn reply_header(h: &Option<TTHeader>, protocol: Protocol) -> Option<TTHeader> {
+    h.as_ref().map(|req| TTHeader {
+        seq_id: req.seq_id,
+        protocol_id: protocol.header_id(),
+        ..TTHeader::default()
+    })
+}
+
+/// The bytes that answer the call in `frame` with exception `e`, in the
+/// frame's own framing and protocol, for a caller that must be told why
+/// before its connection closes (a plaintext client on a TLS port).
+/// `None` for a oneway call or a message that cannot be read.
+#[cfg(feature = "tls")]
+pub(crate) fn refusal(frame: &Frame, e: ApplicationException) -> Option<BytesMut> {
+    let (msg, protocol, _) = read_any_header(&frame.message).ok()?;
+    if msg.message_type == MessageType::Oneway {
+        return None;
+    }
+    let out = Outgoing {
+        framing: frame.framing,
+        protocol,
+        header: reply_header(&frame.header, protocol),
+        message: MessageHeader {
+            name: msg.name,
+            message_type: MessageType::Reply,
+            seq_id: msg.seq_id,
+        },
+        reply: Reply::Exception(e),
+    };
+    let mut bytes = BytesMut::new();
+    write_reply(&mut bytes, out).ok()?;
+    Some(bytes)
 }
 
 fn write_reply(out: &mut BytesMut, done: Outgoing) -> Result<(), String> {

@@ -46,6 +46,8 @@ pub(super) async fn serve_tls<IO>(
             );
             if buf.starts_with(b"PRI") {
                 refuse_plaintext_http2(io).await;
+            } else {
+                refuse_plaintext_pingpong(io, buf, deadline).await;
             }
         }
         return;
@@ -72,6 +74,58 @@ pub(super) async fn serve_tls<IO>(
         }
     };
     serve_detected(stream, BytesMut::new(), peer, certs, shared, stop, deadline).await;
+}
+
+/// Tells a plaintext ping-pong client (TTHeader, Framed or Buffered) why it
+/// is refused: its first call is answered with a `TApplicationException`
+/// saying the port requires TLS, then the connection closes. Anything that
+/// is not a whole ping-pong frame by the handshake `deadline` is just closed.
+async fn refuse_plaintext_pingpong<IO>(
+    mut io: IO,
+    mut buf: BytesMut,
+    deadline: tokio::time::Instant,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    use crate::pingpong::{ApplicationException, ExceptionKind};
+    use crate::transport::{decode_frame, detect, Detected, FrameKind};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// A refusal needs only the message header: a larger first frame is
+    /// not read whole.
+    const MAX_FRAME: usize = 64 * 1024;
+    let kind = match detect(&buf) {
+        Ok(Some(Detected::TTHeader)) => FrameKind::TTHeader,
+        Ok(Some(Detected::Framed)) => FrameKind::Framed,
+        Ok(Some(Detected::Buffered)) => FrameKind::Buffered,
+        _ => return,
+    };
+    let read = async {
+        loop {
+            match decode_frame(&mut buf, kind, MAX_FRAME) {
+                Ok(Some(frame)) => return Some(frame),
+                Ok(None) => {}
+                Err(_) => return None,
+            }
+            match io.read_buf(&mut buf).await {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+    };
+    let Ok(Some(frame)) = tokio::time::timeout_at(deadline, read).await else {
+        return;
+    };
+    let e = ApplicationException::new(
+        ExceptionKind::INTERNAL_ERROR,
+        "this port requires TLS: connect with TLS",
+    );
+    if let Some(reply) = crate::pingpong::refusal(&frame, e) {
+        let answer = async {
+            io.write_all(&reply).await?;
+            io.shutdown().await
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), answer).await;
+    }
 }
 
 /// Tells a plaintext HTTP/2 client why it is refused, in terms its gRPC
