@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tonic::Status;
 
-use super::frame::{DataFrames, Decoded, FrameType, StreamFrame};
+use super::frame::{DataFrames, Decoded, FrameClock, FrameType, StreamFrame};
 use super::inbox::{body_chunk, Batch, Inbound, StreamMap, COPY_MAX};
 use super::server::{
     decode_exception, exception_payload, send_messages, write_frames, Out, SendError, READ_SPARE,
@@ -403,8 +403,7 @@ async fn read_frames<R: tokio::io::AsyncRead + Unpin>(
     frame_timeout: Duration,
 ) {
     let mut buf = BytesMut::with_capacity(READ_SPARE);
-    // When the bytes of an incomplete frame started to arrive.
-    let mut partial_since: Option<tokio::time::Instant> = None;
+    let mut frame_clock = FrameClock::new(frame_timeout);
     let mut reader = Reader {
         streams,
         batches: StreamMap::default(),
@@ -450,19 +449,13 @@ async fn read_frames<R: tokio::io::AsyncRead + Unpin>(
         if !reader.stuck.is_empty() {
             Box::pin(reader.unstick()).await;
         }
-        // A frame completed (or none is under way): the clock restarts.
-        if buf.is_empty() || buf.len() < before {
-            partial_since = None;
-        }
-        if !buf.is_empty() && partial_since.is_none() {
-            partial_since = Some(tokio::time::Instant::now());
-        }
+        let frame_deadline = frame_clock.deadline(before, buf.len());
         if buf.capacity() - buf.len() < READ_SPARE / 2 {
             buf.reserve(READ_SPARE);
         }
         let read = rd.read_buf(&mut buf);
-        let read = match partial_since {
-            Some(since) => match tokio::time::timeout_at(since + frame_timeout, read).await {
+        let read = match frame_deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline, read).await {
                 Ok(read) => read,
                 Err(_) => {
                     tracing::warn!(timeout = ?frame_timeout, bytes = buf.len(),

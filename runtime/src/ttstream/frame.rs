@@ -141,6 +141,38 @@ impl StreamFrame {
     }
 }
 
+/// The clock of the frame under way on a connection: it starts when the
+/// first bytes of an incomplete frame are buffered and restarts each time a
+/// frame completes, so that a peer cannot hold a connection by sending a
+/// frame a byte at a time.
+pub(crate) struct FrameClock {
+    timeout: std::time::Duration,
+    since: Option<tokio::time::Instant>,
+}
+
+impl FrameClock {
+    /// A clock that allows a frame `timeout` from its first byte to its last.
+    pub(crate) fn new(timeout: std::time::Duration) -> Self {
+        FrameClock {
+            timeout,
+            since: None,
+        }
+    }
+
+    /// Called after the buffered frames were decoded, with the buffer's
+    /// length `before` decoding and `left` now: the deadline of the frame
+    /// under way, or `None` when no bytes wait.
+    pub(crate) fn deadline(&mut self, before: usize, left: usize) -> Option<tokio::time::Instant> {
+        if left == 0 || left < before {
+            self.since = None;
+        }
+        if left > 0 && self.since.is_none() {
+            self.since = Some(tokio::time::Instant::now());
+        }
+        self.since.map(|t| t + self.timeout)
+    }
+}
+
 /// A frame as a connection's reader needs it. The header of a DATA frame
 /// is checked but not kept, which saves building a [`TTHeader`] per
 /// message; a small DATA payload is not even split off the read buffer.

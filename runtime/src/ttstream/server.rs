@@ -23,7 +23,7 @@ use tower::util::BoxCloneSyncService;
 use tower::ServiceExt;
 
 use super::frame::DataFrames;
-use super::frame::{Decoded, FrameType, StreamFrame};
+use super::frame::{Decoded, FrameClock, FrameType, StreamFrame};
 use super::inbox::{body_chunk, Batch, Inbound, Payload, StreamMap, COPY_MAX};
 use super::TTHeaderStreaming;
 use crate::metainfo::MetaInfo;
@@ -153,8 +153,7 @@ pub(crate) async fn serve_connection<IO>(
     let peer = conn.cfg.peer;
     let idle = conn.cfg.idle_timeout;
     let frame_timeout = conn.cfg.frame_timeout;
-    // When the bytes of an incomplete frame started to arrive.
-    let mut partial_since: Option<tokio::time::Instant> = None;
+    let mut frame_clock = FrameClock::new(frame_timeout);
     'conn: loop {
         let before = buf.len();
         loop {
@@ -188,14 +187,7 @@ pub(crate) async fn serve_connection<IO>(
         if conn.stopping && conn.streams.is_empty() {
             break;
         }
-        // A frame completed (or none is under way): the clock restarts.
-        if buf.is_empty() || buf.len() < before {
-            partial_since = None;
-        }
-        if !buf.is_empty() && partial_since.is_none() {
-            partial_since = Some(tokio::time::Instant::now());
-        }
-        let frame_deadline = partial_since.map(|t| t + frame_timeout);
+        let frame_deadline = frame_clock.deadline(before, buf.len());
         if buf.capacity() - buf.len() < READ_SPARE / 2 {
             buf.reserve(READ_SPARE);
         }
