@@ -15,57 +15,42 @@ use crate::pingpong::PingPongService;
 /// with a hyper body (HTTP/2) and with a [`tonic::body::Body`] (each
 /// TTHeader Streaming stream becomes such a request; see
 /// [`ttstream`](crate::ttstream)); generated servers serve any body.
-pub trait ThriftService:
-    PingPongService
-    + NamedService
-    + tower_service::Service<
-        http::Request<Incoming>,
-        Response = http::Response<tonic::body::Body>,
-        Error = Infallible,
-        Future: Send + 'static,
-    > + tower_service::Service<
-        http::Request<tonic::body::Body>,
-        Response = http::Response<tonic::body::Body>,
-        Error = Infallible,
-        Future: Send + 'static,
-    > + Clone
-    + Send
-    + Sync
-    + 'static
-{
-}
+pub trait ThriftService: NamedThriftService + NamedService {}
 
-impl<S> ThriftService for S where
-    S: PingPongService
-        + NamedService
-        + tower_service::Service<
-            http::Request<Incoming>,
-            Response = http::Response<tonic::body::Body>,
-            Error = Infallible,
-            Future: Send + 'static,
-        > + tower_service::Service<
-            http::Request<tonic::body::Body>,
-            Response = http::Response<tonic::body::Body>,
-            Error = Infallible,
-            Future: Send + 'static,
-        > + Clone
-        + Send
-        + Sync
-        + 'static
-{
-}
+impl<S> ThriftService for S where S: NamedThriftService + NamedService {}
 
 /// What [`Server::add_named_service`] takes: a [`ThriftService`] without a
 /// compile-time [`NamedService`] name (its name is given with it).
 pub trait NamedThriftService:
     PingPongService
+    + Http2Service
     + tower_service::Service<
-        http::Request<Incoming>,
+        http::Request<tonic::body::Body>,
         Response = http::Response<tonic::body::Body>,
         Error = Infallible,
         Future: Send + 'static,
-    > + tower_service::Service<
-        http::Request<tonic::body::Body>,
+    >
+{
+}
+
+impl<S> NamedThriftService for S where
+    S: PingPongService
+        + Http2Service
+        + tower_service::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = Infallible,
+            Future: Send + 'static,
+        >
+{
+}
+
+/// A tower service that answers HTTP/2 requests: what
+/// [`Server::add_grpc_service`] takes (with a [`NamedService`] name), and
+/// part of every [`ThriftService`].
+pub trait Http2Service:
+    tower_service::Service<
+        http::Request<Incoming>,
         Response = http::Response<tonic::body::Body>,
         Error = Infallible,
         Future: Send + 'static,
@@ -76,15 +61,9 @@ pub trait NamedThriftService:
 {
 }
 
-impl<S> NamedThriftService for S where
-    S: PingPongService
-        + tower_service::Service<
+impl<S> Http2Service for S where
+    S: tower_service::Service<
             http::Request<Incoming>,
-            Response = http::Response<tonic::body::Body>,
-            Error = Infallible,
-            Future: Send + 'static,
-        > + tower_service::Service<
-            http::Request<tonic::body::Body>,
             Response = http::Response<tonic::body::Body>,
             Error = Infallible,
             Future: Send + 'static,
@@ -400,19 +379,7 @@ impl Server {
     /// start with one, for example a generated server wrapped in a tower
     /// service of the caller's that edits responses (HTTP/2 only, at its
     /// full name).
-    pub fn add_grpc_service<S>(self, svc: S) -> Router
-    where
-        S: tonic::server::NamedService
-            + tower_service::Service<
-                http::Request<Incoming>,
-                Response = http::Response<tonic::body::Body>,
-                Error = Infallible,
-                Future: Send + 'static,
-            > + Clone
-            + Send
-            + Sync
-            + 'static,
-    {
+    pub fn add_grpc_service<S: NamedService + Http2Service>(self, svc: S) -> Router {
         Router::new(self).add_grpc_service(svc)
     }
 }

@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::util::BoxCloneSyncService;
 
-use super::builder::{NamedThriftService, Server, ThriftService};
+use super::builder::{Http2Service, NamedThriftService, Server, ThriftService};
 use super::connection::{handle_connection, Shared};
 use super::http2::Http2Settings;
 use super::limits::Limits;
@@ -93,19 +93,10 @@ impl Router {
     /// its full name ([`NamedService::NAME`](tonic::server::NamedService)),
     /// without the Thrift services' middleware and limits; ping-pong and
     /// TTHeader Streaming connections are still detected and served.
-    pub fn add_grpc_service<S>(mut self, svc: S) -> Self
-    where
-        S: tonic::server::NamedService
-            + tower_service::Service<
-                http::Request<Incoming>,
-                Response = http::Response<tonic::body::Body>,
-                Error = Infallible,
-                Future: Send + 'static,
-            > + Clone
-            + Send
-            + Sync
-            + 'static,
-    {
+    pub fn add_grpc_service<S: tonic::server::NamedService + Http2Service>(
+        mut self,
+        svc: S,
+    ) -> Self {
         self.services
             .insert(S::NAME.to_string(), BoxCloneSyncService::new(svc));
         self
