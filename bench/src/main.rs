@@ -19,6 +19,7 @@ mod common;
 mod generic;
 mod idle;
 mod kitex;
+mod micro;
 mod ours;
 mod pb;
 mod tcp;
@@ -1299,6 +1300,7 @@ const USAGE: &str = "usage: tonic-thrift-bench [--quick] [--reps N] [--only ID,I
   --only IDS       only the workloads whose id contains one of IDS (ids: bidi-16, sstream-1m,
                    unary-c16, pp-ttheader-16-16, idle-10000, kitex-..., ttstream-..., tls-...,
                    build-cost; a tls-* row brings its plaintext twin)
+  --decode-micro   only time one message decode, ours against prost, in one thread
   --no-kitex       skip the Kitex peer even where ../shared/kitex-peer/bin exists
   --build-cost     run the build-cost workload (default: on without --quick)
   --build-cost-idl FILE [--build-cost-include DIR]..
@@ -1310,6 +1312,7 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("--serve") => serve_mode(&args[1..]),
         Some("--client") => client_mode(&args[1..]),
+        Some("--decode-micro") => micro::run(&[16, 1024]),
         _ => orchestrate(&args),
     };
     if let Err(e) = result {

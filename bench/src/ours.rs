@@ -18,7 +18,7 @@ use tonic_thrift::FastStr;
 use crate::common::{self, check_echo, BenchResult, Caller, Report};
 use crate::PpFraming;
 
-mod gen {
+pub(crate) mod gen {
     // Generated items carry no docs of their own.
     #![allow(missing_docs, unreachable_pub)]
     tonic_thrift::thrift_service!("../idl/echo.thrift");
