@@ -654,7 +654,7 @@ impl<B: InputBuf> TInputProtocol for BinaryInput<'_, B> {
 
     fn read_string(&mut self) -> Result<String, ThriftException> {
         let payload = self.read_payload("string")?;
-        match std::str::from_utf8(&payload) {
+        match super::utf8::check(&payload) {
             Ok(s) => Ok(s.to_owned()),
             Err(e) => Err(invalid_utf8(e)),
         }
@@ -667,12 +667,16 @@ impl<B: InputBuf> TInputProtocol for BinaryInput<'_, B> {
             // bytes): cheaper than sharing the buffer, and they do not keep
             // the whole received message alive; so are strings that are a
             // small share of a large message.
-            let s = std::str::from_utf8(&self.buf[..len]).map_err(invalid_utf8)?;
+            let s = super::utf8::check(&self.buf[..len]).map_err(invalid_utf8)?;
             let out = FastStr::new(s);
             self.buf.advance(len);
             return Ok(out);
         }
-        FastStr::from_bytes(self.buf.take_bytes(len)).map_err(invalid_utf8)
+        let bytes = self.buf.take_bytes(len);
+        super::utf8::check(&bytes).map_err(invalid_utf8)?;
+        // SAFETY: `bytes` was just checked to be valid UTF-8, and `Bytes`
+        // is immutable.
+        Ok(unsafe { FastStr::from_bytes_unchecked(bytes) })
     }
 
     fn read_list_begin(&mut self) -> Result<TListIdentifier, ThriftException> {

@@ -451,7 +451,7 @@ impl<B: InputBuf> TInputProtocol for CompactInput<'_, B> {
 
     fn read_string(&mut self) -> Result<String, ThriftException> {
         let len = self.read_len("string")?;
-        let s = std::str::from_utf8(&self.buf[..len])
+        let s = super::utf8::check(&self.buf[..len])
             .map_err(|e| invalid(format!("invalid utf-8 in string field: {e}")))?
             .to_owned();
         self.buf.advance(len);
@@ -460,7 +460,7 @@ impl<B: InputBuf> TInputProtocol for CompactInput<'_, B> {
 
     fn read_faststr(&mut self) -> Result<FastStr, ThriftException> {
         let len = self.read_len("string")?;
-        let s = std::str::from_utf8(&self.buf[..len])
+        let s = super::utf8::check(&self.buf[..len])
             .map_err(|e| invalid(format!("invalid utf-8 in string field: {e}")))?;
         let out = FastStr::new(s);
         self.buf.advance(len);
