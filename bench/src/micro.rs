@@ -1,9 +1,14 @@
 //! `--decode-micro`: the cost of decoding one echo message, ours against
 //! prost, in one thread with the bytes in cache: what the codec itself
-//! costs, apart from tonic, HTTP/2 and the scheduler.
+//! costs, apart from tonic, HTTP/2 and the scheduler. And the cost of
+//! handing a decoded message up one layer of `poll_next`, as tonic's
+//! `Streaming` and every stream adapter above it do.
 
 use std::hint::black_box;
+use std::task::Poll;
 use std::time::Instant;
+
+use tonic::Status;
 
 use crate::common::BenchResult;
 use crate::ours::gen::echo;
@@ -46,6 +51,50 @@ fn time(wire: &[u8], decode: fn(&[u8]) -> BenchResult<usize>) -> BenchResult<f64
     Ok(best)
 }
 
+/// What a message stream's `poll_next` returns.
+type Item<T> = Poll<Option<Result<T, Status>>>;
+
+/// One layer of `poll_next`: takes the item and returns it, out of line.
+#[inline(never)]
+fn layer<T>(item: Item<T>) -> Item<T> {
+    black_box(item)
+}
+
+/// Nanoseconds to build an item with `make` and pass it up `layers` layers.
+fn time_moves<T>(make: fn() -> Item<T>, layers: usize) -> f64 {
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let start = Instant::now();
+        for _ in 0..ROUNDS {
+            let mut item = make();
+            for _ in 0..layers {
+                item = layer(item);
+            }
+            black_box(&item);
+        }
+        best = best.min(start.elapsed().as_nanos() as f64 / f64::from(ROUNDS));
+    }
+    best
+}
+
+/// A 16 B `Response` as our decoder builds it (an inline `FastStr`).
+#[inline(never)]
+fn make_thrift() -> Item<echo::Response> {
+    let text = black_box("0123456789abcdef");
+    Poll::Ready(Some(Ok(echo::Response {
+        message: tonic_thrift::FastStr::new(text),
+    })))
+}
+
+/// A 16 B `Response` as prost's decoder builds it (a `String`).
+#[inline(never)]
+fn make_prost() -> Item<pb::EchoResponse> {
+    let text = black_box("0123456789abcdef");
+    Poll::Ready(Some(Ok(pb::EchoResponse {
+        message: text.to_owned(),
+    })))
+}
+
 /// Prints ns per decode of a `size`-byte echo message for both codecs.
 pub(crate) fn run(sizes: &[usize]) -> BenchResult<()> {
     use prost::Message as _;
@@ -64,6 +113,13 @@ pub(crate) fn run(sizes: &[usize]) -> BenchResult<()> {
         println!(
             "decode {size} B: tonic-thrift {ours:.1} ns, prost {prost:.1} ns, ratio {:.2}x (time, lower is better)",
             ours / prost
+        );
+    }
+    for layers in [0, 8] {
+        let ours = time_moves(make_thrift, layers);
+        let prost = time_moves(make_prost, layers);
+        println!(
+            "16 B message built and passed up {layers} poll_next layers: tonic-thrift {ours:.1} ns, prost {prost:.1} ns"
         );
     }
     Ok(())
