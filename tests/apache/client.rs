@@ -7,7 +7,7 @@ use tonic_thrift::transport::Framing;
 use crate::cases::run_all;
 use std::path::Path;
 
-use crate::peer::{generated, thriftpy2_available, PyServer, COMBINATIONS};
+use crate::peer::{generated, PyServer, COMBINATIONS};
 use crate::thrift_test::second_service_client::SecondServicePingPongClient;
 use crate::thrift_test::thrift_test_client::ThriftTestPingPongClient;
 
@@ -49,7 +49,7 @@ async fn our_client_calls_apache_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_calls_thriftpy2_server() {
-    if !thriftpy2_available() {
+    if !crate::python_env::has("thriftpy2", "thriftpy2") {
         return;
     }
     for (protocol, transport) in [

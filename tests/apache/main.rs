@@ -23,6 +23,8 @@ tonic_thrift::thrift_service!("idl/thrift_test.thrift");
 mod cases;
 mod handler;
 mod peer;
+#[path = "../support/python.rs"]
+mod python_env;
 
 mod client;
 mod server;

@@ -35,8 +35,7 @@ fn script() -> PathBuf {
 pub(crate) fn generated() -> Option<&'static Path> {
     static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
     DIR.get_or_init(|| {
-        let required =
-            std::env::var("TONIC_THRIFT_REQUIRE_PYTHON").is_ok_and(|v| !v.is_empty() && v != "0");
+        let required = crate::python_env::required();
         let python = Command::new("python3")
             .args(["-c", "import thrift.protocol.TCompactProtocol"])
             .stdout(Stdio::null())
@@ -76,27 +75,6 @@ pub(crate) fn generated() -> Option<&'static Path> {
         Some(dir)
     })
     .as_deref()
-}
-
-/// True when thriftpy2 is importable; otherwise a skip notice, or a panic
-/// under `TONIC_THRIFT_REQUIRE_PYTHON`.
-pub(crate) fn thriftpy2_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import thriftpy2"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let required =
-        std::env::var("TONIC_THRIFT_REQUIRE_PYTHON").is_ok_and(|v| !v.is_empty() && v != "0");
-    assert!(
-        ok || !required,
-        "TONIC_THRIFT_REQUIRE_PYTHON is set but `python3 -c \"import thriftpy2\"` failed"
-    );
-    if !ok {
-        println!("skipped: thriftpy2 not installed (python3 -m pip install thriftpy2)");
-    }
-    ok
 }
 
 /// A running Apache Python server; stops when dropped.

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::handler::Handler;
-use crate::peer::{generated, run_client, thriftpy2_available, COMBINATIONS};
+use crate::peer::{generated, run_client, COMBINATIONS};
 use crate::thrift_test::second_service_server::SecondServiceServer;
 use crate::thrift_test::thrift_test_server::ThriftTestServer;
 
@@ -94,7 +94,7 @@ async fn apache_client_calls_our_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thriftpy2_client_calls_our_server() {
-    if !thriftpy2_available() {
+    if !crate::python_env::has("thriftpy2", "thriftpy2") {
         return;
     }
     let handler = Handler::default();

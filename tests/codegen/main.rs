@@ -16,6 +16,8 @@ mod decode_fuzz;
 mod fuzz_support;
 mod golden;
 mod paths;
+#[path = "../support/python.rs"]
+mod python_env;
 mod syntax;
 mod thriftpy_cross;
 mod thriftpy_new;

@@ -38,30 +38,6 @@ fn peer_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/thriftpy_peer.py")
 }
 
-/// True when `python3` with thriftpy2 is available. Otherwise prints a skip
-/// notice, or panics when `TONIC_THRIFT_REQUIRE_PYTHON` is set (not `0`).
-pub(crate) fn python_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import thriftpy2"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return true;
-    }
-    let required =
-        std::env::var("TONIC_THRIFT_REQUIRE_PYTHON").is_ok_and(|v| !v.is_empty() && v != "0");
-    if required {
-        panic!(
-            "TONIC_THRIFT_REQUIRE_PYTHON is set but `python3 -c \"import thriftpy2\"` failed: \
-             install it with `python3 -m pip install thriftpy2`"
-        );
-    }
-    println!("skipped: thriftpy2 not installed (pip install thriftpy2)");
-    false
-}
-
 /// Runs the peer in `mode`, feeding `input` on stdin; returns its stdout.
 /// Panics with the peer's stderr if it exits non-zero.
 fn run_peer(mode: &str, input: &str) -> String {
@@ -651,7 +627,7 @@ fn python_encoded_expectations() -> Vec<(&'static str, &'static str, Check)> {
 
 #[test]
 fn thriftpy2_encodes_rust_decodes() {
-    if !python_available() {
+    if !crate::python_env::has("thriftpy2", "thriftpy2") {
         return;
     }
     let output = run_peer("encode", "");
@@ -826,7 +802,7 @@ fn rust_encoded_cases() -> Vec<(&'static str, Vec<u8>)> {
 
 #[test]
 fn rust_encodes_thriftpy2_decodes() {
-    if !python_available() {
+    if !crate::python_env::has("thriftpy2", "thriftpy2") {
         return;
     }
     let cases = rust_encoded_cases();

@@ -10,7 +10,7 @@ use bytes::BytesMut;
 use tonic_thrift::codec::{BinaryInput, BinaryOutput};
 use tonic_thrift::{FastStr, Message};
 
-use crate::thriftpy_cross::{from_hex, python_available, run_python, to_hex};
+use crate::thriftpy_cross::{from_hex, run_python, to_hex};
 
 tonic_thrift::thrift_service!("tests/python/new_constructs.thrift");
 
@@ -22,7 +22,7 @@ fn script() -> PathBuf {
 
 #[test]
 fn escapes_and_implicit_ids_match_thriftpy2() {
-    if !python_available() {
+    if !crate::python_env::has("thriftpy2", "thriftpy2") {
         return;
     }
     let out = run_python(&script(), "encode", "");

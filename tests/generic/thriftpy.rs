@@ -13,25 +13,6 @@ use tonic_thrift_generic::json as gjson;
 
 use super::{load, repo, ty};
 
-fn python_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import thriftpy2"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        let required =
-            std::env::var("TONIC_THRIFT_REQUIRE_PYTHON").is_ok_and(|v| !v.is_empty() && v != "0");
-        assert!(
-            !required,
-            "TONIC_THRIFT_REQUIRE_PYTHON is set but `python3 -c \"import thriftpy2\"` failed"
-        );
-        eprintln!("skipped: python3 with thriftpy2 not found (pip install thriftpy2)");
-    }
-    ok
-}
-
 /// Runs the peer over `requests`, one JSON line each way.
 fn peer(requests: &[Value]) -> Vec<Value> {
     let mut child = Command::new("python3")
@@ -120,7 +101,7 @@ fn string_sets_sorted(mut value: serde_json::Value) -> serde_json::Value {
 
 #[test]
 fn thriftpy2_reads_what_we_encode_and_we_read_what_it_encodes() {
-    if !python_available() {
+    if !crate::python_env::has("thriftpy2", "thriftpy2") {
         return;
     }
     let desc = load("idl/kitchen_sink.thrift");

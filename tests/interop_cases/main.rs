@@ -8,10 +8,10 @@
 //! The grpcio test is skipped when `python3 -c "import grpc"` fails, unless
 //! `TONIC_THRIFT_REQUIRE_PYTHON=1` (CI), where that is a failure.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{mpsc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Every case both clients run, with grpc's names.
@@ -39,6 +39,10 @@ const RUN_LIMIT: Duration = Duration::from_secs(120);
 
 #[path = "../support/examples.rs"]
 mod examples;
+#[path = "../support/listening.rs"]
+mod listening;
+#[path = "../support/python.rs"]
+mod python_env;
 
 /// Builds both examples once and returns their directory.
 fn examples_dir() -> &'static PathBuf {
@@ -65,29 +69,7 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("interop_server starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            for line in lines.by_ref() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("LISTENING ") {
-                    let _ = tx.send(addr.trim().to_string());
-                    break;
-                }
-            }
-            for _ in lines {} // keep the pipe drained
-        });
-        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(addr) => addr,
-            Err(_) => {
-                let status = child.try_wait().ok().flatten();
-                let _ = child.kill();
-                panic!(
-                    "interop_server printed no `LISTENING <addr>` within 30 s (exit: {status:?})"
-                )
-            }
-        };
+        let addr = listening::addr(&mut child, "interop_server");
         Server { child, addr }
     }
 }
@@ -227,35 +209,13 @@ fn rust_client_fails_every_case_without_a_server() {
     }
 }
 
-/// True when `python3` can import grpc; otherwise a skip notice, or a panic
-/// when `TONIC_THRIFT_REQUIRE_PYTHON` is set.
-fn grpcio_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import grpc"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return true;
-    }
-    if std::env::var("TONIC_THRIFT_REQUIRE_PYTHON").is_ok_and(|v| !v.is_empty() && v != "0") {
-        panic!(
-            "TONIC_THRIFT_REQUIRE_PYTHON is set but `import grpc` failed: \
-             install it with `python3 -m pip install grpcio`"
-        );
-    }
-    println!("skipped: grpcio not installed");
-    false
-}
-
 fn python_client() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/grpc_interop_client.py")
 }
 
 #[test]
 fn grpcio_client_passes_every_case() {
-    if !grpcio_available() {
+    if !python_env::has("grpc", "grpcio") {
         return;
     }
     let server = Server::start();
@@ -273,7 +233,7 @@ fn grpcio_client_passes_every_case() {
 
 #[test]
 fn grpcio_client_runs_one_named_case_and_refuses_an_unknown_one() {
-    if !grpcio_available() {
+    if !python_env::has("grpc", "grpcio") {
         return;
     }
     let server = Server::start();

@@ -30,10 +30,10 @@
 //! Every child process is killed and reaped when its guard drops, on every
 //! path, panics included.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 /// The 37 case names of `kitex-peer-client -case all`, in order.
@@ -99,31 +99,9 @@ impl Proc {
     }
 
     /// Reads the `LISTENING <addr>` line a server prints once it accepts
-    /// connections (its stdout is then drained in the background).
+    /// connections (see [`crate::listening::addr`]).
     fn listening_addr(&mut self) -> String {
-        let stdout = self.child.stdout.take().expect("stdout is piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            for line in lines.by_ref() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("LISTENING ") {
-                    let _ = tx.send(addr.trim().to_string());
-                    break;
-                }
-            }
-            for _ in lines {} // keep the pipe drained
-        });
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(addr) => addr,
-            Err(_) => {
-                let status = self.child.try_wait().ok().flatten();
-                panic!(
-                    "{} printed no `LISTENING <addr>` line within 30 s (exit status: {status:?})",
-                    self.name
-                )
-            }
-        }
+        crate::listening::addr(&mut self.child, &self.name)
     }
 
     /// Waits for the process to exit within `limit`, returning its exit

@@ -5,4 +5,6 @@
 
 mod golden;
 mod interop;
+#[path = "../support/listening.rs"]
+mod listening;
 mod ttstream_bad_input;

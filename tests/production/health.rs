@@ -10,12 +10,13 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 
 use crate::echo::test_service_server::TestServiceServer;
-use crate::python::{python_has, run_python};
+use crate::python::run_python;
+use crate::python_env;
 use crate::support::{serve, Echo};
 
 #[tokio::test]
 async fn grpcio_health_checking_sees_the_thrift_services_serving() {
-    if !python_has("grpc_health.v1.health_pb2", "grpcio-health-checking") {
+    if !python_env::has("grpc_health.v1.health_pb2", "grpcio-health-checking") {
         return;
     }
     let (router, _reporter) = tonic_thrift::Server::builder()

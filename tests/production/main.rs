@@ -14,6 +14,8 @@ mod compression;
 mod dead_peer;
 mod health;
 mod python;
+#[path = "../support/python.rs"]
+mod python_env;
 mod tcp;
 mod tls;
 mod tls_pingpong;

@@ -14,28 +14,6 @@ use crate::certs::pki;
 use crate::echo::test_service_server::TestServiceServer;
 use crate::support::{hex, serve, Echo};
 
-/// True when `python3` can import every module in `modules`; otherwise a
-/// skip notice, or a panic when `TONIC_THRIFT_REQUIRE_PYTHON` is set.
-pub fn python_has(modules: &str, pip: &str) -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", &format!("import {modules}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return true;
-    }
-    if std::env::var("TONIC_THRIFT_REQUIRE_PYTHON").is_ok_and(|v| !v.is_empty() && v != "0") {
-        panic!(
-            "TONIC_THRIFT_REQUIRE_PYTHON is set but `import {modules}` failed: \
-             install it with `python3 -m pip install {pip}`"
-        );
-    }
-    println!("skipped: {pip} not installed");
-    false
-}
-
 /// Runs a Python script with `args`; panics with its output on failure.
 pub async fn run_python(script: &str, args: Vec<String>) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -70,7 +48,7 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 }
 
 async fn grpcio_over_tls(mtls: bool) {
-    if !python_has("grpc", "grpcio") {
+    if !crate::python_env::has("grpc", "grpcio") {
         return;
     }
     let pki = pki("grpcio");

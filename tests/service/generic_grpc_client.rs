@@ -19,34 +19,9 @@ fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/grpc_generic_client.py")
 }
 
-/// True when `python3` with grpcio is available. Otherwise prints a skip
-/// notice, or panics when `TONIC_THRIFT_REQUIRE_PYTHON` is set (not `0`).
-fn grpcio_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import grpc"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return true;
-    }
-    let required =
-        std::env::var("TONIC_THRIFT_REQUIRE_PYTHON").is_ok_and(|v| !v.is_empty() && v != "0");
-    if required {
-        panic!(
-            "TONIC_THRIFT_REQUIRE_PYTHON is set but `python3 -c \"import grpc\"` failed: \
-             install it with `python3 -m pip install grpcio`"
-        );
-    }
-    println!("skipped: grpcio not installed (pip install grpcio)");
-    eprintln!("skipped: grpcio not installed (pip install grpcio)");
-    false
-}
-
 #[tokio::test]
 async fn python_grpcio_client_with_raw_thrift_bytes() {
-    if !grpcio_available() {
+    if !crate::python_env::has("grpc", "grpcio") {
         return;
     }
     let server =

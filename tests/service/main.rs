@@ -12,5 +12,7 @@ mod authority;
 mod bad_input;
 mod generic_grpc_client;
 mod modes;
+#[path = "../support/python.rs"]
+mod python_env;
 mod tonic_interop;
 mod ttstream_client;
