@@ -184,6 +184,7 @@ const END_STREAM: u8 = 0x1;
 const ACK: u8 = 0x1;
 const END_HEADERS: u8 = 0x4;
 const SETTINGS_MAX_CONCURRENT_STREAMS: u16 = 0x3;
+const SETTINGS_MAX_FRAME_SIZE: u16 = 0x5;
 const REFUSED_STREAM: u32 = 0x7;
 
 #[derive(Debug)]
@@ -429,6 +430,35 @@ async fn a_stream_limit_set_explicitly_is_advertised() {
             .any(|(id, _)| *id == SETTINGS_MAX_CONCURRENT_STREAMS),
         "{settings:?}"
     );
+}
+
+#[tokio::test]
+async fn the_largest_frame_accepted_is_advertised_and_kept_in_http2_range() {
+    let advertised = |settings: Vec<(u16, u32)>| {
+        settings
+            .iter()
+            .find(|(id, _)| *id == SETTINGS_MAX_FRAME_SIZE)
+            .map(|(_, v)| *v)
+    };
+    let server = start(Server::builder()).await;
+    let mut raw = RawH2::connect(server.addr).await;
+    assert_eq!(
+        advertised(raw.handshake().await),
+        Some(tonic_thrift::server::DEFAULT_HTTP2_MAX_FRAME_SIZE)
+    );
+    // Out of HTTP/2's range either way: brought into it, not a panic.
+    for (asked, expected) in [(1, 16 * 1024), (u32::MAX, (1 << 24) - 1)] {
+        let server = start(Server::builder().http2_max_frame_size(asked)).await;
+        let mut raw = RawH2::connect(server.addr).await;
+        assert_eq!(advertised(raw.handshake().await), Some(expected), "{asked}");
+        // A message larger than either limit still goes through.
+        let big = "x".repeat(300 * 1024);
+        let mut client = server.grpc().await;
+        let r = client.echo_unary(echo::Request {
+            message: big.clone().into(),
+        });
+        assert_eq!(r.await.expect("300 KiB echo").into_inner().message, big);
+    }
 }
 
 // ------------------------------------------- item 1: request body timeout

@@ -34,6 +34,7 @@ pub struct GrpcOptions {
     pub(crate) stream_transport: StreamTransport,
     pub(crate) compression: crate::codec::Compression,
     pub(crate) keepalive: Keepalive,
+    pub(crate) http2_max_frame_size: u32,
     pub(crate) ttstream_connections: usize,
     pub(crate) ttstream_frame_timeout: Duration,
     #[cfg(feature = "tls")]
@@ -72,6 +73,7 @@ impl Default for GrpcOptions {
             stream_transport: StreamTransport::Grpc,
             compression: Default::default(),
             keepalive: Keepalive::default(),
+            http2_max_frame_size: crate::server::DEFAULT_HTTP2_MAX_FRAME_SIZE,
             ttstream_connections: crate::ttstream::DEFAULT_CONNECTIONS,
             ttstream_frame_timeout: crate::pingpong::DEFAULT_FRAME_TIMEOUT,
             #[cfg(feature = "tls")]
@@ -191,6 +193,15 @@ impl GrpcOptions {
         self
     }
 
+    /// The largest HTTP/2 frame the server may send (default
+    /// [`DEFAULT_HTTP2_MAX_FRAME_SIZE`](crate::server::DEFAULT_HTTP2_MAX_FRAME_SIZE),
+    /// which explains the trade-off); brought into HTTP/2's range of 16 KiB
+    /// to 16 MiB − 1.
+    pub fn http2_max_frame_size(mut self, bytes: u32) -> Self {
+        self.http2_max_frame_size = crate::server::http2_frame_size_in_range(bytes);
+        self
+    }
+
     /// TCP keepalive probes after this much silence (default: off).
     pub fn tcp_keepalive(mut self, idle: Option<Duration>) -> Self {
         self.keepalive.tcp = idle;
@@ -253,6 +264,7 @@ impl GrpcOptions {
             .connect_timeout(self.connect_timeout)
             .initial_stream_window_size(crate::server::DEFAULT_STREAM_WINDOW)
             .initial_connection_window_size(crate::server::DEFAULT_CONNECTION_WINDOW)
+            .max_frame_size(self.http2_max_frame_size)
             .tcp_nodelay(true)
             .tcp_keepalive(self.keepalive.tcp);
         let endpoint = match self.keepalive.interval {

@@ -93,6 +93,7 @@ pub struct Server {
     pub(super) max_header_list_size: u32,
     pub(super) stream_window: u32,
     pub(super) connection_window: u32,
+    pub(super) http2_max_frame_size: u32,
     pub(super) max_frame_size: usize,
     pub(super) idle_timeout: Duration,
     pub(super) handshake_timeout: Duration,
@@ -117,6 +118,7 @@ impl Default for Server {
             max_header_list_size: DEFAULT_MAX_HEADER_LIST_SIZE,
             stream_window: DEFAULT_STREAM_WINDOW,
             connection_window: DEFAULT_CONNECTION_WINDOW,
+            http2_max_frame_size: DEFAULT_HTTP2_MAX_FRAME_SIZE,
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
@@ -172,6 +174,26 @@ pub const DEFAULT_STREAM_WINDOW: u32 = 512 * 1024;
 /// message, so a wide connection window and a narrower stream window keep a
 /// fast client streaming 16-byte messages from tripping it.
 pub const DEFAULT_CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
+
+/// The largest HTTP/2 frame the server and the gRPC client let their peer
+/// send, by default: 256 KiB (HTTP/2's own default is 16 KiB).
+///
+/// The HTTP/2 layer hands each DATA frame to the stream's reader on its
+/// own, waking it once per frame; at 16 KiB a 1 MiB message costs 64
+/// wake-ups and hand-offs. Measured on loopback (bench rows `bidi-65536` and
+/// `sstream-1m`, ours ÷ tonic+prost): 0.76–0.80× and 1.05× at 16 KiB,
+/// 1.16–1.24× and 1.37–1.57× at 128–256 KiB. The price is that a stream
+/// sending large messages can hold the connection for one such frame
+/// before another stream's frame goes out (256 KiB is 0.2 ms at 10 Gbit/s),
+/// and that a frame is buffered whole before it is delivered. Small
+/// messages are unaffected: they travel in small frames.
+pub const DEFAULT_HTTP2_MAX_FRAME_SIZE: u32 = 256 * 1024;
+
+/// Brings a requested HTTP/2 frame size limit into the range HTTP/2
+/// allows: 16 KiB to 16 MiB − 1 (RFC 9113, section 6.5.2).
+pub(crate) fn http2_frame_size_in_range(bytes: u32) -> u32 {
+    bytes.clamp(16 * 1024, (1 << 24) - 1)
+}
 
 /// How long a graceful shutdown waits for calls in progress by default: 10 s.
 pub const DEFAULT_SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(10);
@@ -244,6 +266,17 @@ impl Server {
     pub fn http2_windows(mut self, stream: u32, connection: u32) -> Self {
         self.stream_window = stream;
         self.connection_window = connection;
+        self
+    }
+
+    /// The largest HTTP/2 frame a client may send (default
+    /// [`DEFAULT_HTTP2_MAX_FRAME_SIZE`]); brought into HTTP/2's range of
+    /// 16 KiB to 16 MiB − 1. Unrelated to
+    /// [`max_frame_size`](Self::max_frame_size), which bounds a ping-pong
+    /// frame.
+    #[must_use]
+    pub fn http2_max_frame_size(mut self, bytes: u32) -> Self {
+        self.http2_max_frame_size = http2_frame_size_in_range(bytes);
         self
     }
 

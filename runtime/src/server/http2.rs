@@ -40,6 +40,8 @@ pub(super) struct Http2Settings {
     pub(super) max_header_list_size: u32,
     /// Receive windows: per stream, per connection.
     pub(super) windows: (u32, u32),
+    /// The largest frame the client may send.
+    pub(super) max_frame_size: u32,
     pub(super) keepalive_interval: Option<Duration>,
     pub(super) keepalive_timeout: Duration,
     pub(super) request_body_timeout: Option<Duration>,
@@ -97,6 +99,7 @@ pub(super) async fn serve_http2<IO>(
         .max_header_list_size(settings.max_header_list_size)
         .initial_stream_window_size(settings.windows.0)
         .initial_connection_window_size(settings.windows.1)
+        .max_frame_size(settings.max_frame_size)
         .keep_alive_interval(settings.keepalive_interval)
         .keep_alive_timeout(settings.keepalive_timeout);
     let conn = builder.serve_connection(TokioIo::new(io), svc);

@@ -179,6 +179,7 @@
 //! | one ping-pong frame ([`Server::max_frame_size`]) | [`DEFAULT_MAX_FRAME_SIZE`] |
 //! | one HTTP/2 header set ([`Server::max_header_list_size`]) | [`DEFAULT_MAX_HEADER_LIST_SIZE`] |
 //! | HTTP/2 windows ([`Server::http2_windows`]) | [`DEFAULT_STREAM_WINDOW`], [`DEFAULT_CONNECTION_WINDOW`] |
+//! | one HTTP/2 frame from the client ([`Server::http2_max_frame_size`]) | [`DEFAULT_HTTP2_MAX_FRAME_SIZE`] |
 //! | a silent connection ([`Server::idle_timeout`]) | [`DEFAULT_IDLE_TIMEOUT`] |
 //! | calls in progress at shutdown ([`Server::shutdown_grace_period`]) | [`DEFAULT_SHUTDOWN_GRACE_PERIOD`] |
 
@@ -210,11 +211,12 @@ mod serve;
 #[cfg(feature = "tls")]
 mod tls;
 
+pub(crate) use builder::http2_frame_size_in_range;
 pub use builder::{
     Server, ThriftService, DEFAULT_CONNECTION_WINDOW, DEFAULT_HANDSHAKE_TIMEOUT,
-    DEFAULT_HTTP2_KEEPALIVE_INTERVAL, DEFAULT_HTTP2_KEEPALIVE_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_DECODING_MESSAGE_SIZE, DEFAULT_MAX_FRAME_SIZE,
-    DEFAULT_MAX_HEADER_LIST_SIZE, DEFAULT_REQUEST_BODY_TIMEOUT, DEFAULT_SHUTDOWN_GRACE_PERIOD,
-    DEFAULT_STREAM_WINDOW,
+    DEFAULT_HTTP2_KEEPALIVE_INTERVAL, DEFAULT_HTTP2_KEEPALIVE_TIMEOUT,
+    DEFAULT_HTTP2_MAX_FRAME_SIZE, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT_STREAMS,
+    DEFAULT_MAX_DECODING_MESSAGE_SIZE, DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_HEADER_LIST_SIZE,
+    DEFAULT_REQUEST_BODY_TIMEOUT, DEFAULT_SHUTDOWN_GRACE_PERIOD, DEFAULT_STREAM_WINDOW,
 };
 pub use serve::Router;

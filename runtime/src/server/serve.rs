@@ -218,6 +218,7 @@ impl Router {
                     .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
                 max_header_list_size: self.server.max_header_list_size,
                 windows: (self.server.stream_window, self.server.connection_window),
+                max_frame_size: self.server.http2_max_frame_size,
                 keepalive_interval: self.server.http2_keepalive_interval,
                 keepalive_timeout: self.server.http2_keepalive_timeout,
                 request_body_timeout: self.server.request_body_timeout,
