@@ -125,6 +125,11 @@ impl<E: Message + 'static> Encoder for ThriftEncoder<E> {
     }
 
     fn encode(&mut self, item: E, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        // Room for the whole message at once: grown piece by piece, a large
+        // message would be copied at each doubling, and the last doublings
+        // land on fresh pages (glibc maps 128 KiB and more by itself).
+        let size = item.size(&mut BinaryOutput::new(&mut *dst));
+        dst.reserve(size);
         let before = dst.remaining_mut();
         item.encode(&mut BinaryOutput::new(dst))
             .map_err(|e| Status::internal(format!("failed to encode Thrift message: {e}")))?;

@@ -49,9 +49,18 @@ impl Protocol {
         message: &M,
         buf: &mut BytesMut,
     ) -> Result<(), ThriftException> {
+        // Room for the whole struct at once, not grown field by field.
         match self {
-            Protocol::Binary => message.encode(&mut BinaryOutput::new(buf)),
-            Protocol::Compact => message.encode(&mut CompactOutput::new(buf)),
+            Protocol::Binary => {
+                let size = message.size(&mut BinaryOutput::new(&mut *buf));
+                buf.reserve(size);
+                message.encode(&mut BinaryOutput::new(buf))
+            }
+            Protocol::Compact => {
+                let size = message.size(&mut CompactOutput::new(&mut *buf));
+                buf.reserve(size);
+                message.encode(&mut CompactOutput::new(buf))
+            }
         }
     }
 
