@@ -433,7 +433,7 @@ async fn read_frames<R: tokio::io::AsyncRead + Unpin>(
                     if let Some(item) = reader.batches.get_mut(&id).and_then(Batch::take) {
                         reader.deliver(id, item);
                     }
-                    reader.deliver(id, Inbound::Control(frame));
+                    reader.deliver(id, Inbound::Control(Box::new(frame)));
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -712,7 +712,7 @@ impl http_body::Body for TtStreamBody {
                 Poll::Ready(Some(frame)) => frame,
             };
             let frame = match frame {
-                Inbound::Control(frame) => frame,
+                Inbound::Control(frame) => *frame,
                 data => {
                     let chunk = body_chunk(data, &mut self.pending);
                     return Poll::Ready(Some(chunk.map(http_body::Frame::data)));

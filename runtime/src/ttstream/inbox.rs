@@ -28,7 +28,9 @@ pub(crate) enum Inbound {
     /// without its prefix.
     Message(Bytes),
     /// A frame that is not DATA (the client's queues only: TRAILER, RST).
-    Control(StreamFrame),
+    /// Boxed: it is rare, and unboxed it would make every item of every
+    /// queue (and each move of one, per received message) five times larger.
+    Control(Box<StreamFrame>),
 }
 
 /// A received DATA payload, as the reader has it.

@@ -357,7 +357,12 @@ impl Connection {
         if was_empty && !s.batch.is_empty() {
             self.dirty.push(id);
         }
-        for item in [first, second].into_iter().flatten() {
+        // Not a loop over `[first, second]`: building that array per
+        // message was a copy whose reload stalled (a tenth of the reader).
+        if let Some(item) = first {
+            self.deliver(id, item);
+        }
+        if let Some(item) = second {
             self.deliver(id, item);
         }
     }
