@@ -142,8 +142,12 @@ pub(crate) async fn serve_connection<IO>(
     let calls = Arc::new(AtomicUsize::new(0));
     // When the frame being received must be complete.
     let mut frame_deadline: Option<Instant> = None;
-    // When the peer must have read some of the pending replies.
-    let mut write_deadline: Option<Instant> = None;
+    // The idle and unread-replies limits share one timer, armed once and
+    // moved only when it fires: a call costs a clock read, not a timer
+    // registration and removal. It fires at `last_progress` + the idle
+    // timeout (see `Watchdog`).
+    let mut watchdog = Watchdog::new(config.idle_timeout);
+    let mut stopping = std::pin::pin!(stopped(&mut stop));
     loop {
         let room = |in_flight: &FuturesOrdered<OutgoingFuture>, out: &BytesMut| {
             in_flight.len() < limits.max_in_flight && out.len() < limits.max_pending_reply_bytes
@@ -188,8 +192,14 @@ pub(crate) async fn serve_connection<IO>(
         if reading && !buf.is_empty() && frame_deadline.is_none() {
             frame_deadline = Some(Instant::now() + limits.frame_timeout);
         }
+        // Waiting on the peer alone: for its next request (idle), or for it
+        // to read our replies.
         let idle = in_flight.is_empty() && out.is_empty();
+        let waiting_on_peer = idle || !out.is_empty();
         tokio::select! {
+            // Fixed order: finished calls, then writing, then reading; the
+            // timers only when nothing else is ready.
+            biased;
             Some(done) = in_flight.next(), if !in_flight.is_empty() => {
                 let done: Outgoing = done;
                 let was_empty = out.is_empty();
@@ -198,7 +208,7 @@ pub(crate) async fn serve_connection<IO>(
                     return;
                 }
                 if was_empty && !out.is_empty() {
-                    write_deadline = Some(Instant::now() + config.idle_timeout);
+                    watchdog.progress();
                 }
             }
             written = writer.write(&out), if !out.is_empty() => match written {
@@ -209,17 +219,25 @@ pub(crate) async fn serve_connection<IO>(
                 Ok(n) => {
                     out.advance(n);
                     // A peer that stops reading cannot hold the connection forever.
-                    write_deadline = Some(Instant::now() + config.idle_timeout);
+                    watchdog.progress();
                 }
                 Err(e) => {
                     tracing::debug!(?peer, error = %e, "ping-pong write failed");
                     return;
                 }
             },
-            _ = until(write_deadline), if !out.is_empty() => {
-                tracing::warn!(?peer, "closing ping-pong connection: the peer does not read its replies");
-                return;
+            read = read_more(&mut reader, &mut buf), if reading => {
+                match read {
+                    Ok(0) => eof = true,
+                    Ok(_) => watchdog.progress(),
+                    Err(e) => {
+                        tracing::debug!(?peer, reason = %e, "closing ping-pong connection");
+                        return;
+                    }
+                }
             }
+            // Graceful shutdown: stop reading; calls in progress still get their replies.
+            _ = &mut stopping, if !eof => eof = true,
             _ = until(frame_deadline), if frame_deadline.is_some() => {
                 tracing::warn!(
                     ?peer,
@@ -229,19 +247,56 @@ pub(crate) async fn serve_connection<IO>(
                 );
                 return;
             }
-            // Graceful shutdown: stop reading; calls in progress still get their replies.
-            _ = stopped(&mut stop), if !eof => eof = true,
-            read = read_more(&mut reader, &mut buf, idle, config.idle_timeout), if reading => {
-                match read {
-                    Ok(0) => eof = true,
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::debug!(?peer, reason = %e, "closing ping-pong connection");
-                        return;
-                    }
+            expired = watchdog.fired(), if waiting_on_peer => {
+                if !expired {
+                    continue;
                 }
+                if out.is_empty() {
+                    tracing::debug!(?peer, timeout = ?config.idle_timeout, "closing an idle ping-pong connection");
+                } else {
+                    tracing::warn!(?peer, "closing ping-pong connection: the peer does not read its replies");
+                }
+                return;
             }
         }
+    }
+}
+
+/// The idle timeout of a connection, and the time a peer has to read some
+/// of its pending replies: both run from the last progress (a read, a
+/// write, a reply becoming ready). Progress only records the time; the
+/// timer is moved when it fires early, so a busy connection re-arms it
+/// once per timeout instead of once per call.
+struct Watchdog {
+    timeout: Duration,
+    last_progress: Instant,
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Watchdog {
+    fn new(timeout: Duration) -> Self {
+        let now = Instant::now();
+        Watchdog {
+            timeout,
+            last_progress: now,
+            timer: Box::pin(tokio::time::sleep_until(now + timeout)),
+        }
+    }
+
+    fn progress(&mut self) {
+        self.last_progress = Instant::now();
+    }
+
+    /// Waits for the timer; `true` if the timeout has passed since the
+    /// last progress, else `false` with the timer moved to when it will.
+    async fn fired(&mut self) -> bool {
+        self.timer.as_mut().await;
+        let due = self.last_progress + self.timeout;
+        if Instant::now() >= due {
+            return true;
+        }
+        self.timer.as_mut().reset(due);
+        false
     }
 }
 
@@ -261,21 +316,9 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 async fn read_more<R: AsyncRead + Unpin>(
     reader: &mut R,
     buf: &mut BytesMut,
-    idle: bool,
-    idle_timeout: Duration,
 ) -> std::io::Result<usize> {
     buf.reserve(8 * 1024);
-    if idle {
-        match tokio::time::timeout(idle_timeout, reader.read_buf(buf)).await {
-            Ok(r) => r,
-            Err(_) => Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!("idle for {idle_timeout:?}"),
-            )),
-        }
-    } else {
-        reader.read_buf(buf).await
-    }
+    reader.read_buf(buf).await
 }
 
 type OutgoingFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Outgoing> + Send>>;
