@@ -259,7 +259,9 @@ impl PingPongClient {
                 h.set_string("isn", self.inner.service);
                 h.set_int(INT_KEY_TO_SERVICE, self.inner.service);
                 h.set_int(INT_KEY_TO_METHOD, method);
-                h.set_int(INT_KEY_MSG_TYPE, (message_type as u8).to_string());
+                // The wire value as a decimal digit, as Kitex writes it.
+                let type_digit = if oneway { "4" } else { "1" };
+                h.set_int(INT_KEY_MSG_TYPE, type_digit);
                 if let Some(t) = timeout {
                     h.set_int(INT_KEY_RPC_TIMEOUT, to_rpc_timeout(t));
                 }

@@ -213,12 +213,10 @@ impl Pool {
         if !conn.buf.is_empty() {
             return; // unexpected extra bytes: do not reuse
         }
+        let now = Instant::now();
         if let Ok(mut idle) = self.idle.lock() {
-            idle.retain(|i| i.since.elapsed() < idle_timeout);
-            idle.push(Idle {
-                conn,
-                since: Instant::now(),
-            });
+            idle.retain(|i| now.duration_since(i.since) < idle_timeout);
+            idle.push(Idle { conn, since: now });
         }
     }
 }

@@ -405,18 +405,18 @@ fn start_call(
         .and_then(|h| h.int(INT_KEY_RPC_TIMEOUT))
         .and_then(crate::timeout::from_rpc_timeout);
     let oneway = kind == MethodKind::Oneway || msg.message_type == MessageType::Oneway;
+    let framing = frame.framing;
+    let header = reply_header(&frame.header);
     let ctx = CallContext {
-        header: frame.header.clone(),
+        header: frame.header,
         timeout,
         peer,
         peer_certs: crate::server::connection::certs_for_call(&config.peer_certs),
-        framing: Some(frame.framing),
+        framing: Some(framing),
         oneway,
         protocol,
     };
     let fut = svc.call(&msg.name, body, ctx);
-    let framing = frame.framing;
-    let header = reply_header(&frame.header);
     Ok(Box::pin(async move {
         let reply = fut.await;
         drop(slot);
