@@ -663,12 +663,13 @@ impl<B: InputBuf> TInputProtocol for BinaryInput<'_, B> {
     fn read_faststr(&mut self) -> Result<FastStr, ThriftException> {
         let len = self.read_len("string")?;
         if !self.share(len) {
-            // Short strings are copied (inline in the FastStr up to 24
-            // bytes): cheaper than sharing the buffer, and they do not keep
-            // the whole received message alive; so are strings that are a
-            // small share of a large message.
+            // Short strings are copied (inline in the FastStr up to 30
+            // bytes, else into one `Arc<str>`): cheaper than sharing the
+            // buffer, and they do not keep the whole received message
+            // alive; so are strings that are a small share of a large
+            // message.
             let s = super::utf8::check(&self.buf[..len]).map_err(invalid_utf8)?;
-            let out = FastStr::new(s);
+            let out = super::utf8::copied(s);
             self.buf.advance(len);
             return Ok(out);
         }

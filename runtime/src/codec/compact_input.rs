@@ -462,7 +462,7 @@ impl<B: InputBuf> TInputProtocol for CompactInput<'_, B> {
         let len = self.read_len("string")?;
         let s = super::utf8::check(&self.buf[..len])
             .map_err(|e| invalid(format!("invalid utf-8 in string field: {e}")))?;
-        let out = FastStr::new(s);
+        let out = super::utf8::copied(s);
         self.buf.advance(len);
         Ok(out)
     }

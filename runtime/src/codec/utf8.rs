@@ -1,4 +1,5 @@
-//! The UTF-8 check of received strings, with a fast path for ASCII.
+//! Received strings: the UTF-8 check, with a fast path for ASCII, and the
+//! copy of a string that must not share the receive buffer.
 //!
 //! Most strings on the wire are ASCII. `std::str::from_utf8` walks a short
 //! unaligned string a byte at a time (about 85 instructions for 16 bytes);
@@ -7,6 +8,14 @@
 //! standard library's, naming the first invalid byte.
 
 use std::str::Utf8Error;
+use std::sync::Arc;
+
+use faststr::FastStr;
+
+/// The longest string `FastStr` keeps inline (faststr 0.2's capacity). Were
+/// it to shrink, longer strings would still come out right, through
+/// `from_arc_str`'s own check, only with an allocation more.
+const INLINE: usize = 30;
 
 /// `bytes` as a `&str`, or the error naming the first byte that is not
 /// valid UTF-8.
@@ -20,9 +29,29 @@ pub(crate) fn check(bytes: &[u8]) -> Result<&str, Utf8Error> {
     std::str::from_utf8(bytes)
 }
 
+/// A received string as an owned `FastStr`: inline when short, else one
+/// `Arc<str>` allocation. (`FastStr::new` makes two for a long string: a
+/// `Vec` turned into `Bytes`, then an `Arc` around it.)
+#[inline]
+pub(crate) fn copied(s: &str) -> FastStr {
+    if s.len() <= INLINE {
+        FastStr::new(s)
+    } else {
+        FastStr::from_arc_str(Arc::from(s))
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::check;
+    use super::{check, copied};
+
+    #[test]
+    fn copies_are_equal_to_their_source_at_every_length() {
+        for len in [0, 1, 29, 30, 31, 32, 1024] {
+            let s = "é".repeat(len / 2) + &"x".repeat(len % 2);
+            assert_eq!(copied(&s), s.as_str(), "length {}", s.len());
+        }
+    }
 
     #[test]
     fn ascii_multibyte_and_invalid_input_are_told_apart() {
