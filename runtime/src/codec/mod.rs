@@ -100,7 +100,7 @@ mod limit;
 #[cfg(test)]
 mod limit_fuzz;
 mod protocol;
-mod utf8;
+pub(crate) mod utf8;
 
 pub use binary_input::{
     BinaryInput, InputBuf, MAX_STRUCT_DEPTH, ZERO_COPY_MAX_PIN, ZERO_COPY_THRESHOLD,

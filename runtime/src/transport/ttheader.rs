@@ -239,6 +239,11 @@ impl HeaderReader<'_> {
         FrameError::new(format!("ttheader header ends inside its {what}"))
     }
 
+    /// Bytes not read yet.
+    fn left(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
     fn u8(&mut self) -> Option<u8> {
         let b = self.buf.get(self.pos).copied()?;
         self.pos += 1;
@@ -269,8 +274,8 @@ impl HeaderReader<'_> {
     fn string(&mut self, what: &str) -> Result<FastStr, FrameError> {
         let len = usize::from(self.u16(what)?);
         let bytes = self.bytes(len, what)?;
-        Ok(match std::str::from_utf8(bytes) {
-            Ok(s) => FastStr::new(s),
+        Ok(match crate::codec::utf8::check(bytes) {
+            Ok(s) => crate::codec::utf8::copied(s),
             Err(_) => FastStr::from_string(String::from_utf8_lossy(bytes).into_owned()),
         })
     }
@@ -311,6 +316,9 @@ pub(crate) fn parse_header_for(buf: &[u8], protocol: u8) -> Result<TTHeader, Fra
             INFO_KEY_VALUE => {
                 let what = "string key/values";
                 let count = r.u16(what)?;
+                // Room for what the count claims, within what the bytes
+                // left could hold (each pair takes at least 4).
+                header.strings.reserve(usize::from(count).min(r.left() / 4));
                 for _ in 0..count {
                     let key = r.string(what)?;
                     let value = r.string(what)?;
@@ -320,6 +328,8 @@ pub(crate) fn parse_header_for(buf: &[u8], protocol: u8) -> Result<TTHeader, Fra
             INFO_INT_KEY_VALUE => {
                 let what = "int key/values";
                 let count = r.u16(what)?;
+                // Each pair takes at least 4 bytes (key, value length).
+                header.ints.reserve(usize::from(count).min(r.left() / 4));
                 for _ in 0..count {
                     let key = r.u16(what)?;
                     let value = r.string(what)?;
