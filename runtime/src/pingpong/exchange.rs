@@ -259,9 +259,7 @@ impl PingPongClient {
                 h.set_string("isn", self.inner.service);
                 h.set_int(INT_KEY_TO_SERVICE, self.inner.service);
                 h.set_int(INT_KEY_TO_METHOD, method);
-                // The wire value as a decimal digit, as Kitex writes it.
-                let type_digit = if oneway { "4" } else { "1" };
-                h.set_int(INT_KEY_MSG_TYPE, type_digit);
+                h.set_int(INT_KEY_MSG_TYPE, message_type.digit());
                 if let Some(t) = timeout {
                     h.set_int(INT_KEY_RPC_TIMEOUT, to_rpc_timeout(t));
                 }

@@ -501,7 +501,7 @@ fn write_reply(out: &mut BytesMut, done: Outgoing) -> Result<(), String> {
     }
     message.extend_from_slice(&body);
     if let Some(h) = header.as_mut() {
-        h.set_int(INT_KEY_MSG_TYPE, (message_type as u8).to_string());
+        h.set_int(INT_KEY_MSG_TYPE, message_type.digit());
     }
     encode_frame(out, done.framing, header.as_ref(), &message).map_err(|e| e.to_string())
 }

@@ -37,6 +37,17 @@ impl MessageType {
             _ => None,
         }
     }
+
+    /// The wire value as the decimal digit TTHeader's message-type key
+    /// carries (as Kitex writes it).
+    pub(crate) fn digit(self) -> &'static str {
+        match self {
+            Self::Call => "1",
+            Self::Reply => "2",
+            Self::Exception => "3",
+            Self::Oneway => "4",
+        }
+    }
 }
 
 /// A strict Thrift Binary message header.
