@@ -69,15 +69,27 @@ impl<B> LimitedBody<B> {
                 data = &data[n..];
                 continue;
             }
-            // Fast path: a whole prefix in this chunk.
+            // Fast path: hop from whole prefix to whole prefix while both
+            // the prefix and its message are in this chunk (a chunk often
+            // holds hundreds of small messages).
             if self.prefix_len == 0 {
-                if let Some(&[_, a, b, c, d]) = data.get(..5) {
+                let mut hopped = false;
+                while let Some(&[_, a, b, c, d]) = data.get(..5) {
+                    hopped = true;
                     let len = u32::from_be_bytes([a, b, c, d]) as usize;
                     if len > self.limit {
                         return Some(len);
                     }
-                    self.payload_left = len;
-                    data = &data[5..];
+                    match len.checked_add(5).and_then(|end| data.get(end..)) {
+                        Some(rest) => data = rest,
+                        None => {
+                            // The message goes on in the next chunk.
+                            self.payload_left = len - (data.len() - 5);
+                            data = &[];
+                        }
+                    }
+                }
+                if hopped {
                     continue;
                 }
             }
