@@ -6,7 +6,7 @@
 //! Skips, saying why, where `../shared/kitex-peer/bin` is missing, unless
 //! `TONIC_THRIFT_REQUIRE_KITEX` is set (CI), where that fails.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -90,15 +90,8 @@ fn the_kitex_client_passes_every_case_against_the_generic_echo_server() {
         .stderr(Stdio::null())
         .spawn()
         .expect("generic_echo_server starts");
-    let stdout = child.stdout.take().unwrap();
+    let addr = crate::listening::addr(&mut child, "generic_echo_server");
     let _guard = Killed(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let addr = line
-        .strip_prefix("LISTENING ")
-        .expect("LISTENING <addr>")
-        .trim()
-        .to_string();
     std::thread::sleep(Duration::from_millis(50));
     let (ok, out) = run_cases(&bin, &addr, &["-case", "all"]);
     let failed: Vec<&str> = out.lines().filter(|l| l.contains("\"ok\":false")).collect();

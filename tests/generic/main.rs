@@ -6,6 +6,8 @@
 
 mod e2e;
 mod kitex;
+#[path = "../support/listening.rs"]
+mod listening;
 #[path = "../support/python.rs"]
 mod python_env;
 mod thriftpy;

@@ -13,7 +13,6 @@
 //!   from text a handler (or a user) put in a status message;
 //! * a small decoded string does not pin the large buffer it came from.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -86,16 +85,10 @@ impl EchoServerProcess {
             .stderr(Stdio::null())
             .spawn()
             .expect("start echo_server");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read LISTENING");
+        let line = crate::listening::addr(&mut child, "echo_server");
         let addr = line
-            .trim()
-            .strip_prefix("LISTENING ")
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("echo_server printed {line:?}"));
+            .parse()
+            .unwrap_or_else(|e| panic!("echo_server listens on {line:?}: {e}"));
         EchoServerProcess { child, addr }
     }
 

@@ -7,5 +7,7 @@ mod edge;
 #[path = "../support/examples.rs"]
 mod examples;
 mod h2;
+#[path = "../support/listening.rs"]
+mod listening;
 mod pingpong;
 mod soak;
