@@ -66,8 +66,7 @@ impl<E, D> ThriftCodec<E, D> {
 
 /// The encoded size of a message in the Thrift Binary protocol.
 pub(crate) fn encoded_size<M: Message>(message: &M) -> usize {
-    let mut nothing = bytes::BytesMut::new();
-    message.size(&mut BinaryOutput::new(&mut nothing))
+    super::Protocol::Binary.encoded_size(message)
 }
 
 impl<E, D> Codec for ThriftCodec<E, D>
@@ -128,8 +127,7 @@ impl<E: Message + 'static> Encoder for ThriftEncoder<E> {
         // Room for the whole message at once: grown piece by piece, a large
         // message would be copied at each doubling, and the last doublings
         // land on fresh pages (glibc maps 128 KiB and more by itself).
-        let size = item.size(&mut BinaryOutput::new(&mut *dst));
-        dst.reserve(size);
+        dst.reserve(encoded_size(&item));
         let before = dst.remaining_mut();
         item.encode(&mut BinaryOutput::new(dst))
             .map_err(|e| Status::internal(format!("failed to encode Thrift message: {e}")))?;

@@ -50,17 +50,19 @@ impl Protocol {
         buf: &mut BytesMut,
     ) -> Result<(), ThriftException> {
         // Room for the whole struct at once, not grown field by field.
+        buf.reserve(self.encoded_size(message));
         match self {
-            Protocol::Binary => {
-                let size = message.size(&mut BinaryOutput::new(&mut *buf));
-                buf.reserve(size);
-                message.encode(&mut BinaryOutput::new(buf))
-            }
-            Protocol::Compact => {
-                let size = message.size(&mut CompactOutput::new(&mut *buf));
-                buf.reserve(size);
-                message.encode(&mut CompactOutput::new(buf))
-            }
+            Protocol::Binary => message.encode(&mut BinaryOutput::new(buf)),
+            Protocol::Compact => message.encode(&mut CompactOutput::new(buf)),
+        }
+    }
+
+    /// The encoded size of `message` (a struct) in this protocol.
+    pub(crate) fn encoded_size<M: Message>(self, message: &M) -> usize {
+        let mut nothing = BytesMut::new();
+        match self {
+            Protocol::Binary => message.size(&mut BinaryOutput::new(&mut nothing)),
+            Protocol::Compact => message.size(&mut CompactOutput::new(&mut nothing)),
         }
     }
 
