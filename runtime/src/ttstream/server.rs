@@ -43,6 +43,9 @@ pub(crate) const STREAM_QUEUE: usize = 16;
 pub(crate) const STALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames waiting for the writer (all streams of a connection).
 const WRITE_QUEUE: usize = 256;
+/// Bytes of frames gathered before a write goes out without waiting for
+/// more.
+const WRITE_BATCH: usize = 64 * 1024;
 /// Free buffer space kept for each read of the connection.
 pub(crate) const READ_SPARE: usize = 32 * 1024;
 /// Kitex's "unexpected header" error code (`exception.go`).
@@ -846,22 +849,34 @@ pub(crate) async fn write_frames<W: AsyncWrite + Unpin>(
     let mut buf = BytesMut::with_capacity(16 * 1024);
     while let Some(item) = rx.recv().await {
         let mut next = Some(item);
-        while let Some(item) = next.take() {
-            match item {
-                Out::Frame(frame) => {
-                    if let Err(e) = frame.encode(&mut buf) {
-                        tracing::warn!(stream = frame.stream_id, reason = %e, "ttstream frame cannot be encoded; dropped");
+        let mut yielded = false;
+        loop {
+            while let Some(item) = next.take() {
+                match item {
+                    Out::Frame(frame) => {
+                        if let Err(e) = frame.encode(&mut buf) {
+                            tracing::warn!(stream = frame.stream_id, reason = %e, "ttstream frame cannot be encoded; dropped");
+                        }
+                    }
+                    Out::Encoded(bytes) => buf.extend_from_slice(&bytes),
+                    Out::Large(head, payload) => {
+                        buf.extend_from_slice(&head);
+                        buf.extend_from_slice(&payload);
                     }
                 }
-                Out::Encoded(bytes) => buf.extend_from_slice(&bytes),
-                Out::Large(head, payload) => {
-                    buf.extend_from_slice(&head);
-                    buf.extend_from_slice(&payload);
+                if buf.len() < WRITE_BATCH {
+                    next = rx.try_recv().ok();
                 }
             }
-            if buf.len() < 64 * 1024 {
-                next = rx.try_recv().ok();
+            if yielded || buf.len() >= WRITE_BATCH {
+                break;
             }
+            // Let the tasks that are ready to run on this worker (the
+            // streams one read of the peer woke) add their frames first:
+            // one write for all of them instead of one each.
+            tokio::task::yield_now().await;
+            yielded = true;
+            next = rx.try_recv().ok();
         }
         let write = async {
             wr.write_all(&buf).await?;
