@@ -22,9 +22,8 @@ use tonic::Status;
 
 use super::frame::{DataFrames, Decoded, FrameClock, FrameType, StreamFrame};
 use super::inbox::{body_chunk, Batch, Inbound, StreamMap, COPY_MAX};
-use super::server::{
-    decode_exception, exception_payload, send_messages, write_frames, Out, SendError, READ_SPARE,
-};
+use super::server::{decode_exception, exception_payload, READ_SPARE};
+use super::writer::{send_messages, spawn_writer, FrameSink, SendError};
 use crate::grpc::GrpcOptions;
 use crate::metainfo::MetaInfo;
 use crate::pingpong::{ApplicationException, ExceptionKind};
@@ -43,8 +42,6 @@ const RECV_QUEUE: usize = 16;
 /// How long a full stream queue may pause its connection before that
 /// stream alone is failed with `RESOURCE_EXHAUSTED`.
 const STALL_TIMEOUT: Duration = Duration::from_secs(10);
-/// Frames waiting for a connection's writer (all its streams).
-const WRITE_QUEUE: usize = 256;
 /// How long one write may wait for a server that reads nothing.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bytes a frame may have beyond the message it carries (its header).
@@ -135,7 +132,7 @@ struct Shared {
 /// One open connection: its writer's queue and its streams' queues.
 #[derive(Clone)]
 struct Conn {
-    out: mpsc::Sender<Out>,
+    out: FrameSink,
     streams: Streams,
     alive: Arc<AtomicBool>,
 }
@@ -284,13 +281,12 @@ impl Shared {
         R: tokio::io::AsyncRead + Unpin + Send + 'static,
         W: tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
-        let (out, out_rx) = mpsc::channel(WRITE_QUEUE);
+        let (out, _writer) = spawn_writer(wr, WRITE_TIMEOUT);
         let conn = Conn {
             out,
             streams: Arc::new(Mutex::new(StreamMap::default())),
             alive: Arc::new(AtomicBool::new(true)),
         };
-        tokio::spawn(write_frames(wr, out_rx, WRITE_TIMEOUT));
         // The reader holds no sender of the write queue: once the channel
         // and its streams are gone, the writer closes the connection.
         tokio::spawn(read_frames(
@@ -348,7 +344,7 @@ impl Shared {
             deadline,
             finished: false,
         };
-        if conn.out.send(Out::Frame(header)).await.is_err() {
+        if conn.out.frame(&header).is_err() {
             guard.finished = true;
             return Err(Status::unavailable("the ttstream connection closed"));
         }
@@ -554,7 +550,7 @@ fn is_last(item: &Inbound) -> bool {
 /// (half-close).
 async fn pump_request(
     mut body: tonic::body::Body,
-    out: mpsc::Sender<Out>,
+    out: FrameSink,
     id: i32,
     method: FastStr,
     half_closed: Arc<AtomicBool>,
@@ -573,13 +569,7 @@ async fn pump_request(
         }
     }
     half_closed.store(true, Ordering::Release);
-    let _ = out
-        .send(Out::Frame(StreamFrame::new(
-            FrameType::Trailer,
-            id,
-            &method,
-        )))
-        .await;
+    let _ = out.frame(&StreamFrame::new(FrameType::Trailer, id, &method));
 }
 
 /// Ends a stream on the wire when it is dropped before the server ended
@@ -597,14 +587,7 @@ struct StreamGuard {
 
 impl StreamGuard {
     fn send(&self, frame: StreamFrame) {
-        if let Err(mpsc::error::TrySendError::Full(frame)) =
-            self.conn.out.try_send(Out::Frame(frame))
-        {
-            if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                let out = self.conn.out.clone();
-                rt.spawn(async move { out.send(frame).await });
-            }
-        }
+        let _ = self.conn.out.frame(&frame);
     }
 }
 

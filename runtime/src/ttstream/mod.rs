@@ -138,12 +138,15 @@
 //! **Bounded memory**: each stream queues at most 16 received batches (as
 //! on the server); a full queue pauses reading its connection (TCP then pushes back on the
 //! server), and a stream whose caller leaves it full for 10 s fails alone.
-//! **Writes** of all streams of a connection go through one writer task
-//! that coalesces the frames ready together into one write (Kitex flushes
-//! each frame by itself). Before it writes less than 64 KiB, the writer
-//! yields once to the tasks ready on its worker, so the replies to the
-//! frames one read brought (one per stream) go out in one write, not one
-//! each: a syscall per batch instead of per message, on both sides.
+//! **Writes**, on both sides: every stream of a connection encodes its
+//! frames straight into one shared buffer (a DATA frame is its stream's
+//! header template and the message), and one writer task takes the whole
+//! buffer at a time, so the frames ready together go out in one write
+//! (Kitex flushes each frame by itself). Before it writes less than
+//! 64 KiB, the writer yields once to the tasks ready on its worker, so the
+//! replies to the frames one read brought (one per stream) go out in one
+//! write, not one each. Streams wait to add messages while 1 MiB is
+//! queued; frames that end or reset a stream never wait.
 //!
 //! # Bad input
 //!
@@ -162,6 +165,7 @@ mod frame;
 mod frame_fuzz;
 mod inbox;
 pub(crate) mod server;
+mod writer;
 
 pub use client::{TtStreamBody, TtStreamChannel, DEFAULT_CONNECTIONS};
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use faststr::FastStr;
 use http_body_util::BodyExt;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
 use tonic::Status;
@@ -25,6 +25,7 @@ use tower::ServiceExt;
 use super::frame::DataFrames;
 use super::frame::{Decoded, FrameClock, FrameType, StreamFrame};
 use super::inbox::{body_chunk, Batch, Inbound, Payload, StreamMap, COPY_MAX};
+use super::writer::{send_messages, spawn_writer, FrameSink, SendError};
 use super::TTHeaderStreaming;
 use crate::metainfo::MetaInfo;
 use crate::pingpong::service::MethodKind;
@@ -41,11 +42,6 @@ pub(crate) const STREAM_QUEUE: usize = 16;
 /// How long a full stream queue may pause the connection before that
 /// stream alone is ended (its handler stopped reading).
 pub(crate) const STALL_TIMEOUT: Duration = Duration::from_secs(10);
-/// Frames waiting for the writer (all streams of a connection).
-const WRITE_QUEUE: usize = 256;
-/// Bytes of frames gathered before a write goes out without waiting for
-/// more.
-const WRITE_BATCH: usize = 64 * 1024;
 /// Free buffer space kept for each read of the connection.
 pub(crate) const READ_SPARE: usize = 32 * 1024;
 /// Kitex's "unexpected header" error code (`exception.go`).
@@ -137,8 +133,7 @@ pub(crate) async fn serve_connection<IO>(
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (mut rd, wr) = tokio::io::split(io);
-    let (out, out_rx) = mpsc::channel::<Out>(WRITE_QUEUE);
-    let writer = tokio::spawn(write_frames(wr, out_rx, conn_write_timeout(&cfg)));
+    let (out, writer) = spawn_writer(wr, conn_write_timeout(&cfg));
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(i32, u64)>();
     let mut conn = Connection {
         cfg,
@@ -253,7 +248,7 @@ fn conn_write_timeout(cfg: &ConnectionConfig) -> Duration {
 struct Connection {
     cfg: ConnectionConfig,
     streams: StreamMap<OpenStream>,
-    out: mpsc::Sender<Out>,
+    out: FrameSink,
     done: mpsc::UnboundedSender<(i32, u64)>,
     generation: u64,
     counter: Arc<AtomicUsize>,
@@ -439,7 +434,7 @@ impl Connection {
     }
 
     async fn send(&self, frame: StreamFrame) {
-        let _ = self.out.send(Out::Frame(frame)).await;
+        let _ = self.out.frame(&frame);
     }
 
     /// Answers a stream that is not opened with a HEADER and a TRAILER
@@ -606,7 +601,7 @@ async fn run_stream(
     req: http::Request<tonic::body::Body>,
     id: i32,
     method: FastStr,
-    out: mpsc::Sender<Out>,
+    out: FrameSink,
     done: mpsc::UnboundedSender<(i32, u64)>,
     generation: u64,
 ) {
@@ -615,7 +610,7 @@ async fn run_stream(
         Err(never) => match never {},
     };
     let status = send_response(resp, id, &method, &out).await;
-    let _ = out.send(Out::Frame(trailer(&status, id, &method))).await;
+    let _ = out.frame(&trailer(&status, id, &method));
     let _ = done.send((id, generation));
 }
 
@@ -624,14 +619,14 @@ async fn send_response(
     resp: http::Response<tonic::body::Body>,
     id: i32,
     method: &str,
-    out: &mpsc::Sender<Out>,
+    out: &FrameSink,
 ) -> Status {
     let (parts, mut body) = resp.into_parts();
     let mut header = StreamFrame::new(FrameType::Header, id, method);
     if let Some(m) = parts.extensions.get::<MetaInfo>() {
         m.to_ttheader_reply(&mut header.header);
     }
-    if out.send(Out::Frame(header)).await.is_err() {
+    if out.frame(&header).is_err() {
         return Status::cancelled("connection closed");
     }
     // A trailers-only response: the status is in the headers.
@@ -659,93 +654,6 @@ async fn send_response(
         }
     }
     Status::internal("response ended without a status")
-}
-
-/// What a connection's writer takes.
-pub(crate) enum Out {
-    /// One frame, encoded by the writer.
-    Frame(StreamFrame),
-    /// DATA frames already encoded back to back (a stream's messages that
-    /// were ready together).
-    Encoded(Bytes),
-    /// One large DATA frame: its encoded header, then its payload.
-    Large(Bytes, Bytes),
-}
-
-/// Why [`send_messages`] stopped.
-pub(crate) enum SendError {
-    /// The writer is gone (the connection closed).
-    Closed,
-    /// The gRPC framing of the messages is unusable.
-    Bad(Status),
-}
-
-/// Messages of at most this many bytes are encoded into one shared batch;
-/// larger ones go to the writer by themselves (not copied here).
-const BATCH_BYTES: usize = 16 * 1024;
-
-/// Sends every complete gRPC message of `rest` followed by `chunk` as a
-/// DATA frame; an incomplete message at the end stays in `rest`. Small
-/// messages are encoded together and handed to the writer at once, so a
-/// burst of messages costs one queue operation, not one per message. The
-/// messages before a bad prefix are sent before it is reported.
-pub(crate) async fn send_messages(
-    chunk: Bytes,
-    rest: &mut BytesMut,
-    frames: &DataFrames,
-    out: &mpsc::Sender<Out>,
-) -> Result<(), SendError> {
-    let data = if rest.is_empty() {
-        chunk
-    } else {
-        rest.extend_from_slice(&chunk);
-        rest.split().freeze()
-    };
-    let mut batch = BytesMut::new();
-    let mut pos = 0;
-    let mut result = Ok(());
-    while let Some(&[flag, a, b, c, d]) = data.get(pos..pos + 5) {
-        if flag != 0 {
-            result = Err(SendError::Bad(Status::internal(
-                "compressed messages cannot be sent over ttstream",
-            )));
-            break;
-        }
-        let len = usize::try_from(u32::from_be_bytes([a, b, c, d])).unwrap_or(usize::MAX);
-        let start = pos + 5;
-        let Some(end) = start.checked_add(len).filter(|end| *end <= data.len()) else {
-            break;
-        };
-        pos = end;
-        if len > BATCH_BYTES {
-            if !batch.is_empty() {
-                let encoded = Out::Encoded(batch.split().freeze());
-                out.send(encoded).await.map_err(|_| SendError::Closed)?;
-            }
-            let mut head = BytesMut::new();
-            if frames.put_head(&mut head, len) {
-                let large = Out::Large(head.freeze(), data.slice(start..end));
-                out.send(large).await.map_err(|_| SendError::Closed)?;
-            }
-            continue;
-        }
-        if frames.put_head(&mut batch, len) {
-            batch.extend_from_slice(&data[start..end]);
-        }
-        if batch.len() >= BATCH_BYTES {
-            let encoded = Out::Encoded(batch.split().freeze());
-            out.send(encoded).await.map_err(|_| SendError::Closed)?;
-        }
-    }
-    if result.is_ok() {
-        rest.extend_from_slice(&data[pos..]);
-    }
-    if !batch.is_empty() {
-        out.send(Out::Encoded(batch.freeze()))
-            .await
-            .map_err(|_| SendError::Closed)?;
-    }
-    result
 }
 
 /// The server's TRAILER for `status`: empty for OK, the business-error
@@ -835,67 +743,6 @@ impl http_body::Body for QueueBody {
             Poll::Pending => Poll::Pending,
         }
     }
-}
-
-/// Writes frames as they come, batching those already queued into one
-/// write (Kitex flushes each frame by itself).
-/// A write that waits longer than `write_timeout` (the peer reads nothing)
-/// ends the writer, which closes the connection.
-pub(crate) async fn write_frames<W: AsyncWrite + Unpin>(
-    mut wr: W,
-    mut rx: mpsc::Receiver<Out>,
-    write_timeout: Duration,
-) {
-    let mut buf = BytesMut::with_capacity(16 * 1024);
-    while let Some(item) = rx.recv().await {
-        let mut next = Some(item);
-        let mut yielded = false;
-        loop {
-            while let Some(item) = next.take() {
-                match item {
-                    Out::Frame(frame) => {
-                        if let Err(e) = frame.encode(&mut buf) {
-                            tracing::warn!(stream = frame.stream_id, reason = %e, "ttstream frame cannot be encoded; dropped");
-                        }
-                    }
-                    Out::Encoded(bytes) => buf.extend_from_slice(&bytes),
-                    Out::Large(head, payload) => {
-                        buf.extend_from_slice(&head);
-                        buf.extend_from_slice(&payload);
-                    }
-                }
-                if buf.len() < WRITE_BATCH {
-                    next = rx.try_recv().ok();
-                }
-            }
-            if yielded || buf.len() >= WRITE_BATCH {
-                break;
-            }
-            // Let the tasks that are ready to run on this worker (the
-            // streams one read of the peer woke) add their frames first:
-            // one write for all of them instead of one each.
-            tokio::task::yield_now().await;
-            yielded = true;
-            next = rx.try_recv().ok();
-        }
-        let write = async {
-            wr.write_all(&buf).await?;
-            wr.flush().await
-        };
-        match tokio::time::timeout(write_timeout, write).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, "ttstream connection write failed");
-                return;
-            }
-            Err(_) => {
-                tracing::warn!(timeout = ?write_timeout, "ttstream peer reads nothing; closing the connection");
-                return;
-            }
-        }
-        buf.clear();
-    }
-    let _ = wr.shutdown().await;
 }
 
 #[cfg(test)]
