@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tonic::Status;
 
-use super::frame::{DataFrames, Decoded, FrameClock, FrameType, StreamFrame};
+use super::frame::{DataFrames, Decoded, FrameClock, FrameType, KnownDataHeader, StreamFrame};
 use super::inbox::{body_chunk, Batch, Inbound, StreamMap, COPY_MAX};
 use super::server::{decode_exception, exception_payload, READ_SPARE};
 use super::writer::{send_messages, spawn_writer, FrameSink, SendError};
@@ -400,20 +400,23 @@ async fn read_frames<R: tokio::io::AsyncRead + Unpin>(
 ) {
     let mut buf = BytesMut::with_capacity(READ_SPARE);
     let mut frame_clock = FrameClock::new(frame_timeout);
+    let mut known = KnownDataHeader::default();
     let mut reader = Reader {
         streams,
         batches: StreamMap::default(),
         stuck: VecDeque::new(),
+        gone: Vec::new(),
     };
     'conn: loop {
         let before = buf.len();
         loop {
             // DATA, the common frame, is handled without awaiting.
-            let decoded = Decoded::decode(&mut buf, max_frame, COPY_MAX, |id, bytes| {
-                if let Some(full) = reader.batches.entry(id).or_default().copy(bytes) {
-                    reader.deliver(id, full);
-                }
-            });
+            let decoded =
+                Decoded::decode(&mut buf, max_frame, COPY_MAX, &mut known, |id, bytes| {
+                    if let Some(full) = reader.batches.entry(id).or_default().copy(bytes) {
+                        reader.deliver(id, full);
+                    }
+                });
             match decoded {
                 Ok(Some(Decoded::Copied)) => {}
                 Ok(Some(Decoded::Data { stream_id, payload })) => {
@@ -478,15 +481,32 @@ struct Reader {
     /// Items that found their stream's queue full, with every item after
     /// them, in order: the connection reads nothing until they are queued.
     stuck: VecDeque<(i32, Inbound)>,
+    /// Streams forgotten since the last [`Reader::flush_all`], whose
+    /// batches it drops.
+    gone: Vec<i32>,
 }
 
 impl Reader {
-    /// Hands every stream's batch of this read over.
+    /// Hands every stream's batch of this read over. The batches stay, so
+    /// that the room left in each is used by the next read instead of a
+    /// fresh allocation per stream per read. A stream's batch is dropped
+    /// when its last frame comes, or when the reader finds its caller gone
+    /// (and, for callers that left without a further frame, when batches
+    /// outnumber open streams twice over).
     fn flush_all(&mut self) {
         let mut batches = std::mem::take(&mut self.batches);
-        for (id, mut batch) in batches.drain() {
+        for (&id, batch) in batches.iter_mut() {
             if let Some(item) = batch.take() {
                 self.deliver(id, item);
+            }
+        }
+        for id in self.gone.drain(..) {
+            batches.remove(&id);
+        }
+        if batches.len() > 16 {
+            let streams = lock(&self.streams);
+            if batches.len() > 2 * streams.len() {
+                batches.retain(|id, _| streams.contains_key(id));
             }
         }
         self.batches = batches;
@@ -504,6 +524,7 @@ impl Reader {
         let mut streams = lock(&self.streams);
         let Some(tx) = streams.get(&id) else {
             tracing::debug!(stream = id, "ttstream frame for no open stream; dropped");
+            self.gone.push(id);
             return;
         };
         match tx.try_send(item) {
@@ -511,6 +532,7 @@ impl Reader {
             // Closed: the caller is gone; its guard removes the stream.
             Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {
                 streams.remove(&id);
+                self.gone.push(id);
             }
             Err(mpsc::error::TrySendError::Full(item)) => self.stuck.push_back((id, item)),
         }
@@ -534,6 +556,7 @@ impl Reader {
                 ),
             }
             lock(&self.streams).remove(&id);
+            self.gone.push(id);
         }
     }
 }

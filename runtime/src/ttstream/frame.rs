@@ -196,19 +196,29 @@ impl Decoded {
     /// [`StreamFrame::decode`], with DATA frames decoded lightly: a payload
     /// of at most `copy_max` bytes is given to `copy` (stream id, bytes)
     /// straight from `buf`.
+    ///
+    /// `known` remembers the last DATA header seen on the connection: the
+    /// DATA frames of a stream (and of every stream of one method) carry
+    /// the same header, so most are recognised by comparing their bytes
+    /// instead of scanning their keys.
+    #[inline]
     pub(crate) fn decode(
         buf: &mut BytesMut,
         max_frame: usize,
         copy_max: usize,
+        known: &mut KnownDataHeader,
         copy: impl FnOnce(i32, &[u8]),
     ) -> Result<Option<Decoded>, FrameError> {
         let Some(at) = locate(buf, max_frame)? else {
             return Ok(None);
         };
         let header = &buf[TTHEADER_FIXED_SIZE..at.payload_start];
-        let frame_type = scan_int_key(header, PROTOCOL_THRIFT_STRUCT, INT_KEY_FRAME_TYPE)?;
-        if frame_type != Some(FrameType::Data.as_str().as_bytes()) {
-            return StreamFrame::decode_located(buf, at).map(|f| Some(Decoded::Other(f)));
+        if !known.is(header) {
+            let frame_type = scan_int_key(header, PROTOCOL_THRIFT_STRUCT, INT_KEY_FRAME_TYPE)?;
+            if frame_type != Some(FrameType::Data.as_str().as_bytes()) {
+                return StreamFrame::decode_located(buf, at).map(|f| Some(Decoded::Other(f)));
+            }
+            known.remember(header);
         }
         if at.total - at.payload_start <= copy_max {
             copy(at.stream_id, &buf[at.payload_start..at.total]);
@@ -220,6 +230,42 @@ impl Decoded {
             stream_id: at.stream_id,
             payload,
         }))
+    }
+}
+
+/// The header (after the fixed part) of the last DATA frame a connection
+/// received, if it was short: a frame whose header has the same bytes is a
+/// DATA frame whose header is valid, without scanning it again.
+#[derive(Debug)]
+pub(crate) struct KnownDataHeader {
+    bytes: [u8; KNOWN_HEADER_MAX],
+    /// 0: nothing remembered (a header is never empty).
+    len: usize,
+}
+
+/// Longest DATA header remembered (a method name of up to about 40 bytes).
+const KNOWN_HEADER_MAX: usize = 64;
+
+impl Default for KnownDataHeader {
+    fn default() -> Self {
+        KnownDataHeader {
+            bytes: [0; KNOWN_HEADER_MAX],
+            len: 0,
+        }
+    }
+}
+
+impl KnownDataHeader {
+    #[inline]
+    fn is(&self, header: &[u8]) -> bool {
+        header.len() == self.len && header == &self.bytes[..self.len]
+    }
+
+    fn remember(&mut self, header: &[u8]) {
+        if let Some(slot) = self.bytes.get_mut(..header.len()) {
+            slot.copy_from_slice(header);
+            self.len = header.len();
+        }
     }
 }
 
@@ -286,8 +332,45 @@ struct Located {
 }
 
 /// Checks the fixed part of the frame at the front of `buf`; `None` until
-/// the whole frame is buffered.
+/// the whole frame is buffered. Inlined, with every unusual case (a short
+/// buffer, any error) left to [`locate_checked`]: returned through memory,
+/// its result stalled the reader on every frame.
+#[inline]
 fn locate(buf: &BytesMut, max_frame: usize) -> Result<Option<Located>, FrameError> {
+    let Some(&[l0, l1, l2, l3, m0, m1, f0, f1, s0, s1, s2, s3, w0, w1]) =
+        buf.get(..TTHEADER_FIXED_SIZE)
+    else {
+        return locate_checked(buf, max_frame);
+    };
+    let declared = u32::from_be_bytes([l0, l1, l2, l3]);
+    let flags = u16::from_be_bytes([f0, f1]);
+    let payload_start = TTHEADER_FIXED_SIZE + usize::from(u16::from_be_bytes([w0, w1])) * 4;
+    // `declared` is at most 2^31 - 1 here, so `total` cannot overflow.
+    let total = declared as usize + 4;
+    let usual = declared <= i32::MAX as u32
+        && total <= max_frame
+        && u16::from_be_bytes([m0, m1]) == TTHEADER_MAGIC
+        && flags & FLAG_STREAMING != 0
+        && payload_start > TTHEADER_FIXED_SIZE
+        && payload_start <= total;
+    if !usual {
+        return locate_checked(buf, max_frame);
+    }
+    if buf.len() < total {
+        return Ok(None);
+    }
+    Ok(Some(Located {
+        total,
+        payload_start,
+        flags,
+        stream_id: i32::from_be_bytes([s0, s1, s2, s3]),
+    }))
+}
+
+/// [`locate`] for every case, with the error that names what is wrong.
+#[cold]
+#[inline(never)]
+fn locate_checked(buf: &BytesMut, max_frame: usize) -> Result<Option<Located>, FrameError> {
     let Some(total) = read_length_prefix(buf, max_frame)? else {
         return Ok(None);
     };

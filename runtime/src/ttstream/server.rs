@@ -23,7 +23,7 @@ use tower::util::BoxCloneSyncService;
 use tower::ServiceExt;
 
 use super::frame::DataFrames;
-use super::frame::{Decoded, FrameClock, FrameType, StreamFrame};
+use super::frame::{Decoded, FrameClock, FrameType, KnownDataHeader, StreamFrame};
 use super::inbox::{body_chunk, Batch, Inbound, Payload, StreamMap, COPY_MAX};
 use super::writer::{send_messages, spawn_writer, FrameSink, SendError};
 use super::TTHeaderStreaming;
@@ -152,13 +152,14 @@ pub(crate) async fn serve_connection<IO>(
     let idle = conn.cfg.idle_timeout;
     let frame_timeout = conn.cfg.frame_timeout;
     let mut frame_clock = FrameClock::new(frame_timeout);
+    let mut known = KnownDataHeader::default();
     'conn: loop {
         let before = buf.len();
         loop {
             // DATA, the common frame, is handled without awaiting; the
             // rest is boxed to keep this loop's future small.
             let max_frame = conn.cfg.max_frame;
-            match Decoded::decode(&mut buf, max_frame, COPY_MAX, |id, bytes| {
+            match Decoded::decode(&mut buf, max_frame, COPY_MAX, &mut known, |id, bytes| {
                 conn.data(id, Payload::Copy(bytes))
             }) {
                 Ok(Some(Decoded::Copied)) => {}
