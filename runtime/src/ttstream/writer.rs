@@ -30,7 +30,8 @@ const WRITE_BATCH: usize = 64 * 1024;
 /// Messages of at most this many bytes are copied into the buffer; larger
 /// ones are queued as they are, behind their header.
 const COPY_BYTES: usize = 16 * 1024;
-/// A writer buffer grown past this by a burst is let go after the write.
+/// A writer buffer grown past this is let go after a write of less than a
+/// quarter of it (the burst that grew it is over).
 const KEEP_CAPACITY: usize = 256 * 1024;
 
 /// The connection's writer is gone: its connection is closed or closing.
@@ -320,8 +321,11 @@ async fn write_frames<W: AsyncWrite + Unpin>(
                 false
             }
         };
+        // A large buffer is kept while writes fill it (allocating one per
+        // write costs fresh pages each time) and let go once they do not.
+        let written = buf.len();
         buf.clear();
-        if buf.capacity() > KEEP_CAPACITY {
+        if buf.capacity() > KEEP_CAPACITY && written < KEEP_CAPACITY / 4 {
             buf = BytesMut::new();
         }
         if !ok {
