@@ -41,10 +41,17 @@ pub(crate) enum Payload<'a> {
     Large(Bytes),
 }
 
+/// The room a stream's first batch is allocated with; each new room is
+/// twice the last, up to [`BATCH_ROOM`], so a short stream (one message)
+/// does not cost a 16 KiB allocation.
+const FIRST_ROOM: usize = 512;
+
 /// The batch a stream's DATA payloads are gathered in during one read.
 #[derive(Debug, Default)]
 pub(crate) struct Batch {
     buf: BytesMut,
+    /// The size of the last room allocated (0 before the first).
+    room: usize,
 }
 
 impl Batch {
@@ -59,7 +66,8 @@ impl Batch {
             // Hand over what is here and start in new room: the buffer is
             // empty, so reserving copies nothing.
             full = self.take();
-            self.buf.reserve(need.max(BATCH_ROOM));
+            self.room = (self.room * 2).clamp(FIRST_ROOM, BATCH_ROOM);
+            self.buf.reserve(need.max(self.room));
         }
         let [a, b, c, d] = len.to_be_bytes();
         self.buf.extend_from_slice(&[0, a, b, c, d]);

@@ -286,7 +286,7 @@ async fn write_frames<W: AsyncWrite + Unpin>(
             let queued = lock().queued;
             if queued > 0 {
                 if queued < WRITE_BATCH {
-                    tokio::task::yield_now().await;
+                    let_ready_tasks_run().await;
                 }
                 break;
             }
@@ -343,6 +343,23 @@ async fn write_frames<W: AsyncWrite + Unpin>(
     q.queued = 0;
     drop(q);
     shared.room.notify_waiters();
+}
+
+/// Lets the tasks already queued on this worker run before the caller
+/// goes on: the task wakes itself and returns `Pending` once, which puts
+/// it at the back of the worker's run queue. Unlike
+/// [`tokio::task::yield_now`], this does not wait for the runtime to poll
+/// its I/O driver first (a syscall per write).
+fn let_ready_tasks_run() -> impl std::future::Future<Output = ()> {
+    let mut yielded = false;
+    std::future::poll_fn(move |cx| {
+        if yielded {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
 }
 
 #[cfg(test)]
