@@ -149,6 +149,9 @@ pub(crate) async fn serve_connection<IO>(
         refusals_due: Vec::new(),
     };
     let peer = conn.cfg.peer;
+    // Made once: a fresh future per read would lock the queue each time.
+    let writer_ended = conn.out.closed();
+    tokio::pin!(writer_ended);
     let idle = conn.cfg.idle_timeout;
     let frame_timeout = conn.cfg.frame_timeout;
     let mut frame_clock = FrameClock::new(frame_timeout);
@@ -210,7 +213,7 @@ pub(crate) async fn serve_connection<IO>(
                 }
             }
             _ = stop.wait_for(|s| *s), if !conn.stopping => conn.stopping = true,
-            _ = conn.out.closed() => {
+            _ = &mut writer_ended => {
                 tracing::debug!(?peer, "ttstream writer ended; closing the connection");
                 break;
             }

@@ -185,16 +185,20 @@ impl FrameSink {
         self.lock().closed
     }
 
-    /// Completes when the writer has ended.
-    pub(crate) async fn closed(&self) {
-        loop {
-            let notified = self.shared.room.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.is_closed() {
-                return;
+    /// Completes when the writer has ended. The future holds no sink, so
+    /// it does not keep the connection open.
+    pub(crate) fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let shared = self.shared.clone();
+        async move {
+            loop {
+                let notified = shared.room.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if shared.queue.lock().unwrap_or_else(|e| e.into_inner()).closed {
+                    return;
+                }
+                notified.await;
             }
-            notified.await;
         }
     }
 }
