@@ -190,6 +190,11 @@ pub(crate) async fn serve_connection<IO>(
             break;
         }
         let frame_deadline = frame_clock.deadline(before, buf.len());
+        // Read the clock only when the idle timeout can apply.
+        let idle_deadline = conn
+            .streams
+            .is_empty()
+            .then(|| tokio::time::Instant::now() + idle);
         if buf.capacity() - buf.len() < READ_SPARE / 2 {
             buf.reserve(READ_SPARE);
         }
@@ -222,7 +227,7 @@ pub(crate) async fn serve_connection<IO>(
                     "closing ttstream connection: a frame did not complete in time");
                 break;
             }
-            _ = tokio::time::sleep(idle), if conn.streams.is_empty() => {
+            _ = sleep_until_opt(idle_deadline), if idle_deadline.is_some() => {
                 tracing::debug!(?peer, "closing an idle ttstream connection");
                 break;
             }

@@ -161,8 +161,18 @@ impl FrameSink {
         self.append(|q| q.frame(frame))
     }
 
-    /// Waits until the queue is under [`WRITE_LIMIT`].
+    /// Waits until the queue is under [`WRITE_LIMIT`] (at once, with one
+    /// lock, when it is).
     pub(crate) async fn room(&self) -> Result<(), Closed> {
+        {
+            let q = self.lock();
+            if q.closed {
+                return Err(Closed);
+            }
+            if q.queued < WRITE_LIMIT {
+                return Ok(());
+            }
+        }
         loop {
             let notified = self.shared.room.notified();
             tokio::pin!(notified);
@@ -194,7 +204,12 @@ impl FrameSink {
                 let notified = shared.room.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
-                if shared.queue.lock().unwrap_or_else(|e| e.into_inner()).closed {
+                if shared
+                    .queue
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .closed
+                {
                     return;
                 }
                 notified.await;
