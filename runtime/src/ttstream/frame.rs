@@ -6,9 +6,8 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use faststr::FastStr;
 
 use crate::transport::{
-    be_u16, be_u32, encode_ttheader, hex_prefix, parse_header_for, read_length_prefix,
-    scan_int_key, FrameError, TTHeader, FLAG_STREAMING, INT_KEY_TO_METHOD, TTHEADER_FIXED_SIZE,
-    TTHEADER_MAGIC,
+    be_u16, encode_ttheader, hex_prefix, parse_header_for, read_length_prefix, scan_int_key,
+    FrameError, TTHeader, FLAG_STREAMING, INT_KEY_TO_METHOD, TTHEADER_FIXED_SIZE, TTHEADER_MAGIC,
 };
 
 /// Int key of the frame type (`FrameType` in gopkg's `ttheader/metakey.go`).
@@ -112,9 +111,10 @@ impl StreamFrame {
     /// frame without the STREAMING flag, a header that points past the
     /// frame or a malformed info block.
     pub fn decode(buf: &mut BytesMut, max_frame: usize) -> Result<Option<StreamFrame>, FrameError> {
-        let Some(at) = locate(buf, max_frame)? else {
+        let mut at = Located::default();
+        if !locate(buf, max_frame, &mut at)? {
             return Ok(None);
-        };
+        }
         Self::decode_located(buf, at).map(Some)
     }
 
@@ -209,9 +209,10 @@ impl Decoded {
         known: &mut KnownDataHeader,
         copy: impl FnOnce(i32, &[u8]),
     ) -> Result<Option<Decoded>, FrameError> {
-        let Some(at) = locate(buf, max_frame)? else {
+        let mut at = Located::default();
+        if !locate(buf, max_frame, &mut at)? {
             return Ok(None);
-        };
+        }
         let header = &buf[TTHEADER_FIXED_SIZE..at.payload_start];
         if !known.is(header) {
             let frame_type = scan_int_key(header, PROTOCOL_THRIFT_STRUCT, INT_KEY_FRAME_TYPE)?;
@@ -327,7 +328,7 @@ impl DataFrames {
 /// Every field is a full word: with `flags` and the stream id packed into
 /// one, copying the struct stored them separately and loaded them as one
 /// word, a store-forwarding stall on every frame.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Located {
     total: usize,
     payload_start: usize,
@@ -347,16 +348,19 @@ impl Located {
     }
 }
 
-/// Checks the fixed part of the frame at the front of `buf`; `None` until
-/// the whole frame is buffered. Inlined, with every unusual case (a short
-/// buffer, any error) left to [`locate_checked`]: returned through memory,
-/// its result stalled the reader on every frame.
+/// Checks the fixed part of the frame at the front of `buf` and, once the
+/// whole frame is buffered, fills `at` and returns `true`. Inlined, with
+/// every unusual case (a short buffer, any error) left to
+/// [`check_unusual`]. `at` is written field by field in the caller's frame:
+/// returned inside a `Result<Option<_>>`, it was stored as words and
+/// reloaded as wider ones, a store-forwarding stall on every frame.
 #[inline]
-fn locate(buf: &BytesMut, max_frame: usize) -> Result<Option<Located>, FrameError> {
+fn locate(buf: &BytesMut, max_frame: usize, at: &mut Located) -> Result<bool, FrameError> {
     let Some(&[l0, l1, l2, l3, m0, m1, f0, f1, s0, s1, s2, s3, w0, w1]) =
         buf.get(..TTHEADER_FIXED_SIZE)
     else {
-        return locate_checked(buf, max_frame);
+        check_unusual(buf, max_frame)?;
+        return Ok(false);
     };
     let declared = u32::from_be_bytes([l0, l1, l2, l3]);
     let flags = u16::from_be_bytes([f0, f1]);
@@ -370,25 +374,28 @@ fn locate(buf: &BytesMut, max_frame: usize) -> Result<Option<Located>, FrameErro
         && payload_start > TTHEADER_FIXED_SIZE
         && payload_start <= total;
     if !usual {
-        return locate_checked(buf, max_frame);
+        // A whole fixed header that is not usual is always one of the
+        // errors `check_unusual` names.
+        check_unusual(buf, max_frame)?;
+        return Err(FrameError::new("malformed ttstream fixed header"));
     }
     if buf.len() < total {
-        return Ok(None);
+        return Ok(false);
     }
-    Ok(Some(Located {
-        total,
-        payload_start,
-        flags: u64::from(flags),
-        stream_id: i64::from(i32::from_be_bytes([s0, s1, s2, s3])),
-    }))
+    at.total = total;
+    at.payload_start = payload_start;
+    at.flags = u64::from(flags);
+    at.stream_id = i64::from(i32::from_be_bytes([s0, s1, s2, s3]));
+    Ok(true)
 }
 
-/// [`locate`] for every case, with the error that names what is wrong.
+/// The error in the fixed header at the front of `buf`, naming what is
+/// wrong; `Ok` while the bytes buffered so far show none.
 #[cold]
 #[inline(never)]
-fn locate_checked(buf: &BytesMut, max_frame: usize) -> Result<Option<Located>, FrameError> {
+fn check_unusual(buf: &BytesMut, max_frame: usize) -> Result<(), FrameError> {
     let Some(total) = read_length_prefix(buf, max_frame)? else {
-        return Ok(None);
+        return Ok(());
     };
     if total < TTHEADER_FIXED_SIZE {
         return Err(FrameError::new(format!(
@@ -403,10 +410,8 @@ fn locate_checked(buf: &BytesMut, max_frame: usize) -> Result<Option<Located>, F
             )));
         }
     }
-    let (Some(flags), Some(stream_id), Some(words)) =
-        (be_u16(buf, 6), be_u32(buf, 8), be_u16(buf, 12))
-    else {
-        return Ok(None);
+    let (Some(flags), Some(words)) = (be_u16(buf, 6), be_u16(buf, 12)) else {
+        return Ok(());
     };
     if flags & FLAG_STREAMING == 0 {
         return Err(FrameError::new(format!(
@@ -423,15 +428,7 @@ fn locate_checked(buf: &BytesMut, max_frame: usize) -> Result<Option<Located>, F
             "ttstream header size {header_size} points past the end of the {total}-byte frame"
         )));
     }
-    if buf.len() < total {
-        return Ok(None);
-    }
-    Ok(Some(Located {
-        total,
-        payload_start,
-        flags: u64::from(flags),
-        stream_id: i64::from(i32::from_be_bytes(stream_id.to_be_bytes())),
-    }))
+    Ok(())
 }
 
 #[cfg(test)]
