@@ -173,7 +173,7 @@ pub(crate) async fn serve_connection<IO>(
                 Ok(None) => {
                     conn.flush_all();
                     if !conn.refusals_due.is_empty() {
-                        Box::pin(conn.answer_refusals()).await;
+                        conn.answer_refusals();
                     }
                     if !conn.stuck.is_empty() {
                         Box::pin(conn.unstick()).await;
@@ -299,7 +299,7 @@ impl Connection {
             Some(FrameType::Meta) => {
                 tracing::debug!(?peer, stream = id, "ignoring a ttstream META frame")
             }
-            Some(FrameType::Header) => self.open(frame).await,
+            Some(FrameType::Header) => self.open(frame),
             Some(FrameType::Data) => self.data(id, Payload::Large(frame.payload)),
             Some(FrameType::Trailer) => {
                 self.flush(id);
@@ -307,7 +307,7 @@ impl Connection {
                     self.unstick().await;
                 }
                 if let Some((method, status)) = self.refused.remove(&id) {
-                    return self.refuse(id, &method, status).await;
+                    return self.refuse(id, &method, status);
                 }
                 match self.streams.get_mut(&id) {
                     Some(s) => s.data = None,
@@ -436,23 +436,22 @@ impl Connection {
                     let status = Status::resource_exhausted(format!(
                         "the stream's receive queue of {STREAM_QUEUE} batches stayed full for {STALL_TIMEOUT:?}"
                     ));
-                    self.send(trailer(&status, id, &method)).await;
+                    self.send(trailer(&status, id, &method));
                 }
             }
         }
     }
 
-    async fn send(&self, frame: StreamFrame) {
+    fn send(&self, frame: StreamFrame) {
         let _ = self.out.frame(&frame);
     }
 
     /// Answers a stream that is not opened with a HEADER and a TRAILER
     /// carrying `status`.
-    async fn refuse(&self, id: i32, method: &str, status: Status) {
+    fn refuse(&self, id: i32, method: &str, status: Status) {
         tracing::debug!(peer = ?self.cfg.peer, stream = id, method, %status, "refusing a ttstream stream");
-        self.send(StreamFrame::new(FrameType::Header, id, method))
-            .await;
-        self.send(trailer(&status, id, method)).await;
+        self.send(StreamFrame::new(FrameType::Header, id, method));
+        self.send(trailer(&status, id, method));
     }
 
     /// Refuses stream `id` once its client has sent a message or
@@ -461,9 +460,9 @@ impl Connection {
     /// gRPC clients (and its own tests) expect the error from `Recv`. A
     /// client that only waits to receive is answered nothing, as by Kitex's
     /// own server, until its deadline.
-    async fn refuse_later(&mut self, id: i32, method: &str, status: Status) {
+    fn refuse_later(&mut self, id: i32, method: &str, status: Status) {
         if self.refused.len() >= REFUSALS_PENDING {
-            return self.refuse(id, method, status).await;
+            return self.refuse(id, method, status);
         }
         tracing::debug!(peer = ?self.cfg.peer, stream = id, method, %status,
             "refusing a ttstream stream after its first message");
@@ -471,17 +470,17 @@ impl Connection {
     }
 
     /// Sends the refusals whose first DATA arrived in this read.
-    async fn answer_refusals(&mut self) {
+    fn answer_refusals(&mut self) {
         let mut due = std::mem::take(&mut self.refusals_due);
         for id in due.drain(..) {
             if let Some((method, status)) = self.refused.remove(&id) {
-                self.refuse(id, &method, status).await;
+                self.refuse(id, &method, status);
             }
         }
         self.refusals_due = due;
     }
 
-    async fn open(&mut self, frame: StreamFrame) {
+    fn open(&mut self, frame: StreamFrame) {
         let id = frame.stream_id;
         let method = frame.method().to_owned();
         self.refused.remove(&id);
@@ -496,18 +495,15 @@ impl Connection {
             self.send(
                 StreamFrame::new(FrameType::Trailer, id, &method)
                     .with_payload(exception_payload(&e, id, &method)),
-            )
-            .await;
+            );
             return;
         }
         if self.stopping {
-            return self
-                .refuse(
-                    id,
-                    &method,
-                    Status::unavailable("the server is shutting down"),
-                )
-                .await;
+            return self.refuse(
+                id,
+                &method,
+                Status::unavailable("the server is shutting down"),
+            );
         }
         let isn = frame.header.string("isn").unwrap_or_default();
         let Some(svc) = self.cfg.routes.find(isn, &method) else {
@@ -516,30 +512,26 @@ impl Connection {
                 crate::pingpong::service::echoed(&method),
                 crate::pingpong::service::echoed(isn)
             ));
-            return self.refuse_later(id, &method, status).await;
+            return self.refuse_later(id, &method, status);
         };
         if svc.methods.method_kind(&method) != Some(MethodKind::Streaming) {
             let status = Status::unimplemented(format!(
                 "method `{method}` is not a streaming method; TTHeader Streaming carries only \
                  streaming methods (call it over ping-pong or gRPC)"
             ));
-            return self.refuse_later(id, &method, status).await;
+            return self.refuse_later(id, &method, status);
         }
         if let Some(max) = self.cfg.max_streams {
             if self.streams.len() >= max {
                 let status = Status::resource_exhausted(format!(
                     "the limit of {max} concurrent streams per connection is reached"
                 ));
-                return self.refuse(id, &method, status).await;
+                return self.refuse(id, &method, status);
             }
         }
         let slot = match self.cfg.limits.stream(&self.counter) {
             Ok(slot) => slot,
-            Err(why) => {
-                return self
-                    .refuse(id, &method, Status::resource_exhausted(why))
-                    .await
-            }
+            Err(why) => return self.refuse(id, &method, Status::resource_exhausted(why)),
         };
         let (tx, rx) = mpsc::channel(STREAM_QUEUE);
         let reset = Arc::new(AtomicBool::new(false));
@@ -557,7 +549,7 @@ impl Connection {
             Ok(req) => req,
             Err(e) => {
                 let status = Status::invalid_argument(format!("bad method name: {e}"));
-                return self.refuse(id, &method, status).await;
+                return self.refuse(id, &method, status);
             }
         };
         let ext = req.extensions_mut();

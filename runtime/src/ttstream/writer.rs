@@ -134,14 +134,34 @@ where
     (FrameSink { shared }, task)
 }
 
-impl FrameSink {
+impl Shared {
     fn lock(&self) -> MutexGuard<'_, Queue> {
-        self.shared.queue.lock().unwrap_or_else(|e| e.into_inner())
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Waits until `ready` says something of the queue (checked at once,
+    /// with one lock, and again each time the writer takes the queue or
+    /// ends).
+    async fn wait_for<R>(&self, ready: impl Fn(&Queue) -> Option<R>) -> R {
+        if let Some(r) = ready(&self.lock()) {
+            return r;
+        }
+        loop {
+            let notified = self.room.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(r) = ready(&self.lock()) {
+                return r;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl FrameSink {
     /// Runs `add` on the queue, and wakes the writer if it was empty.
     fn append<R>(&self, add: impl FnOnce(&mut Queue) -> R) -> Result<R, Closed> {
-        let mut q = self.lock();
+        let mut q = self.shared.lock();
         if q.closed {
             return Err(Closed);
         }
@@ -161,60 +181,27 @@ impl FrameSink {
         self.append(|q| q.frame(frame))
     }
 
-    /// Waits until the queue is under [`WRITE_LIMIT`] (at once, with one
-    /// lock, when it is).
+    /// Waits until the queue is under [`WRITE_LIMIT`].
     pub(crate) async fn room(&self) -> Result<(), Closed> {
-        {
-            let q = self.lock();
-            if q.closed {
-                return Err(Closed);
-            }
-            if q.queued < WRITE_LIMIT {
-                return Ok(());
-            }
-        }
-        loop {
-            let notified = self.shared.room.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let q = self.lock();
-                if q.closed {
-                    return Err(Closed);
-                }
-                if q.queued < WRITE_LIMIT {
-                    return Ok(());
-                }
-            }
-            notified.await;
-        }
+        self.shared
+            .wait_for(|q| match (q.closed, q.queued < WRITE_LIMIT) {
+                (true, _) => Some(Err(Closed)),
+                (false, true) => Some(Ok(())),
+                (false, false) => None,
+            })
+            .await
     }
 
     /// Whether the writer has ended.
     pub(crate) fn is_closed(&self) -> bool {
-        self.lock().closed
+        self.shared.lock().closed
     }
 
     /// Completes when the writer has ended. The future holds no sink, so
     /// it does not keep the connection open.
     pub(crate) fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         let shared = self.shared.clone();
-        async move {
-            loop {
-                let notified = shared.room.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                if shared
-                    .queue
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .closed
-                {
-                    return;
-                }
-                notified.await;
-            }
-        }
+        async move { shared.wait_for(|q| q.closed.then_some(())).await }
     }
 }
 
@@ -297,12 +284,11 @@ async fn write_frames<W: AsyncWrite + Unpin>(
 ) {
     let mut buf = BytesMut::new();
     let mut segments = VecDeque::new();
-    let lock = || shared.queue.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         // Wait for frames (a permit from `notify_one` is never lost).
         let mut last = false;
         loop {
-            let queued = lock().queued;
+            let queued = shared.lock().queued;
             if queued > 0 {
                 if queued < WRITE_BATCH {
                     let_ready_tasks_run().await;
@@ -316,7 +302,7 @@ async fn write_frames<W: AsyncWrite + Unpin>(
             shared.ready.notified().await;
         }
         {
-            let mut q = lock();
+            let mut q = shared.lock();
             std::mem::swap(&mut q.tail, &mut buf);
             std::mem::swap(&mut q.segments, &mut segments);
             q.queued = 0;
@@ -355,7 +341,7 @@ async fn write_frames<W: AsyncWrite + Unpin>(
             break;
         }
     }
-    let mut q = lock();
+    let mut q = shared.lock();
     q.closed = true;
     q.segments.clear();
     q.tail = BytesMut::new();
