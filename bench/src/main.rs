@@ -20,6 +20,7 @@ mod generic;
 mod idle;
 mod kitex;
 mod micro;
+mod noop_tt;
 mod ours;
 mod pb;
 mod tcp;
@@ -241,6 +242,9 @@ enum Side {
     Tcp,
     /// The Kitex peer.
     Kitex,
+    /// A ttstream peer that does no work (`noop_tt`): the most a Kitex
+    /// half of a mixed pair can reach.
+    NoopTt,
     /// Apache Thrift's Python library (a server only; reference rows).
     ApachePy,
 }
@@ -257,6 +261,7 @@ impl Side {
             Side::Volo => "volo",
             Side::Tcp => "tcp",
             Side::Kitex => "kitex",
+            Side::NoopTt => "noop-tt",
             Side::ApachePy => "apache-py",
         }
     }
@@ -271,6 +276,7 @@ impl Side {
             "prost-tls" => Side::ProstTls,
             "volo" => Side::Volo,
             "tcp" => Side::Tcp,
+            "noop-tt" => Side::NoopTt,
             _ => return Err(format!("unknown system `{s}`")),
         })
     }
@@ -317,6 +323,20 @@ const OURS_TO_KITEX: System = System {
 const KITEX_TO_OURS: System = System {
     name: "Kitex client → our server",
     server: Side::Ours,
+    client: Side::Kitex,
+};
+/// `ttstream-kitex-*` rows: the Kitex server's ceiling, with a client that
+/// does no work.
+const NOOP_TO_KITEX: System = System {
+    name: "no-op client → Kitex server",
+    server: Side::Kitex,
+    client: Side::NoopTt,
+};
+/// `ttstream-kitex-*` rows: the Kitex client's ceiling, with a server that
+/// echoes bytes and does nothing else.
+const KITEX_TO_NOOP: System = System {
+    name: "Kitex client → no-op server",
+    server: Side::NoopTt,
     client: Side::Kitex,
 };
 /// `generic-bidi-16`: the generic client on our server.
@@ -596,7 +616,14 @@ fn plan(o: &Options, kitex_dir: Option<&Path>, apache: bool) -> Vec<Case> {
         OURS.name,
     );
     if kitex_dir.is_some() && o.kitex {
-        let kx = vec![OURS_TT_TO_KITEX, KITEX_TO_OURS, OURS_TT, KITEX];
+        let kx = vec![
+            OURS_TT_TO_KITEX,
+            KITEX_TO_OURS,
+            OURS_TT,
+            NOOP_TO_KITEX,
+            KITEX_TO_NOOP,
+            KITEX,
+        ];
         for (work, full, quick) in [
             (
                 Work::Lockstep {
@@ -865,10 +892,13 @@ fn serve_mode(args: &[String]) -> BenchResult<()> {
         let _ = std::io::stdin().read_to_end(&mut sink);
         std::process::exit(0);
     });
-    if side == Side::Tcp {
+    if matches!(side, Side::Tcp | Side::NoopTt) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         announce(listener.local_addr().map_err(|e| e.to_string())?);
-        return tcp::serve(listener);
+        return match side {
+            Side::Tcp => tcp::serve(listener),
+            _ => noop_tt::serve(listener),
+        };
     }
     runtime().block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -893,7 +923,7 @@ fn serve_mode(args: &[String]) -> BenchResult<()> {
                 Work::PingPong { framing, .. } => volo_sys::serve(listener, framing).await,
                 _ => Err(format!("volo serves ping-pong only, not {}", work.arg())),
             },
-            Side::Tcp | Side::Kitex | Side::ApachePy => unreachable!(),
+            Side::Tcp | Side::NoopTt | Side::Kitex | Side::ApachePy => unreachable!(),
         }
     })
 }
@@ -919,6 +949,7 @@ fn client_mode(args: &[String]) -> BenchResult<()> {
     let tls = matches!(side, Side::OursTls | Side::ProstTls);
     let report = match (side, work) {
         (Side::Tcp, Work::ServerStream { size }) => tcp::copy(addr, size, n)?,
+        (Side::NoopTt, work) => noop_tt::client(addr, work, n)?,
         _ => runtime().block_on(async move {
             match (side, work) {
                 (Side::Ours | Side::OursTls, Work::Bidi { size }) => {
