@@ -23,7 +23,7 @@ use tonic::Status;
 use super::frame::{DataFrames, Decoded, FrameClock, FrameType, KnownDataHeader, StreamFrame};
 use super::inbox::{body_chunk, Batch, Inbound, StreamMap, COPY_MAX};
 use super::server::{decode_exception, exception_payload, READ_SPARE};
-use super::writer::{send_messages, spawn_writer, FrameSink, SendError};
+use super::writer::{queue_messages, send_messages, spawn_writer, FrameSink};
 use crate::grpc::GrpcOptions;
 use crate::metainfo::MetaInfo;
 use crate::pingpong::{ApplicationException, ExceptionKind};
@@ -348,14 +348,10 @@ impl Shared {
             guard.finished = true;
             return Err(Status::unavailable("the ttstream connection closed"));
         }
-        let pump = tokio::spawn(pump_request(
-            req.into_body(),
-            conn.out.clone(),
-            id,
-            method,
-            half_closed,
-        ));
-        guard.pump = Some(pump.abort_handle());
+        let mut pump = RequestPump::new(req.into_body(), conn.out.clone(), id, method, half_closed);
+        if !pump.send_ready() {
+            guard.pump = Some(tokio::spawn(pump.run()).abort_handle());
+        }
         let body = TtStreamBody {
             rx,
             guard,
@@ -569,30 +565,92 @@ fn is_last(item: &Inbound) -> bool {
     )
 }
 
-/// Sends the request body's gRPC messages as DATA frames, then a TRAILER
-/// (half-close).
-async fn pump_request(
-    mut body: tonic::body::Body,
+/// A request body on its way out: its gRPC messages become DATA frames
+/// and its end a TRAILER (half-close).
+struct RequestPump {
+    body: tonic::body::Body,
+    /// An incomplete gRPC message carried over from the last chunk.
+    rest: BytesMut,
+    frames: DataFrames,
     out: FrameSink,
     id: i32,
     method: FastStr,
     half_closed: Arc<AtomicBool>,
-) {
-    let mut rest = BytesMut::new();
-    let frames = DataFrames::new(id, &method);
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else { return };
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        if let Err(SendError::Closed | SendError::Bad(_)) =
-            send_messages(data, &mut rest, &frames, &out).await
-        {
-            return;
+}
+
+impl RequestPump {
+    fn new(
+        body: tonic::body::Body,
+        out: FrameSink,
+        id: i32,
+        method: FastStr,
+        half_closed: Arc<AtomicBool>,
+    ) -> Self {
+        RequestPump {
+            body,
+            rest: BytesMut::new(),
+            frames: DataFrames::new(id, &method),
+            out,
+            id,
+            method,
+            half_closed,
         }
     }
-    half_closed.store(true, Ordering::Release);
-    let _ = out.frame(&StreamFrame::new(FrameType::Trailer, id, &method));
+
+    /// Sends what the body has ready now, without waiting for it or for
+    /// room in the write queue; `true` when nothing is left to do. A body
+    /// that is complete at once (a server-streaming call's one message, a
+    /// short client stream) thus needs no task of its own.
+    fn send_ready(&mut self) -> bool {
+        // The body is polled again, with a real waker, by `run` if it is
+        // not done here.
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        loop {
+            match self.out.has_room() {
+                Ok(true) => {}
+                Ok(false) => return false,
+                Err(_) => return true,
+            }
+            let frame = match http_body::Body::poll_frame(Pin::new(&mut self.body), &mut cx) {
+                Poll::Pending => return false,
+                Poll::Ready(frame) => frame,
+            };
+            let Some(frame) = frame else {
+                self.half_close();
+                return true;
+            };
+            let Ok(frame) = frame else { return true };
+            if let Ok(data) = frame.into_data() {
+                if queue_messages(data, &mut self.rest, &self.frames, &self.out).is_err() {
+                    return true;
+                }
+            }
+        }
+    }
+
+    /// Sends the rest of the body, waiting for its messages and for room.
+    async fn run(mut self) {
+        while let Some(frame) = self.body.frame().await {
+            let Ok(frame) = frame else { return };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            if send_messages(data, &mut self.rest, &self.frames, &self.out)
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        self.half_close();
+    }
+
+    fn half_close(&self) {
+        self.half_closed.store(true, Ordering::Release);
+        let _ = self
+            .out
+            .frame(&StreamFrame::new(FrameType::Trailer, self.id, &self.method));
+    }
 }
 
 /// Ends a stream on the wire when it is dropped before the server ended

@@ -101,7 +101,8 @@
 //!   path /echo.TestService/Echo                                   HEADER isn=TestService, method Echo,
 //!   MetaInfo in the extensions                                           RPC_TRANSIT_* / RPC_PERSIST_*
 //!   body: gRPC length-prefixed messages                           DATA per message, TRAILER at its end
-//!                                                                 (a task per stream pumps the body)
+//!                                                                 (what the body has ready goes out with
+//!                                                                 the HEADER; a task sends the rest)
 //! http::Response ◄── body: DATA payloads behind gRPC prefixes ◄── server DATA (bounded queue)
 //!                    trailers grpc-status 0                   ◄── TRAILER (empty)
 //!                    error status                             ◄── TRAILER biz-* keys │ exception; RST

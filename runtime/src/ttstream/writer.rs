@@ -192,6 +192,18 @@ impl FrameSink {
             .await
     }
 
+    /// Whether messages may be added now without waiting ([`room`]
+    /// would complete at once with `Ok`); `Err` once the writer has ended.
+    ///
+    /// [`room`]: FrameSink::room
+    pub(crate) fn has_room(&self) -> Result<bool, Closed> {
+        let q = self.shared.lock();
+        match q.closed {
+            true => Err(Closed),
+            false => Ok(q.queued < WRITE_LIMIT),
+        }
+    }
+
     /// Whether the writer has ended.
     pub(crate) fn is_closed(&self) -> bool {
         self.shared.lock().closed
@@ -232,13 +244,24 @@ pub(crate) async fn send_messages(
     frames: &DataFrames,
     out: &FrameSink,
 ) -> Result<(), SendError> {
+    out.room().await.map_err(|_| SendError::Closed)?;
+    queue_messages(chunk, rest, frames, out)
+}
+
+/// [`send_messages`] without waiting for room: for a caller that has just
+/// seen [`FrameSink::has_room`].
+pub(crate) fn queue_messages(
+    chunk: Bytes,
+    rest: &mut BytesMut,
+    frames: &DataFrames,
+    out: &FrameSink,
+) -> Result<(), SendError> {
     let data = if rest.is_empty() {
         chunk
     } else {
         rest.extend_from_slice(&chunk);
         rest.split().freeze()
     };
-    out.room().await.map_err(|_| SendError::Closed)?;
     let (pos, result) = out
         .append(|q| {
             let mut pos = 0;
@@ -458,6 +481,26 @@ mod tests {
         assert!(sink
             .frame(&StreamFrame::new(FrameType::Rst, 1, "Echo"))
             .is_err());
+    }
+
+    #[tokio::test]
+    async fn has_room_says_whether_a_send_would_wait() {
+        let (a, _b) = tokio::io::duplex(64);
+        let (sink, _) = spawn_writer(a, Duration::from_millis(200));
+        let frames = DataFrames::new(1, "Echo");
+        let mut rest = BytesMut::new();
+        assert!(matches!(sink.has_room(), Ok(true)));
+        // The test runtime runs the writer only when this task waits, so
+        // the whole message is still queued here.
+        let message = vec![1u8; WRITE_LIMIT];
+        queue_messages(prefixed(&[&message]), &mut rest, &frames, &sink)
+            .ok()
+            .unwrap();
+        assert!(matches!(sink.has_room(), Ok(false)));
+        tokio::time::timeout(Duration::from_secs(5), sink.closed())
+            .await
+            .expect("the stuck write times out");
+        assert!(sink.has_room().is_err());
     }
 
     #[tokio::test]
