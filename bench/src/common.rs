@@ -86,6 +86,25 @@ impl Report {
         }
     }
 
+    /// A report of calls (or echoes) whose latencies, in nanoseconds, are
+    /// `latencies`, done in `elapsed`: their rate, p50 and p99.
+    pub(crate) fn calls(mut latencies: Vec<u64>, elapsed: Duration) -> Report {
+        latencies.sort_unstable();
+        let pct = |p: usize| {
+            let i = (latencies.len() * p / 100).min(latencies.len().saturating_sub(1));
+            latencies.get(i).map(|&ns| ns as f64 / 1e3)
+        };
+        let secs = elapsed.as_secs_f64();
+        Report {
+            count: latencies.len() as u64,
+            secs,
+            rate: Some(latencies.len() as f64 / secs),
+            p50_us: pct(50),
+            p99_us: pct(99),
+            ..Report::default()
+        }
+    }
+
     /// A throughput report: `count` messages of `size` bytes in `elapsed`.
     pub(crate) fn throughput(count: u64, size: usize, elapsed: Duration) -> Report {
         let secs = elapsed.as_secs_f64();
@@ -137,16 +156,7 @@ pub(crate) async fn concurrent<C: Caller>(
     if all.len() != n {
         return Err(format!("{} calls completed, expected {n}", all.len()));
     }
-    all.sort_unstable();
-    let pct = |p: usize| all[(all.len() * p / 100).min(all.len() - 1)] as f64 / 1e3;
-    Ok(Report {
-        count: n as u64,
-        secs: elapsed.as_secs_f64(),
-        rate: Some(n as f64 / elapsed.as_secs_f64()),
-        p50_us: Some(pct(50)),
-        p99_us: Some(pct(99)),
-        ..Report::default()
-    })
+    Ok(Report::calls(all, elapsed))
 }
 
 /// Warm-up (a tenth of the calls, at least ten per caller), then the

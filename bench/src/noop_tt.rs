@@ -76,16 +76,10 @@ pub(crate) fn client(addr: SocketAddr, work: Work, n: usize) -> BenchResult<Repo
         all.extend(lat);
         longest = longest.max(took);
     }
-    all.sort_unstable();
-    let pct = |p: usize| all[(all.len() * p / 100).min(all.len() - 1)] as f64 / 1e3;
-    Ok(Report {
-        count: n as u64,
-        secs: longest.as_secs_f64(),
-        rate: Some(n as f64 / longest.as_secs_f64()),
-        p50_us: Some(pct(50)),
-        p99_us: Some(pct(99)),
-        ..Report::default()
-    })
+    if all.len() != n {
+        return Err(format!("{} echoes completed, expected {n}", all.len()));
+    }
+    Ok(Report::calls(all, longest))
 }
 
 /// One client connection and the frames it sends.
