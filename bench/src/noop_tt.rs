@@ -7,7 +7,8 @@
 //!   answer to the echo workloads (an OK TRAILER has no payload).
 //! - Client: lock-step echoes and open+echo+close streams of the `Echo`
 //!   method, with frames built once and, for lock-step, each server DATA
-//!   frame sent back as it came.
+//!   frame sent back as it came. Each echo's bytes are checked against the
+//!   request, and each stream's end for an error.
 //!
 //! It measures the peer, not a design: a real server must decode messages,
 //! run handlers and keep streams apart.
@@ -17,7 +18,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Instant;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use tonic_thrift::ttstream::{FrameType, StreamFrame};
 
 use crate::common::{BenchResult, Report};
@@ -148,13 +149,10 @@ impl Conn {
         let mut lat = Vec::with_capacity(n);
         while !due.is_empty() {
             self.read_some(lat.len())?;
-            while let Some((id, kind, len, ok)) = next_frame(&self.read)? {
-                let frame = self.read.split_to(len);
-                match (kind, lockstep) {
-                    (FrameType::Data, true) | (FrameType::Trailer, false) => {}
-                    (FrameType::Trailer | FrameType::Rst, _) if !ok || kind == FrameType::Rst => {
-                        return Err(format!("stream {id} ended with an error"))
-                    }
+            while let Some((frame, raw)) = self.next_frame()? {
+                let id = frame.stream_id;
+                match (frame.frame_type, lockstep) {
+                    (Some(FrameType::Data), true) | (Some(FrameType::Trailer), false) => {}
                     _ => continue,
                 }
                 let t0 = due
@@ -163,7 +161,7 @@ impl Conn {
                 lat.push(t0.elapsed().as_nanos() as u64);
                 if lat.len() + due.len() < n {
                     let id = if lockstep {
-                        self.out.extend_from_slice(&frame);
+                        self.out.extend_from_slice(&raw);
                         id
                     } else {
                         self.open(true)?
@@ -191,17 +189,45 @@ impl Conn {
         let mut left = ids.len();
         while left > 0 {
             self.read_some(0)?;
-            while let Some((id, kind, len, ok)) = next_frame(&self.read)? {
-                self.read.advance(len);
-                if matches!(kind, FrameType::Trailer | FrameType::Rst) {
-                    if !ok || kind == FrameType::Rst {
-                        return Err(format!("stream {id} ended with an error"));
-                    }
+            while let Some((frame, _)) = self.next_frame()? {
+                if frame.frame_type == Some(FrameType::Trailer) {
                     left -= 1;
                 }
             }
         }
         Ok(())
+    }
+
+    /// The next complete frame the server sent, decoded, with its bytes.
+    /// A DATA frame must echo the request; a TRAILER with an error, an RST
+    /// or a frame of no known type fails the run.
+    fn next_frame(&mut self) -> BenchResult<Option<(StreamFrame, BytesMut)>> {
+        let Some(&[a, b, c, d]) = self.read.get(..4) else {
+            return Ok(None);
+        };
+        let total = 4 + u32::from_be_bytes([a, b, c, d]) as usize;
+        if self.read.len() < total {
+            return Ok(None);
+        }
+        let raw = self.read.split_to(total);
+        let frame = StreamFrame::decode(&mut raw.clone(), usize::MAX)
+            .map_err(|e| format!("a bad frame: {e}"))?
+            .ok_or("a frame shorter than its length")?;
+        let id = frame.stream_id;
+        match frame.frame_type {
+            None => return Err(format!("a frame of no known type on stream {id}")),
+            Some(FrameType::Data) if frame.payload != self.message => {
+                return Err(format!(
+                    "stream {id}: an echo that differs from its request"
+                ))
+            }
+            Some(FrameType::Trailer) if !frame.payload.is_empty() => {
+                return Err(format!("stream {id} ended with an error"))
+            }
+            Some(FrameType::Rst) => return Err(format!("stream {id} was reset")),
+            _ => {}
+        }
+        Ok(Some((frame, raw)))
     }
 
     /// Reads what the server has sent into `read`.
@@ -227,28 +253,4 @@ fn echo_request(size: usize) -> Bytes {
     b.extend(std::iter::repeat_n(b'x', size));
     b.push(0);
     Bytes::from(b)
-}
-
-/// The stream id, type and length of the complete frame at the front of
-/// `buf`, if there is one, and whether it carries no payload (a TRAILER or
-/// RST with one carries an error).
-fn next_frame(buf: &BytesMut) -> BenchResult<Option<(i32, FrameType, usize, bool)>> {
-    let Some(len) = buf.get(..4) else {
-        return Ok(None);
-    };
-    let total = 4 + u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
-    if buf.len() < total {
-        return Ok(None);
-    }
-    let mut one = BytesMut::from(&buf[..total]);
-    let frame = StreamFrame::decode(&mut one, usize::MAX)
-        .map_err(|e| format!("a bad frame: {e}"))?
-        .ok_or("a frame shorter than its length")?;
-    let kind = frame.frame_type.ok_or("a frame of no known type")?;
-    Ok(Some((
-        frame.stream_id,
-        kind,
-        total,
-        frame.payload.is_empty(),
-    )))
 }
