@@ -97,6 +97,45 @@ async fn every_streaming_mode_over_a_ttstream_channel() {
 }
 
 #[tokio::test]
+async fn request_streams_go_out_whole_whether_ready_at_once_or_later() {
+    let (server, _counter, _events) = start_reporting().await;
+    let mut client = ttstream_client(&server);
+
+    // A request stream fed while the call runs: the first message is ready
+    // when the stream opens, the next only after its echo.
+    let (tx, rx) = mpsc::unbounded_channel();
+    tx.send(req("first")).expect("queued");
+    let outbound = tokio_stream::wrappers::UnboundedReceiverStream::new(rx);
+    let mut inbound = client.echo(outbound).await.expect("echo").into_inner();
+    let r = inbound.next().await.expect("a reply").expect("an echo");
+    assert_eq!(r.message, "first");
+    tx.send(req("second")).expect("queued");
+    let r = inbound.next().await.expect("a reply").expect("an echo");
+    assert_eq!(r.message, "second");
+    drop(tx);
+    assert!(inbound.next().await.is_none(), "clean end after half-close");
+
+    // More ready at once than the connection's write queue holds (1 MiB):
+    // what does not fit goes out as room comes, in order.
+    let sent: Vec<_> = (0..300)
+        .map(|i| format!("{i:04}{}", "x".repeat(8 * 1024)))
+        .collect();
+    let outbound = futures_util::stream::iter(sent.clone().into_iter().map(req));
+    let mut inbound = client.echo(outbound).await.expect("echo").into_inner();
+    let mut got = Vec::new();
+    while let Some(r) = inbound.next().await {
+        got.push(r.expect("echo reply").message.to_string());
+    }
+    assert!(
+        got == sent,
+        "{} of {} echoes, in order",
+        got.len(),
+        sent.len()
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn unary_over_a_ttstream_channel_is_refused() {
     let (server, _counter, _events) = start_reporting().await;
     let mut client = ttstream_client(&server);
