@@ -82,6 +82,15 @@ impl Queue {
         self.queued == 0
     }
 
+    /// Whether messages may be added without waiting: under
+    /// [`WRITE_LIMIT`]; `Err` once the writer has ended.
+    fn has_room(&self) -> Result<bool, Closed> {
+        match self.closed {
+            true => Err(Closed),
+            false => Ok(self.queued < WRITE_LIMIT),
+        }
+    }
+
     /// Appends one frame, encoded.
     fn frame(&mut self, frame: &StreamFrame) {
         let before = self.tail.len();
@@ -184,10 +193,9 @@ impl FrameSink {
     /// Waits until the queue is under [`WRITE_LIMIT`].
     pub(crate) async fn room(&self) -> Result<(), Closed> {
         self.shared
-            .wait_for(|q| match (q.closed, q.queued < WRITE_LIMIT) {
-                (true, _) => Some(Err(Closed)),
-                (false, true) => Some(Ok(())),
-                (false, false) => None,
+            .wait_for(|q| match q.has_room() {
+                Ok(false) => None,
+                room => Some(room.map(|_| ())),
             })
             .await
     }
@@ -197,11 +205,7 @@ impl FrameSink {
     ///
     /// [`room`]: FrameSink::room
     pub(crate) fn has_room(&self) -> Result<bool, Closed> {
-        let q = self.shared.lock();
-        match q.closed {
-            true => Err(Closed),
-            false => Ok(q.queued < WRITE_LIMIT),
-        }
+        self.shared.lock().has_room()
     }
 
     /// Whether the writer has ended.
