@@ -1,14 +1,15 @@
 //! The no-op TTHeader Streaming peer: what a Kitex half of a mixed pair can
 //! reach when the other half does no work at all. Blocking threads, no
-//! runtime, no decoding beyond frame boundaries and types.
+//! runtime, no message decoded (the client reads frame headers to check
+//! what comes back).
 //!
 //! - Server: every byte a connection sends is written straight back. A
 //!   client's own HEADER, DATA and TRAILER frames, echoed, are a valid
 //!   answer to the echo workloads (an OK TRAILER has no payload).
 //! - Client: lock-step echoes and open+echo+close streams of the `Echo`
-//!   method, with frames built once and, for lock-step, each server DATA
-//!   frame sent back as it came. Each echo's bytes are checked against the
-//!   request, and each stream's end for an error.
+//!   method, built around a request message encoded once; in lock-step,
+//!   each server DATA frame is sent back as it came. Each echo's bytes are
+//!   checked against the request, and each stream's end for an error.
 //!
 //! It measures the peer, not a design: a real server must decode messages,
 //! run handlers and keep streams apart.

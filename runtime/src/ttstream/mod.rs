@@ -147,7 +147,8 @@
 //! 64 KiB, the writer yields once to the tasks ready on its worker, so the
 //! replies to the frames one read brought (one per stream) go out in one
 //! write, not one each. Streams wait to add messages while 1 MiB is
-//! queued; frames that end or reset a stream never wait.
+//! queued (besides the batch the writer is writing, taken whole from that
+//! queue); frames that end or reset a stream never wait.
 //!
 //! # Bad input
 //!
